@@ -1,0 +1,98 @@
+"""Tongguan (统管): case management for a city's unified operations, driven by BPMN."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from app.config import Settings, load_settings
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application from small named steps; ``overrides`` replace settings (tests)."""
+    settings = load_settings(overrides)
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.SECRET_KEY, SETTINGS=settings, TOKEN_MAX_AGE=settings.TOKEN_MAX_AGE,
+                      JSON_AS_ASCII=False, WTF_CSRF_TIME_LIMIT=None, SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+                      TESTING=settings.ENV == "testing")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    register_extensions(app, settings)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    from app.core import db
+    db.init_app(app, settings.sqlalchemy_url, settings.SQL_ECHO)
+    csrf.init_app(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api.routes import bp as api_bp
+    from app.web import register as register_web
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+    app.register_blueprint(api_bp)
+    register_web(app)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz" or request.accept_mimetypes.best == "application/json"
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.core.errors import AppError, Conflict
+
+    def respond(status: int, body: dict[str, Any]) -> Any:
+        if _wants_json():
+            return jsonify(body), status
+        return render_template("error.html", status=status, body=body), status
+
+    @app.errorhandler(AppError)
+    def app_error(exc: AppError) -> Any:
+        return respond(exc.status, exc.to_dict())
+
+    @app.errorhandler(StaleDataError)
+    def stale(exc: StaleDataError) -> Any:
+        return app_error(Conflict("案件已被他人更新，请刷新后重试 / the case was changed by someone else; reload and retry"))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Any:
+        return respond(400, {"error": "csrf", "message": "页面已过期，请刷新后重试 / the form expired; reload the page"})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        return respond(exc.code or 500, {"error": exc.name.lower().replace(" ", "_"), "message": exc.description})
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        app.logger.exception("unexpected error")
+        return respond(500, {"error": "internal", "message": "服务器内部错误，已记录 / internal error, logged"})
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.core.i18n import get_locale, gettext
+    from app.orgs.models import ROLES
+    from app.web.helpers import format_dt
+
+    app.jinja_env.globals.update(_=gettext, get_locale=get_locale, ROLES=ROLES)
+    app.jinja_env.filters["dt"] = format_dt

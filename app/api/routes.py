@@ -1,0 +1,166 @@
+"""/api/v1: thin views. Validate input, check permission, call an operation, dump the result."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from app.api import schemas
+from app.api.serialize import case_dict, task_dict
+from app.cases import operations as case_ops
+from app.cases.models import Case
+from app.core.auth import api_principal, authenticate, issue_token
+from app.core.db import session
+from app.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from app.tasks import operations as task_ops
+from app.tasks.models import Task
+from app.tasks.queries import can_claim, can_view_case, candidates, inbox_query
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+_case_out = schemas.CaseSchema()
+_task_out = schemas.TaskSchema()
+_task_detail = schemas.TaskDetailSchema()
+_tasks_out = schemas.TaskSchema(many=True)
+
+
+def _body(schema: Schema) -> dict[str, Any]:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ValidationFailed("request body must be a JSON object", errors={"_body": ["expected a JSON object"]})
+    try:
+        return schema.load(payload)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise ValidationFailed("invalid input", errors=_flatten(exc.messages)) from None
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.update(_flatten(value, name))
+            else:
+                out[name] = [str(v) for v in (value if isinstance(value, list) else [value])]
+    else:
+        out[prefix or "_body"] = [str(messages)]
+    return out
+
+
+def _locale() -> str:
+    return "en" if request.accept_languages.best_match(["zh", "en"]) == "en" else "zh"
+
+
+def _get_case(case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    return case
+
+
+def _get_task(task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+def _check_task_visible(task: Task) -> None:
+    principal = api_principal()
+    if task.claimed_by_id == principal.id or can_claim(principal, task):
+        return
+    case = _get_case(task.case_id)
+    if not can_view_case(principal, case):
+        raise Forbidden("this task is outside your roles and units")
+
+
+@bp.post("/auth/token")
+def create_token() -> Any:
+    data = _body(schemas.TokenRequestSchema())
+    user = authenticate(data["username"], data["password"])
+    if user is None:
+        raise Unauthorized("wrong username or password")
+    return {"token": issue_token(user)}
+
+
+@bp.post("/cases")
+def create_case() -> Any:
+    principal = api_principal()
+    data = _body(schemas.CaseCreateSchema())
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 120):
+        raise ValidationFailed("invalid Idempotency-Key", errors={"Idempotency-Key": ["1 to 120 characters"]})
+    case, created = case_ops.create_case(data, principal, key)
+    return jsonify(_case_out.dump(case_dict(case))), 201 if created else 200
+
+
+@bp.get("/cases/<int:case_id>")
+def get_case(case_id: int) -> Any:
+    principal = api_principal()
+    case = _get_case(case_id)
+    if not can_view_case(principal, case):
+        raise Forbidden("this case is outside your roles and units")
+    return _case_out.dump(case_dict(case))
+
+
+@bp.get("/tasks")
+def list_tasks() -> Any:
+    principal = api_principal()
+    scope = request.args.get("scope", "claimable")
+    if scope not in ("mine", "claimable"):
+        raise ValidationFailed("invalid query", errors={"scope": ["must be mine or claimable"]})
+    try:
+        limit = min(max(int(request.args.get("limit", current_app.config["SETTINGS"].PAGE_SIZE)), 1), 500)
+        offset = max(int(request.args.get("offset", 0)), 0)
+    except ValueError:
+        raise ValidationFailed("invalid query", errors={"limit": ["must be an integer"]}) from None
+    sort = request.args.get("sort", "due")
+    tasks = list(session.scalars(inbox_query(principal, scope, sort).limit(limit).offset(offset)).unique())
+    cands = candidates(tasks) if request.args.get("candidates") == "1" else {}
+    return {"tasks": _tasks_out.dump([task_dict(t, cands.get(t.id)) for t in tasks]), "limit": limit, "offset": offset}
+
+
+@bp.get("/tasks/<int:task_id>")
+def get_task(task_id: int) -> Any:
+    task = _get_task(task_id)
+    _check_task_visible(task)
+    out = task_dict(task, candidates([task]).get(task.id))
+    out["form"] = task_ops.task_form(task, _locale())
+    out["case_title"] = _get_case(task.case_id).title
+    return _task_detail.dump(out)
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+def claim(task_id: int) -> Any:
+    task = _get_task(task_id)
+    task = task_ops.claim_task(task, api_principal())
+    return _task_out.dump(task_dict(task))
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+def unclaim(task_id: int) -> Any:
+    task = _get_task(task_id)
+    principal = api_principal()
+    _check_task_visible(task)
+    return _task_out.dump(task_dict(task_ops.unclaim_task(task, principal)))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def complete(task_id: int) -> Any:
+    task = _get_task(task_id)
+    principal = api_principal()
+    _check_task_visible(task)
+    data = _body(schemas.CompleteSchema())["data"]
+    case = task_ops.complete_task(task, principal, data, _locale())
+    body = _case_out.dump(case_dict(case))
+    if case.has_incident:
+        return jsonify({"status": "incident", "message": "the process failed on this step; an administrator was notified and can retry it", "case": body}), 202
+    return body
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    from app.api.openapi import spec_dict
+    return spec_dict()

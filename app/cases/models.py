@@ -1,0 +1,56 @@
+"""The work order. Business data lives here, indexed and queryable without loading a workflow."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Float, Integer, Boolean
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, utcnow
+from app.orgs.models import OrgUnit, User
+
+CASE_STATUSES = ("open", "closed", "rejected")
+CHANNELS = ("hotline", "grid", "city_mgmt", "police110", "mailbox", "wechat", "weibo", "open311", "api")
+URGENCIES = ("normal", "urgent")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
+        Index("ix_cases_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(120))
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(String(300))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    category_code: Mapped[str | None] = mapped_column(String(40))
+    urgency: Mapped[str] = mapped_column(String(10), default="normal")
+    reporter_name: Mapped[str | None] = mapped_column(String(100))
+    reporter_phone: Mapped[str | None] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    stage: Mapped[str | None] = mapped_column(String(20))
+    grid_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    handling_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    has_incident: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+    grid_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[grid_unit_id])
+    handling_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[handling_unit_id])
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def number(self) -> str:
+        """The work-order number shown to people: TG + filing date + id."""
+        return f"TG{self.created_at:%Y%m%d}{self.id:06d}"

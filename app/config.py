@@ -1,0 +1,109 @@
+"""One settings object for the whole application, checked at start-up.
+
+Values come from the environment (``TONGGUAN_*`` or the usual names such as ``DATABASE_URL``
+and ``SECRET_KEY``); every setting has a checked default, and the demo data and demo passwords
+exist only in the ``development`` environment.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or has a value the application cannot run with."""
+
+
+@dataclass
+class Settings:
+    ENV: str = "development"
+    SECRET_KEY: str = ""
+    DATABASE_URL: str = f"sqlite:///{ROOT / 'instance' / 'tongguan.sqlite'}"
+    PROCESS_DIR: Path = ROOT / "processes"
+    RULES_DIR: Path = ROOT / "rules"
+    FORMS_DIR: Path = ROOT / "forms"
+    CASE_PROCESS_ID: str = "seven_step_loop"
+    DISPATCH_UNIT: str = "city"
+    TOKEN_MAX_AGE: int = 12 * 3600
+    DEFAULT_LOCALE: str = "zh"
+    PAGE_SIZE: int = 50
+    SQL_ECHO: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.ENV in ("development", "testing")
+
+    def check(self) -> None:
+        if self.ENV not in ENVIRONMENTS:
+            raise ConfigError(f"TONGGUAN_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.ENV!r}")
+        if self.ENV == "production" and len(self.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY must be set to at least 32 random characters in production")
+        if not self.DATABASE_URL.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ConfigError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
+        for name in ("PROCESS_DIR", "RULES_DIR", "FORMS_DIR"):
+            if not Path(getattr(self, name)).is_dir():
+                raise ConfigError(f"{name} {getattr(self, name)} is not a directory")
+        if self.TOKEN_MAX_AGE < 60:
+            raise ConfigError("TOKEN_MAX_AGE must be at least 60 seconds")
+        if self.DEFAULT_LOCALE not in ("zh", "en"):
+            raise ConfigError("DEFAULT_LOCALE must be zh or en")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        url = self.DATABASE_URL
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+
+
+def _coerce(current: object, raw: str) -> object:
+    if isinstance(current, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(current, int):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"expected an integer, got {raw!r}") from exc
+    if isinstance(current, Path):
+        return Path(raw)
+    return raw
+
+
+def load_settings(overrides: dict[str, object] | None = None) -> Settings:
+    """Build the settings from defaults, the environment, then explicit overrides; then check them."""
+    settings = Settings()
+    aliases = {"DATABASE_URL": "DATABASE_URL", "SECRET_KEY": "SECRET_KEY"}
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        raw = os.environ.get(f"TONGGUAN_{f.name}") or os.environ.get(aliases.get(f.name, "\0"))
+        if raw:
+            setattr(settings, f.name, _coerce(getattr(settings, f.name), raw))
+    for key, value in (overrides or {}).items():
+        if not hasattr(settings, key):
+            raise ConfigError(f"unknown setting {key}")
+        setattr(settings, key, value)
+    if not settings.SECRET_KEY:
+        if settings.ENV == "production":
+            raise ConfigError("SECRET_KEY must be set in production")
+        settings.SECRET_KEY = _dev_secret()
+    settings.check()
+    return settings
+
+
+def _dev_secret() -> str:
+    """A per-checkout secret for development, kept in instance/ so sessions survive restarts."""
+    path = ROOT / "instance" / "dev-secret-key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(path, "x") as fh:  # exclusive: two workers starting together agree on one key
+            fh.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
+    return path.read_text().strip()

@@ -1,0 +1,124 @@
+"""The database: one engine per process, one session per request, one commit per request.
+
+Operations only ``flush()``; the request ends with exactly one ``commit()`` (or a rollback on any
+error) in :func:`init_app`. Background jobs and CLI commands use :func:`transaction`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Flask, Response
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker, Session
+from sqlalchemy.pool import NullPool
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware datetimes")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+SessionFactory = sessionmaker(expire_on_commit=False, future=True)
+session: scoped_session[Session] = scoped_session(SessionFactory)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """Create the engine with the settings each database needs for concurrent requests."""
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if url.startswith("sqlite"):
+        # each connection waits for the writer instead of failing; WAL lets readers go on
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+            raise ValueError("an in-memory SQLite database cannot be shared between connections")
+    else:
+        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def is_sqlite(bind: Engine | None = None) -> bool:
+    bind = bind or session.get_bind()
+    return bind.dialect.name == "sqlite"
+
+
+def init_app(app: Flask, url: str, echo: bool = False) -> Engine:
+    engine = make_engine(url, echo)
+    app.extensions["db_engine"] = engine
+    session.configure(bind=engine)
+
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        # one commit per request: a failed request (4xx/5xx) changes nothing
+        if response.status_code < 400:
+            session.commit()
+        else:
+            session.rollback()
+        return response
+
+    @app.teardown_appcontext
+    def _remove(exc: BaseException | None) -> None:
+        if exc is not None:
+            session.rollback()
+        session.remove()
+
+    return engine
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """A unit of work outside a request (CLI, scheduler, tests): commit on success, else roll back."""
+    s = session()
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise

@@ -1,0 +1,3 @@
+"""English translations of the interface's Chinese texts (the key is the Chinese text)."""
+EN: dict[str, str] = {
+}

@@ -1,0 +1,5 @@
+"""The engine host: the only package that imports SpiffWorkflow.
+
+Everything that changes a case's workflow goes through :mod:`app.engine.host`: deploy process
+versions, start a case, complete a task, fire timers, project ready tasks into the task table.
+"""

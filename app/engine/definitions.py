@@ -1,0 +1,268 @@
+"""Process bundles: read, check, deploy as versions, and keep each parsed version in memory.
+
+A *bundle* is every BPMN, DMN and form file that a process needs. Deploying stores the bundle
+under a new version when its content changed; a running case keeps the version it started on.
+Each version is parsed once per process and cached, never on each request.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+from sqlalchemy import func, select
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from app.core.db import session
+from app.engine.models import ProcessDefinition
+from app.engine.sandbox import check_source
+from app.orgs.models import ROLES
+
+STAGES = ("collect", "verify", "assign", "handle", "feedback", "inspect", "evaluate")
+RESERVED_IDS = {"Start", "End"}
+MAX_FILE_BYTES = 2 * 1024 * 1024
+_LANE_ROLE = re.compile(r"\(\s*([a-z_]+)\s*\)\s*$")
+
+
+class BundleError(ValueError):
+    """A bundle that cannot be deployed; ``errors`` maps a file (or element) to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+@dataclass(frozen=True)
+class TaskMeta:
+    """What the host needs to know of a user task, read from its BPMN element."""
+
+    bpmn_id: str
+    name: str
+    role: str
+    lane: str
+    form: str
+    unit_expr: str
+    limit_expr: str | None
+    stage: str
+    documentation: str | None
+
+
+@dataclass
+class LoadedDefinition:
+    id: int
+    process_id: str
+    version: int
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    forms: dict[str, dict[str, Any]]
+    tasks: dict[str, TaskMeta] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- reading files
+
+def read_bundle(process_dir: Path, rules_dir: Path, forms_dir: Path) -> dict[str, dict[str, str]]:
+    """Read the files of a bundle from the three folders (sorted, so the hash is stable)."""
+    def read(folder: Path, suffix: str) -> dict[str, str]:
+        return {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob(f"*{suffix}"))}
+    return {"processes": read(process_dir, ".bpmn"), "rules": read(rules_dir, ".dmn"),
+            "forms": read(forms_dir, ".json")}
+
+
+def bundle_hash(bundle: dict[str, dict[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for section in ("processes", "rules", "forms"):
+        for name, text in sorted(bundle.get(section, {}).items()):
+            digest.update(f"{section}/{name}\0".encode())
+            digest.update(text.encode("utf-8"))
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+_XML_PARSER_OPTS = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                        huge_tree=False)
+
+
+def parse_xml_safely(text: str, name: str) -> etree._Element:
+    """Parse untrusted XML: no DTD, no entities, no network, bounded size."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise BundleError({name: [f"file larger than {MAX_FILE_BYTES // 1024} KB"]})
+    if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
+        raise BundleError({name: ["DOCTYPE and entity declarations are not allowed"]})
+    parser = etree.XMLParser(**_XML_PARSER_OPTS)
+    try:
+        root = etree.fromstring(text.encode("utf-8"), parser)
+    except etree.XMLSyntaxError as exc:
+        raise BundleError({name: [f"not well-formed XML: {exc}"]}) from None
+    if root.getroottree().docinfo.doctype:
+        raise BundleError({name: ["DOCTYPE declarations are not allowed"]})
+    return root
+
+
+# ---------------------------------------------------------------------------- checking & parsing
+
+def lane_role(lane: str | None) -> str | None:
+    """The role key a lane stands for: ``派遣员 (dispatcher)``, ``dispatcher`` or ``派遣员``."""
+    if not lane:
+        return None
+    m = _LANE_ROLE.search(lane)
+    if m and m.group(1) in ROLES:
+        return m.group(1)
+    if lane.strip() in ROLES:
+        return lane.strip()
+    for key, (zh, en) in ROLES.items():
+        if lane.strip() in (zh, en):
+            return key
+    return None
+
+
+def parse_bundle(bundle: dict[str, dict[str, str]], process_id: str) -> tuple[
+        BpmnProcessSpec, dict[str, BpmnProcessSpec], dict[str, dict[str, Any]], dict[str, TaskMeta]]:
+    """Parse and check a bundle; raise :class:`BundleError` listing every problem found."""
+    errors: dict[str, list[str]] = {}
+    parser = SpiffBpmnParser()
+    forms: dict[str, dict[str, Any]] = {}
+    for name, text in bundle.get("forms", {}).items():
+        try:
+            schema = json.loads(text)
+            Draft202012Validator.check_schema(schema)
+            if schema.get("type") != "object":
+                raise SchemaError("a form must be a JSON Schema of type object")
+            forms[name] = schema
+        except (ValueError, SchemaError) as exc:
+            errors.setdefault(f"forms/{name}", []).append(f"invalid form schema: {getattr(exc, 'message', exc)}")
+    for section, add in (("rules", parser.add_dmn_xml), ("processes", parser.add_bpmn_xml)):
+        for name, text in bundle.get(section, {}).items():
+            try:
+                root = parse_xml_safely(text, f"{section}/{name}")
+                ids = set(root.xpath("//@id"))
+                bad = ids & RESERVED_IDS
+                if bad:
+                    raise BundleError({f"{section}/{name}": [f"element ids {sorted(bad)} are reserved by the engine"]})
+                add(root, filename=name)
+            except BundleError as exc:
+                for k, v in exc.errors.items():
+                    errors.setdefault(k, []).extend(v)
+            except (ValidationException, SpiffWorkflowException) as exc:
+                errors.setdefault(f"{section}/{name}", []).append(str(exc))
+    if errors:
+        raise BundleError(errors)
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except (ValidationException, SpiffWorkflowException, KeyError) as exc:
+        raise BundleError({"processes": [f"cannot build process {process_id!r}: {exc}"]}) from None
+    tasks = _check_specs([spec, *subprocess_specs.values()], forms, errors)
+    if errors:
+        raise BundleError(errors)
+    return spec, subprocess_specs, forms, tasks
+
+
+def _check_specs(specs: list[BpmnProcessSpec], forms: dict[str, dict[str, Any]],
+                 errors: dict[str, list[str]]) -> dict[str, TaskMeta]:
+    tasks: dict[str, TaskMeta] = {}
+    for spec in specs:
+        for ts in spec.task_specs.values():
+            where = f"{spec.name}/{getattr(ts, 'bpmn_id', None) or ts.name}"
+            try:
+                _check_expressions(ts)
+            except SyntaxError as exc:
+                errors.setdefault(where, []).append(f"script or condition refused: {exc.msg}")
+            if not getattr(ts, "manual", False):
+                continue
+            props = (getattr(ts, "extensions", None) or {}).get("properties", {})
+            role = lane_role(ts.lane)
+            problems = []
+            if role is None:
+                problems.append(f"user task must sit in a lane named after a role, e.g. '派遣员 (dispatcher)'; lane is {ts.lane!r}")
+            form = props.get("form")
+            if not form:
+                problems.append("missing property 'form'")
+            elif form not in forms:
+                problems.append(f"form file {form!r} not found in forms/")
+            if not props.get("unit"):
+                problems.append("missing property 'unit'")
+            stage = props.get("stage")
+            if stage not in STAGES:
+                problems.append(f"property 'stage' must be one of {', '.join(STAGES)}")
+            for key in ("unit", "limit"):
+                if props.get(key):
+                    try:
+                        check_source(props[key], "expression")
+                    except SyntaxError as exc:
+                        problems.append(f"property {key!r} is not a valid expression: {exc.msg}")
+            if problems:
+                errors.setdefault(where, []).extend(problems)
+                continue
+            tasks[ts.bpmn_id] = TaskMeta(
+                bpmn_id=ts.bpmn_id, name=ts.bpmn_name or ts.bpmn_id, role=role or "", lane=ts.lane or "",
+                form=form, unit_expr=props["unit"], limit_expr=props.get("limit") or None, stage=stage,
+                documentation=getattr(ts, "documentation", None))
+    return tasks
+
+
+def _check_expressions(ts: Any) -> None:
+    """Compile every script and condition of a task spec under the sandbox, at deploy time."""
+    for attr in ("script", "prescript", "postscript"):
+        source = getattr(ts, attr, None)
+        if source:
+            check_source(source, "script")
+    for cond, _name in getattr(ts, "cond_task_specs", []) or []:
+        if cond is not None and getattr(cond, "args", None):
+            check_source(cond.args[0], "expression")
+
+
+# ---------------------------------------------------------------------------- deploy & cache
+
+def deploy(bundle: dict[str, dict[str, str]], process_id: str, actor: str | None = None) -> tuple[ProcessDefinition, bool]:
+    """Store the bundle as a new version of ``process_id`` unless that content is deployed already."""
+    digest = bundle_hash(bundle)
+    existing = session.scalar(select(ProcessDefinition).where(
+        ProcessDefinition.process_id == process_id, ProcessDefinition.content_hash == digest))
+    if existing is not None:
+        return existing, False
+    spec, _subs, _forms, _tasks = parse_bundle(bundle, process_id)
+    latest = session.scalar(select(func.max(ProcessDefinition.version)).where(
+        ProcessDefinition.process_id == process_id)) or 0
+    definition = ProcessDefinition(
+        process_id=process_id, name=spec.description or process_id, version=latest + 1,
+        content_hash=digest, bundle=json.dumps(bundle, ensure_ascii=False), deployed_by=actor)
+    session.add(definition)
+    session.flush()
+    return definition, True
+
+
+_cache: dict[int, LoadedDefinition] = {}
+_cache_lock = threading.Lock()
+
+
+def load_definition(definition_id: int) -> LoadedDefinition:
+    """The parsed definition of a stored version, parsed at most once per process."""
+    loaded = _cache.get(definition_id)
+    if loaded is not None:
+        return loaded
+    with _cache_lock:
+        loaded = _cache.get(definition_id)
+        if loaded is None:
+            row = session.get(ProcessDefinition, definition_id)
+            if row is None:
+                raise LookupError(f"process definition {definition_id} does not exist")
+            spec, subs, forms, tasks = parse_bundle(json.loads(row.bundle), row.process_id)
+            loaded = LoadedDefinition(id=row.id, process_id=row.process_id, version=row.version, spec=spec,
+                                      subprocess_specs=subs, forms=forms, tasks=tasks)
+            _cache[definition_id] = loaded
+    return loaded
+
+
+def latest_definition(process_id: str) -> ProcessDefinition | None:
+    return session.scalar(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+                          .order_by(ProcessDefinition.version.desc()).limit(1))

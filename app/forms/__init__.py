@@ -1,0 +1,1 @@
+"""Task forms: JSON Schema files rendered with Jinja2 and validated with jsonschema."""

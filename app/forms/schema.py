@@ -1,0 +1,151 @@
+"""Turning a form's JSON Schema into fields, initial values, typed data and field-level errors.
+
+The same functions serve the browser (HTML form posts, strings) and the API (JSON), so a task
+completed either way is checked by exactly the same rules.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from app.orgs.directory import directory
+
+_format_checker = FormatChecker(formats=())
+
+
+@_format_checker.checks("date-time", raises=ValueError)
+def _is_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.tzinfo is not None or bool(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?", value))
+
+
+@_format_checker.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+    return True
+
+
+def resolve(schema: Mapping[str, Any], locale: str = "zh") -> dict[str, Any]:
+    """A concrete copy of the schema: ``x-source`` unit lists become enums with titles."""
+    out = copy.deepcopy(dict(schema))
+    for prop in out.get("properties", {}).values():
+        source = prop.get("x-source")
+        if isinstance(source, str) and source.startswith("units:"):
+            kinds = {k.strip() for k in source[6:].split(",") if k.strip()}
+            units = sorted((u for u in directory().by_code.values() if u.kind in kinds), key=lambda u: u.path)
+            prop["enum"] = [u.code for u in units]
+            prop["x-enum-titles"] = [u.name for u in units]
+            prop["x-enum-titles-en"] = [u.name_en or u.name for u in units]
+    return out
+
+
+def field_order(schema: Mapping[str, Any]) -> list[str]:
+    props = list(schema.get("properties", {}))
+    order = [f for f in schema.get("x-order", []) if f in props]
+    return order + [f for f in props if f not in order]
+
+
+def initial_values(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Prefill: ``x-default-from`` takes a process variable, else the field's ``default``."""
+    values: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        source = prop.get("x-default-from")
+        if source and data.get(source) is not None:
+            values[name] = data[source]
+        elif "default" in prop:
+            values[name] = prop["default"]
+    return values
+
+
+def coerce_form(schema: Mapping[str, Any], form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Typed values from an HTML form post (a MultiDict of strings)."""
+    data: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name, prop in schema.get("properties", {}).items():
+        kind = prop.get("type")
+        if kind == "array":
+            values = [v for v in form.getlist(name) if v != ""]
+            if values:
+                data[name] = values
+            continue
+        if kind == "boolean":
+            raw = form.get(name)
+            if raw is not None and raw != "":
+                data[name] = raw in ("true", "on", "1", "yes")
+            continue
+        raw = form.get(name)
+        if raw is None or raw.strip() == "":
+            continue
+        raw = raw.strip() if prop.get("x-widget") != "textarea" else raw
+        try:
+            if kind == "integer":
+                data[name] = int(raw)
+            elif kind == "number":
+                data[name] = float(raw)
+            elif prop.get("format") == "date-time" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", raw):
+                data[name] = raw + ":00+08:00"  # <input type=datetime-local> gives local Beijing time
+            else:
+                data[name] = raw
+        except ValueError:
+            errors.setdefault(name, []).append("integer" if kind == "integer" else "number")
+    return data, {k: [message(v, {}) for v in vs] for k, vs in errors.items()}
+
+
+def validate(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str = "zh") -> dict[str, list[str]]:
+    """Field-level error messages (empty when the data is valid); unknown fields are refused."""
+    errors: dict[str, list[str]] = {}
+    props = schema.get("properties", {})
+    for key in data:
+        if key not in props:
+            errors.setdefault(key, []).append(message("unknown", {}, locale))
+    validator = Draft202012Validator(schema, format_checker=_format_checker)
+    for err in validator.iter_errors(dict(data)):
+        if err.validator == "required":
+            missing = [f for f in err.validator_value if f not in (err.instance or {})]
+            for name in missing:
+                errors.setdefault(name, []).append(message("required", {}, locale))
+            continue
+        name = str(err.absolute_path[0]) if err.absolute_path else "_form"
+        errors.setdefault(name, []).append(message(str(err.validator), err.schema if isinstance(err.schema, dict) else {}, locale))
+    return {k: sorted(set(v), key=v.index) for k, v in errors.items()}
+
+
+def complete_data(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field of the form present in the result (absent → None), so gateways can test any field."""
+    out = {name: None for name in schema.get("properties", {})}
+    out.update(data)
+    return out
+
+
+_MESSAGES = {
+    "required": ("必填项", "This field is required."),
+    "unknown": ("表单中没有此字段", "This field is not part of the form."),
+    "enum": ("请从选项中选择", "Choose one of the options."),
+    "type": ("类型不正确", "Wrong type of value."),
+    "minLength": ("内容太短（至少 {minLength} 个字符）", "Too short (at least {minLength} characters)."),
+    "maxLength": ("内容太长（最多 {maxLength} 个字符）", "Too long (at most {maxLength} characters)."),
+    "pattern": ("格式不正确", "Wrong format."),
+    "minimum": ("不能小于 {minimum}", "Must be at least {minimum}."),
+    "maximum": ("不能大于 {maximum}", "Must be at most {maximum}."),
+    "format": ("格式不正确（{format}）", "Wrong format ({format})."),
+    "uniqueItems": ("选项重复", "Options are repeated."),
+    "integer": ("请输入整数", "Enter a whole number."),
+    "number": ("请输入数字", "Enter a number."),
+}
+
+
+def message(kind: str, schema: Mapping[str, Any], locale: str = "zh") -> str:
+    zh, en = _MESSAGES.get(kind, ("内容不符合要求", "Invalid value."))
+    template = en if locale == "en" else zh
+    try:
+        return template.format(**schema)
+    except (KeyError, IndexError):
+        return template

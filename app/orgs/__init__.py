@@ -1,0 +1,1 @@
+"""Org units (city → districts → streets → communities, plus departments), users and roles."""

@@ -1,0 +1,290 @@
+"""Working-time calendar for task deadlines (办结时限).
+
+Limits on user tasks are written as ``'<N>h'`` (working hours) or ``'<N>d'`` (working days), so a
+deadline depends on office hours, weekends, statutory holidays and make-up working days (调休).
+Statutory days come from the ``chinesecalendar`` package; the admin holiday list feeds
+``extra_holidays`` / ``extra_workdays``, which override it (and fill years the package does not
+know yet).
+
+Time is counted on the wall clock of the calendar's zone (``Asia/Shanghai`` has no DST); inputs
+may be in any zone, results are aware datetimes in UTC, as stored in the database.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import cached_property, lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import chinese_calendar
+
+__all__ = [
+    "DEFAULT_CALENDAR",
+    "DEFAULT_PERIODS",
+    "WorkingCalendar",
+    "parse_limit",
+]
+
+log = logging.getLogger(__name__)
+
+Period = tuple[time, time]
+
+#: Office hours of the operations centre: morning and afternoon, lunch break in between.
+DEFAULT_PERIODS: tuple[Period, ...] = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
+
+_LIMIT_RE = re.compile(r"\s*([0-9]+)([hd])\s*")
+_ONE_DAY = timedelta(days=1)
+_MINUTE = timedelta(minutes=1)
+
+# Years for which the "no statutory data" warning was already logged in this process: one
+# warning per year is enough to alert the admins without flooding the log on every deadline.
+_warned_years: set[int] = set()
+_warned_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8192)
+def _statutory_workday(d: date) -> bool | None:
+    """``chinese_calendar``'s verdict for ``d``, or ``None`` for a year it has no data for.
+
+    Cached because the package recomputes its supported year range on every call.
+    """
+    try:
+        return bool(chinese_calendar.is_workday(d))
+    except NotImplementedError:  # the package's "no available data for year N" error
+        return None
+
+
+def _warn_unknown_year(year: int) -> None:
+    """Log once per year and process that a year falls back to a Monday–Friday week."""
+    with _warned_lock:
+        if year in _warned_years:
+            return
+        _warned_years.add(year)
+    log.warning(
+        "No statutory holiday data for %d in chinesecalendar %s: treating Monday-Friday as "
+        "working days for %d. Add that year's holidays and make-up working days (调休) in the "
+        "admin holiday list, or upgrade chinesecalendar.",
+        year,
+        getattr(chinese_calendar, "__version__", "?"),
+        year,
+    )
+
+
+def parse_limit(text: str, calendar: WorkingCalendar | None = None) -> int:
+    """Convert a task limit ``'<N>h'`` / ``'<N>d'`` into working minutes.
+
+    A working day is the calendar's day length (default calendar: 7 h, so ``'3d'`` == 1260),
+    because limits in days mean "N full office days", not N × 24 h.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"time limit must be a string like '4h' or '3d', got {text!r}")
+    m = _LIMIT_RE.fullmatch(text)
+    if m is None:
+        raise ValueError(
+            f"invalid time limit {text!r}: expected '<N>h' (working hours) or '<N>d' "
+            "(working days) with N a positive integer"
+        )
+    n = int(m.group(1))
+    if n <= 0:
+        raise ValueError(f"invalid time limit {text!r}: N must be a positive integer")
+    if m.group(2) == "h":
+        return n * 60
+    cal = calendar if calendar is not None else DEFAULT_CALENDAR
+    return n * cal.day_length_minutes
+
+
+def _check_dates(name: str, values: Iterable[date]) -> frozenset[date]:
+    """Normalise an extra-days collection; datetimes are refused because they never equal a date."""
+    out = frozenset(values)
+    for v in out:
+        if isinstance(v, datetime) or not isinstance(v, date):
+            raise ValueError(f"{name} must contain datetime.date values, got {v!r}")
+    return out
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """Office hours plus working days; computes due moments and working time spent.
+
+    ``periods`` are the daily working periods in local wall-clock time (whole minutes, ordered,
+    non-overlapping, not crossing midnight). ``extra_workdays`` win over ``extra_holidays``, which
+    win over the statutory calendar.
+    """
+
+    periods: tuple[Period, ...] = DEFAULT_PERIODS
+    tz: str = "Asia/Shanghai"
+    extra_holidays: frozenset[date] = frozenset()
+    extra_workdays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        """Validate the configuration up front: a bad admin setting fails at load, not per task."""
+        try:
+            periods = tuple(tuple(p) for p in self.periods)
+        except TypeError as exc:
+            raise ValueError(f"periods must be (start, end) pairs of datetime.time: {exc}") from exc
+        if any(len(p) != 2 for p in periods):
+            raise ValueError("periods must be (start, end) pairs of datetime.time")
+        if not periods:
+            raise ValueError("periods must contain at least one (start, end) working period")
+        prev_end: time | None = None
+        for start, end in periods:
+            if not isinstance(start, time) or not isinstance(end, time):
+                raise ValueError(f"period ({start!r}, {end!r}) must be a pair of datetime.time")
+            for t in (start, end):
+                if t.tzinfo is not None:
+                    raise ValueError(f"period time {t} must be naive (wall clock of {self.tz})")
+                if t.second or t.microsecond:
+                    raise ValueError(f"period time {t} must be on a whole minute")
+            if not start < end:
+                raise ValueError(f"period {start:%H:%M}-{end:%H:%M}: start must be before end")
+            if prev_end is not None and start < prev_end:
+                raise ValueError(
+                    f"period {start:%H:%M}-{end:%H:%M} overlaps or precedes the previous one "
+                    f"(ending {prev_end:%H:%M}); periods must be ordered and non-overlapping"
+                )
+            prev_end = end
+        try:
+            ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+            raise ValueError(f"unknown time zone {self.tz!r}") from exc
+        object.__setattr__(self, "periods", periods)
+        object.__setattr__(
+            self, "extra_holidays", _check_dates("extra_holidays", self.extra_holidays)
+        )
+        object.__setattr__(
+            self, "extra_workdays", _check_dates("extra_workdays", self.extra_workdays)
+        )
+
+    # -- days -------------------------------------------------------------------------------
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The calendar's zone: office hours and day boundaries are on its wall clock."""
+        return ZoneInfo(self.tz)
+
+    @cached_property
+    def day_length_minutes(self) -> int:
+        """Minutes in one working day: the unit of ``'<N>d'`` limits."""
+        total = timedelta()
+        for start, end in self.periods:
+            total += datetime.combine(date.min, end) - datetime.combine(date.min, start)
+        return total // _MINUTE
+
+    def is_workday(self, d: date) -> bool:
+        """Whether ``d`` is a working day: admin overrides, then statutory data, then Mon–Fri."""
+        if isinstance(d, datetime):
+            raise ValueError(
+                "is_workday() takes a date: convert the datetime to the calendar zone first"
+            )
+        if d in self.extra_workdays:
+            return True
+        if d in self.extra_holidays:
+            return False
+        verdict = _statutory_workday(d)
+        if verdict is None:
+            _warn_unknown_year(d.year)
+            return d.weekday() < 5
+        return verdict
+
+    def limit_minutes(self, limit: str | int) -> int:
+        """Working minutes of a limit given as ``'<N>h'``/``'<N>d'`` or as an int of minutes."""
+        if isinstance(limit, bool):
+            raise ValueError(f"time limit must be a string or int minutes, got {limit!r}")
+        if isinstance(limit, int):
+            if limit < 0:
+                raise ValueError(f"time limit in minutes must not be negative, got {limit}")
+            return limit
+        return parse_limit(limit, self)
+
+    # -- time -------------------------------------------------------------------------------
+
+    def _to_local(self, moment: datetime, name: str) -> datetime:
+        """Naive wall-clock time in the calendar zone; naive input is refused as ambiguous."""
+        if not isinstance(moment, datetime):
+            raise ValueError(f"{name} must be a datetime, got {moment!r}")
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"{name} must be timezone-aware, got naive {moment.isoformat()}")
+        return moment.astimezone(self.zone).replace(tzinfo=None)
+
+    def _to_utc(self, local: datetime) -> datetime:
+        return local.replace(tzinfo=self.zone).astimezone(timezone.utc)
+
+    def _working_in_day(self, day: date, lo: datetime | None, hi: datetime | None) -> timedelta:
+        """Working time on ``day`` (assumed a workday) within [lo, hi); None means unbounded."""
+        total = timedelta()
+        for start, end in self.periods:
+            seg_start = datetime.combine(day, start)
+            seg_end = datetime.combine(day, end)
+            if lo is not None and lo > seg_start:
+                seg_start = lo
+            if hi is not None and hi < seg_end:
+                seg_end = hi
+            if seg_end > seg_start:
+                total += seg_end - seg_start
+        return total
+
+    def add(self, start: datetime, limit: str | int) -> datetime:
+        """Due moment (aware, UTC) of a task started at ``start`` with ``limit`` working time.
+
+        Outside office hours the clock starts at the next period start; a limit that runs out
+        exactly at a period end returns that end (12:00, not 13:30). Whole working days are
+        skipped by day length, so long limits cost one step per calendar day.
+        """
+        minutes = self.limit_minutes(limit)
+        local = self._to_local(start, "start")
+        if minutes == 0:
+            return start.astimezone(timezone.utc)
+        remaining = timedelta(minutes=minutes)
+        day_length = timedelta(minutes=self.day_length_minutes)
+        day = local.date()
+        lo: datetime | None = local  # only the first day is cut by the start moment
+        while True:
+            if self.is_workday(day):
+                if lo is None and remaining > day_length:
+                    remaining -= day_length
+                else:
+                    for p_start, p_end in self.periods:
+                        seg_start = datetime.combine(day, p_start)
+                        seg_end = datetime.combine(day, p_end)
+                        if lo is not None and lo > seg_start:
+                            seg_start = lo
+                        if seg_end <= seg_start:
+                            continue
+                        available = seg_end - seg_start
+                        if remaining <= available:
+                            return self._to_utc(seg_start + remaining)
+                        remaining -= available
+            day += _ONE_DAY
+            lo = None
+
+    def working_minutes_between(self, a: datetime, b: datetime) -> int:
+        """Whole working minutes in [a, b) (0 if b <= a): the share of a limit already used."""
+        local_a = self._to_local(a, "a")
+        local_b = self._to_local(b, "b")
+        if local_b <= local_a:
+            return 0
+        first, last = local_a.date(), local_b.date()
+        if first == last:
+            if not self.is_workday(first):
+                return 0
+            return self._working_in_day(first, local_a, local_b) // _MINUTE
+        day_length = timedelta(minutes=self.day_length_minutes)
+        total = timedelta()
+        if self.is_workday(first):
+            total += self._working_in_day(first, local_a, None)
+        day = first + _ONE_DAY
+        while day < last:
+            if self.is_workday(day):
+                total += day_length
+            day += _ONE_DAY
+        if self.is_workday(last):
+            total += self._working_in_day(last, None, local_b)
+        return total // _MINUTE
+
+
+#: The operations centre's calendar: 09:00–12:00 and 13:30–17:30 Beijing time, statutory holidays.
+DEFAULT_CALENDAR = WorkingCalendar()

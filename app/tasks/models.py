@@ -1,0 +1,43 @@
+"""Ready user tasks projected out of the workflows, so inboxes never deserialize a workflow."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, utcnow
+from app.orgs.models import OrgUnit, User
+
+TASK_STATES = ("open", "completed", "cancelled")
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_inbox", "state", "role", "unit_path", "due_at"),
+        Index("ix_tasks_claimed", "claimed_by_id", "state"),
+        Index("ix_tasks_case_state", "case_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    spiff_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(30))
+    form: Mapped[str] = mapped_column(String(200))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    unit_path: Mapped[str] = mapped_column(String(1000))
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    time_limit: Mapped[str | None] = mapped_column(String(20))
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column()
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    org_unit: Mapped[OrgUnit] = relationship()
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])

@@ -1,0 +1,101 @@
+"""Claim, unclaim and complete: the changes a caseworker makes to a task.
+
+Claims are conditional updates (``... WHERE claimed_by_id IS NULL``), so of two people claiming
+the same task exactly one wins and the other is told who has it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+
+from app.cases.models import Case
+from app.core.audit import record
+from app.core.auth import Principal
+from app.core.db import session, utcnow
+from app.core.errors import Conflict, Forbidden, ValidationFailed
+from app.engine import host
+from app.engine.definitions import load_definition
+from app.engine.models import WorkflowInstance
+from app.forms import schema as forms
+from app.orgs.models import User
+from app.tasks.models import Task
+from app.tasks.queries import can_claim
+
+
+def _holder_name(task: Task) -> str:
+    holder = session.get(User, task.claimed_by_id) if task.claimed_by_id else None
+    return holder.display_name if holder else "?"
+
+
+def claim_task(task: Task, principal: Principal) -> Task:
+    if task.state != "open":
+        raise Conflict(f"该任务已{'完成' if task.state == 'completed' else '取消'} / task is {task.state}", state=task.state)
+    if not can_claim(principal, task):
+        raise Forbidden("您没有签收此任务的角色或单位权限 / you may not claim this task")
+    now = utcnow()
+    result = session.execute(update(Task).where(Task.id == task.id, Task.state == "open", Task.claimed_by_id.is_(None))
+                             .values(claimed_by_id=principal.id, claimed_at=now).execution_options(synchronize_session=False))
+    session.refresh(task)
+    if result.rowcount == 0:
+        if task.claimed_by_id == principal.id:
+            return task
+        holder = session.get(User, task.claimed_by_id) if task.claimed_by_id else None
+        raise Conflict(f"任务已被 {holder.display_name if holder else '他人'} 签收 / already claimed by {holder.username if holder else 'someone else'}",
+                       claimed_by=holder.username if holder else None)
+    record("task_claimed", actor=principal.user, case_id=task.case_id, task_id=task.id, task=task.name)
+    return task
+
+
+def unclaim_task(task: Task, principal: Principal) -> Task:
+    if task.state != "open":
+        raise Conflict(f"task is {task.state}", state=task.state)
+    if task.claimed_by_id != principal.id:
+        raise Conflict("只有签收人可以退回签收 / only the holder can release this task",
+                       claimed_by=session.get(User, task.claimed_by_id).username if task.claimed_by_id else None)
+    result = session.execute(update(Task).where(Task.id == task.id, Task.claimed_by_id == principal.id, Task.state == "open")
+                             .values(claimed_by_id=None, claimed_at=None).execution_options(synchronize_session=False))
+    session.refresh(task)
+    if result.rowcount == 0:
+        raise Conflict("task changed meanwhile; reload it")
+    record("task_unclaimed", actor=principal.user, case_id=task.case_id, task_id=task.id, task=task.name)
+    return task
+
+
+def task_form(task: Task, locale: str = "zh") -> dict[str, Any]:
+    """The task's form schema (from the case's process version), with unit lists resolved."""
+    instance = session.get(WorkflowInstance, task.case_id)
+    assert instance is not None
+    definition = load_definition(instance.definition_id)
+    return forms.resolve(definition.forms[task.form], locale)
+
+
+def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale: str = "zh") -> Case:
+    """Validate the form data, then let the engine complete the task and move the case on.
+
+    If the process fails on the way (a broken expression), the submission is kept as an incident
+    for an administrator and the returned case has ``has_incident`` set.
+    """
+    if task.state != "open":
+        raise Conflict(f"task is {task.state}", state=task.state)
+    if task.claimed_by_id != principal.id:
+        raise Conflict("请先签收任务 / claim the task before completing it" if task.claimed_by_id is None
+                       else f"任务由 {_holder_name(task)} 签收 / the task is held by someone else")
+    schema = task_form(task, locale)
+    errors = forms.validate(schema, data, locale)
+    if errors:
+        raise ValidationFailed("表单有误 / the form has errors", errors=errors)
+    case = session.get(Case, task.case_id)
+    assert case is not None
+    values = forms.complete_data(schema, data)
+    record("task_completed", actor=principal.user, case_id=case.id, task_id=task.id, task=task.name,
+           bpmn_id=task.bpmn_id, data=values)
+    try:
+        host.complete_task(case, task, values, principal.user)
+    except host.TaskNotReady as exc:
+        raise Conflict(str(exc)) from None
+    except host.CaseHasIncident as exc:
+        raise Conflict(str(exc)) from None
+    except host.EngineIncidentError:
+        pass  # kept for an administrator: the caller sees case.has_incident
+    return case

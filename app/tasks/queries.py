@@ -1,0 +1,95 @@
+"""Read-side queries for tasks and cases, always scoped by the caller's roles and units.
+
+Role grants are path ranges over the org tree, so "tasks of my roles in my units" is one indexed
+range query per grant, OR-ed together; no workflow is ever loaded to answer an inbox.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Select, and_, exists, false, or_, select
+from sqlalchemy.orm import aliased, joinedload
+
+from app.cases.models import Case
+from app.core.auth import Principal
+from app.core.db import session
+from app.orgs.models import OrgUnit, RoleAssignment, User
+from app.tasks.models import Task
+
+SORTS = {"due": (Task.due_at.is_(None), Task.due_at, Task.id), "-due": (Task.due_at.desc(), Task.id),
+         "created": (Task.created_at, Task.id), "-created": (Task.created_at.desc(), Task.id.desc())}
+
+
+def _claimable_condition(principal: Principal):  # type: ignore[no-untyped-def]
+    ranges = principal.ranges()
+    if not ranges:
+        return false()
+    return or_(*(and_(Task.role == role, Task.unit_path >= lo, Task.unit_path < hi) for role, lo, hi in ranges))
+
+
+def inbox_query(principal: Principal, scope: str, sort: str = "due") -> Select[tuple[Task]]:
+    """``mine``: open tasks I have claimed; ``claimable``: unclaimed open tasks my roles reach."""
+    query = select(Task).where(Task.state == "open")
+    if scope == "mine":
+        query = query.where(Task.claimed_by_id == principal.id)
+    else:
+        query = query.where(Task.claimed_by_id.is_(None), _claimable_condition(principal))
+    return query.options(joinedload(Task.org_unit), joinedload(Task.claimed_by)).order_by(*SORTS.get(sort, SORTS["due"]))
+
+
+def inbox_page(principal: Principal, scope: str, sort: str = "due", limit: int = 50, offset: int = 0) -> list[tuple[Task, Case]]:
+    query = inbox_query(principal, scope, sort).add_columns(Case).join(Case, Case.id == Task.case_id)
+    return [(t, c) for t, c in session.execute(query.limit(limit).offset(offset)).unique().all()]
+
+
+def can_claim(principal: Principal, task: Task) -> bool:
+    return task.state == "open" and principal.covers(task.role, task.unit_path)
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """'/city/d1/d1-cg/' → ['/city/', '/city/d1/', '/city/d1/d1-cg/']."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def candidates(tasks: list[Task]) -> dict[int, list[str]]:
+    """Usernames who may claim each task: its role held at its unit or above (one query)."""
+    if not tasks:
+        return {}
+    wanted = {(t.role, p) for t in tasks for p in ancestor_paths(t.unit_path)}
+    roles = {r for r, _ in wanted}
+    paths = {p for _, p in wanted}
+    rows = session.execute(
+        select(RoleAssignment.role, RoleAssignment.unit_path, User.username)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(RoleAssignment.role.in_(roles), RoleAssignment.unit_path.in_(paths), User.active.is_(True))
+        .order_by(User.username)).all()
+    result: dict[int, list[str]] = {}
+    for t in tasks:
+        ancestors = set(ancestor_paths(t.unit_path))
+        names = [u for r, p, u in rows if r == t.role and p in ancestors]
+        result[t.id] = sorted(set(names))
+    return result
+
+
+def visible_cases_condition(principal: Principal):  # type: ignore[no-untyped-def]
+    """Cases a user may see: any task of the case in their units, or its grid/handling unit in
+    their units, or cases they filed."""
+    ranges = principal.ranges()
+    if not ranges:
+        return Case.created_by_id == principal.id
+    task_in_scope = exists().where(Task.case_id == Case.id, or_(
+        *(and_(Task.unit_path >= lo, Task.unit_path < hi) for _r, lo, hi in ranges)))
+    grid, handling = aliased(OrgUnit), aliased(OrgUnit)
+    unit_in_scope = or_(
+        exists().where(grid.id == Case.grid_unit_id, or_(*(and_(grid.path >= lo, grid.path < hi) for _r, lo, hi in ranges))),
+        exists().where(handling.id == Case.handling_unit_id, or_(*(and_(handling.path >= lo, handling.path < hi) for _r, lo, hi in ranges))),
+    )
+    return or_(Case.created_by_id == principal.id, task_in_scope, unit_in_scope)
+
+
+def can_view_case(principal: Principal, case: Case) -> bool:
+    return bool(session.scalar(select(Case.id).where(Case.id == case.id, visible_cases_condition(principal))))
+
+
+def open_tasks(case_id: int) -> list[Task]:
+    return list(session.scalars(select(Task).options(joinedload(Task.org_unit), joinedload(Task.claimed_by))
+                                .where(Task.case_id == case_id, Task.state == "open").order_by(Task.id)))

@@ -1,0 +1,460 @@
+"""Walks the seven-step closed loop (processes/seven_step_loop.bpmn + rules/dispatch_proposal.dmn)
+with SpiffWorkflow alone, and checks the diagram against docs/process-conventions.md.
+
+The org helpers `unit_ancestor` / `unit_department` are small fakes here: these tests are about the
+diagram, the rules and the forms, not about the org module.
+"""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from lxml import etree
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.defaults import UserTask
+from SpiffWorkflow.util.task import TaskState
+
+ROOT = Path(__file__).resolve().parents[2]
+BPMN_FILE = ROOT / 'processes' / 'seven_step_loop.bpmn'
+DMN_FILE = ROOT / 'rules' / 'dispatch_proposal.dmn'
+FORMS_DIR = ROOT / 'forms'
+PROCESS_ID = 'seven_step_loop'
+
+ROLES = {'operator', 'grid_worker', 'dispatcher', 'handler', 'supervisor', 'designer', 'leader', 'admin'}
+STAGES = {'collect', 'verify', 'assign', 'handle', 'feedback', 'inspect', 'evaluate'}
+
+NS = {
+    'bpmn': 'http://www.omg.org/spec/BPMN/20100524/MODEL',
+    'bpmndi': 'http://www.omg.org/spec/BPMN/20100524/DI',
+    'dc': 'http://www.omg.org/spec/DD/20100524/DC',
+    'di': 'http://www.omg.org/spec/DD/20100524/DI',
+}
+
+# ---- fake org structure ------------------------------------------------------------------
+# city -> district d-01 -> street s-01 -> community c-01; district d-02 has no departments.
+UNITS = {
+    'city': ('city', None),
+    'd-01': ('district', 'city'),
+    's-01': ('street', 'd-01'),
+    'c-01': ('community', 's-01'),
+    'd-02': ('district', 'city'),
+    's-02': ('street', 'd-02'),
+    'c-02': ('community', 's-02'),
+}
+DEPARTMENTS = {
+    ('d-01', 'sz'): 'd-01-sz', ('d-01', 'hw'): 'd-01-hw', ('d-01', 'jt'): 'd-01-jt',
+    ('d-01', 'cg'): 'd-01-cg', ('d-01', 'yl'): 'd-01-yl', ('d-01', 'zj'): 'd-01-zj',
+    ('city', 'sz'): 'city-sz', ('city', 'hw'): 'city-hw', ('city', 'zh'): 'city-zh',
+    ('city', 'zj'): 'city-zj',
+}
+
+
+def unit_ancestor(code, kind):
+    while code is not None:
+        unit_kind, parent = UNITS[code]
+        if unit_kind == kind:
+            return code
+        code = parent
+    return None
+
+
+def unit_department(code, dept_type):
+    return DEPARTMENTS.get((code, dept_type))
+
+
+# ---- helpers -----------------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def specs():
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_file(str(BPMN_FILE))
+    parser.add_dmn_file(str(DMN_FILE))
+    return parser.get_spec(PROCESS_ID), parser.get_subprocess_specs(PROCESS_ID)
+
+
+def load_form(name):
+    return json.loads((FORMS_DIR / name).read_text(encoding='utf-8'))
+
+
+def seed(**overrides):
+    data = {
+        'case_id': 1,
+        'channel': 'hotline',
+        'category_code': 'event:06010',
+        'category_kind': 'event',
+        'category_major': '06',
+        'urgency': 'normal',
+        'dispatch_unit': 'city',
+        'grid_unit': 'c-01',
+        'district_unit': 'd-01',
+    }
+    data.update(overrides)
+    return data
+
+
+def start(specs, **overrides):
+    spec, subprocess_specs = specs
+    engine = PythonScriptEngine(environment=TaskDataEnvironment({
+        'unit_ancestor': unit_ancestor,
+        'unit_department': unit_department,
+    }))
+    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+    wf.task_tree.data.update(seed(**overrides))
+    wf.do_engine_steps()
+    return wf
+
+
+def ready(wf):
+    return wf.get_tasks(state=TaskState.READY, manual=True)
+
+
+def ready_names(wf):
+    return [t.task_spec.name for t in ready(wf)]
+
+
+def complete(wf, name, **form_data):
+    """Complete the only ready user task, which must be `name`, like the host does: validate the
+    submitted data against the task's form, merge it into the task data, run, do engine steps."""
+    tasks = ready(wf)
+    assert [t.task_spec.name for t in tasks] == [name]
+    task = tasks[0]
+    schema = load_form(task.task_spec.extensions['properties']['form'])
+    errors = [e.message for e in Draft202012Validator(schema).iter_errors(form_data)]
+    assert not errors, f'{name}: form data rejected by its form: {errors}'
+    task.data.update(form_data)
+    task.run()
+    wf.do_engine_steps()
+    return task
+
+
+def task_data(wf, name):
+    tasks = [t for t in ready(wf) if t.task_spec.name == name]
+    assert tasks, f'{name} is not ready (ready: {ready_names(wf)})'
+    return tasks[0].data
+
+
+def finish_from_handle(wf, satisfied=True):
+    complete(wf, 'handle_case', action='handle')
+    complete(wf, 'report_back', result='resolved', result_notes='已清理完毕', measures=['clean'])
+    complete(wf, 'inspect_case', passed=True)
+    complete(wf, 'callback_case', satisfied=satisfied, reached=True, score=5 if satisfied else 2)
+
+
+def file_and_assign(wf):
+    complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency='normal')
+    data = task_data(wf, 'assign_case')
+    complete(wf, 'assign_case', handling_unit=data['proposed_unit'], time_limit=data['time_limit'])
+
+
+# ---- paths -------------------------------------------------------------------------------
+def test_happy_path_closes_case(specs):
+    wf = start(specs)
+    assert ready_names(wf) == ['verify_on_site']
+    data = task_data(wf, 'verify_on_site')
+    assert (data['rework_count'], data['reopen_count'], data['max_reopen'], data['outcome']) == (0, 0, 2, None)
+
+    complete(wf, 'verify_on_site', confirmed=True, verify_notes='现场确有暴露垃圾')
+    complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency='normal')
+
+    data = task_data(wf, 'assign_case')
+    assert data['proposed_department'] == 'hw'
+    assert data['time_limit'] == '4h'
+    assert data['district_unit'] == 'd-01'
+    assert data['proposed_unit'] == 'd-01-hw'
+    complete(wf, 'assign_case', handling_unit='d-01-hw', time_limit='4h')
+
+    assert task_data(wf, 'handle_case')['handling_unit'] == 'd-01-hw'
+    complete(wf, 'handle_case', action='handle')
+    complete(wf, 'report_back', result='resolved', result_notes='已清理完毕',
+             measures=['clean'], finished_at='2025-03-03T10:00:00+08:00')
+    complete(wf, 'inspect_case', passed=True)
+    complete(wf, 'callback_case', satisfied=True, score=5, reached=True)
+
+    assert wf.is_completed()
+    assert ready_names(wf) == []
+    assert wf.data['outcome'] == 'closed'
+    assert wf.data['rework_count'] == 0
+    assert wf.data['reopen_count'] == 0
+    ends = [t.task_spec.name for t in wf.get_tasks(state=TaskState.COMPLETED)]
+    assert 'case_closed' in ends and 'case_rejected' not in ends
+
+
+def test_rejection(specs):
+    wf = start(specs, channel='grid')
+    complete(wf, 'file_case', decision='reject', reject_reason='不属于受理范围')
+    assert wf.is_completed()
+    assert wf.data['outcome'] == 'rejected'
+    ends = [t.task_spec.name for t in wf.get_tasks(state=TaskState.COMPLETED)]
+    assert 'case_rejected' in ends and 'case_closed' not in ends
+    assert 'propose_dispatch' not in ends
+
+
+def test_handler_return_goes_back_to_assign(specs):
+    wf = start(specs, channel='grid')
+    file_and_assign(wf)
+    complete(wf, 'handle_case', action='return', return_reason='wrong_area', return_notes='不在本辖区')
+    assert ready_names(wf) == ['assign_case']
+    # the dispatcher re-routes to another unit
+    complete(wf, 'assign_case', handling_unit='city-hw', time_limit='1d')
+    data = task_data(wf, 'handle_case')
+    assert (data['handling_unit'], data['time_limit']) == ('city-hw', '1d')
+    finish_from_handle(wf)
+    assert wf.is_completed() and wf.data['outcome'] == 'closed'
+
+
+def test_failed_inspection_goes_back_to_handle(specs):
+    wf = start(specs, channel='grid')
+    file_and_assign(wf)
+    complete(wf, 'handle_case', action='handle')
+    complete(wf, 'report_back', result='partially', result_notes='部分清理')
+    complete(wf, 'inspect_case', passed=False, inspect_notes='仍有垃圾未清')
+    assert ready_names(wf) == ['handle_case']
+    assert task_data(wf, 'handle_case')['rework_count'] == 1
+    finish_from_handle(wf)
+    assert wf.is_completed()
+    assert wf.data['outcome'] == 'closed'
+    assert wf.data['rework_count'] == 1
+
+
+def test_unsatisfied_callback_reopens_at_most_max_reopen_times(specs):
+    wf = start(specs, channel='grid')
+    file_and_assign(wf)
+    finish_from_handle(wf, satisfied=False)
+    assert ready_names(wf) == ['handle_case']
+    assert task_data(wf, 'handle_case')['reopen_count'] == 1
+    finish_from_handle(wf, satisfied=False)
+    assert ready_names(wf) == ['handle_case']
+    assert task_data(wf, 'handle_case')['reopen_count'] == 2
+    finish_from_handle(wf, satisfied=False)  # limit reached: closed although unsatisfied
+    assert wf.is_completed()
+    assert wf.data['outcome'] == 'closed'
+    assert wf.data['reopen_count'] == 2
+
+
+def test_grid_channel_skips_verification(specs):
+    wf = start(specs, channel='grid')
+    assert ready_names(wf) == ['file_case']
+
+
+def test_case_without_grid_skips_verification(specs):
+    wf = start(specs, grid_unit=None, district_unit=None)
+    assert ready_names(wf) == ['file_case']
+    # the dispatcher must then name the grid; the form enforces it
+    schema = load_form('file_case.json')
+    assert not Draft202012Validator(schema).is_valid({'decision': 'file'})
+    complete(wf, 'file_case', decision='file', grid_unit='c-01')
+    assert task_data(wf, 'assign_case')['proposed_unit'] == 'd-01-hw'
+
+
+def test_user_tasks_carry_their_unit_and_limit(specs):
+    wf = start(specs)
+    complete(wf, 'verify_on_site', confirmed=True)
+    complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency='urgent')
+    data = task_data(wf, 'assign_case')
+    assert (data['proposed_department'], data['time_limit']) == ('hw', '2h')
+    complete(wf, 'assign_case', handling_unit=data['proposed_unit'], time_limit=data['time_limit'])
+    task = ready(wf)[0]
+    spec_props = task.task_spec.extensions['properties']
+    engine = wf.script_engine
+    assert engine.evaluate(task, spec_props['unit']) == 'd-01-hw'
+    assert engine.evaluate(task, spec_props['limit']) == '2h'
+
+
+# ---- dispatch proposal (DMN) ---------------------------------------------------------------
+@pytest.mark.parametrize('kind, major, urgency, department, limit, unit', [
+    ('component', '01', 'normal', 'sz', '4h', 'd-01-sz'),     # manhole covers etc.
+    ('component', '01', 'urgent', 'sz', '2h', 'd-01-sz'),
+    ('event', '01', 'normal', 'sz', '4h', 'd-01-sz'),
+    ('event', '02', 'normal', 'jt', '1d', 'd-01-jt'),
+    ('component', '04', 'normal', 'yl', '2d', 'd-01-yl'),
+    ('event', '06', 'normal', 'hw', '4h', 'd-01-hw'),         # exposed garbage
+    ('event', '07', 'normal', 'cg', '3d', 'd-01-cg'),
+    ('event', '08', 'normal', 'zj', '7d', 'd-01-zj'),         # construction
+    ('event', '08', 'urgent', 'zj', '4h', 'd-01-zj'),
+    ('event', '09', 'normal', 'cg', '1d', 'd-01-cg'),
+    ('event', '10', 'normal', 'zh', '7d', 'city-zh'),         # district has no zh: city office
+    ('component', '06', 'normal', 'zh', '7d', 'city-zh'),     # no such component class: catch-all
+    (None, None, 'normal', 'zh', '7d', 'city-zh'),            # uncategorised
+    (None, None, 'urgent', 'zh', '1d', 'city-zh'),
+])
+def test_dispatch_proposal(specs, kind, major, urgency, department, limit, unit):
+    code = f'{kind}:{major}001' if kind else None
+    wf = start(specs, channel='grid', category_kind=kind, category_major=major,
+               category_code=code, urgency=urgency)
+    complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency=urgency)
+    data = task_data(wf, 'assign_case')
+    assert (data['proposed_department'], data['time_limit'], data['proposed_unit']) == (department, limit, unit)
+    assert re.fullmatch(load_form('assign_case.json')['properties']['time_limit']['pattern'], data['time_limit'])
+
+
+def test_proposal_falls_back_to_city_department(specs):
+    # community c-02 lies in district d-02, which has no departments of its own
+    wf = start(specs, channel='grid', grid_unit='c-02', district_unit='d-02')
+    complete(wf, 'file_case', decision='file', grid_unit='c-02')
+    data = task_data(wf, 'assign_case')
+    assert data['district_unit'] == 'd-02'
+    assert data['proposed_unit'] == 'city-hw'
+
+
+def test_every_major_class_has_a_specific_rule():
+    tree = etree.parse(str(DMN_FILE))
+    ns = {'dmn': 'https://www.omg.org/spec/DMN/20191111/MODEL/'}
+    table = tree.find('.//dmn:decision[@id="dispatch_proposal"]/dmn:decisionTable', ns)
+    assert table.get('hitPolicy') == 'UNIQUE'
+    inputs = [i.findtext('dmn:inputExpression/dmn:text', namespaces=ns) for i in table.findall('dmn:input', ns)]
+    assert inputs == ['category_kind', 'category_major', 'urgency']
+    outputs = [o.get('name') for o in table.findall('dmn:output', ns)]
+    assert outputs == ['proposed_department', 'time_limit']
+    rows = []
+    for rule in table.findall('dmn:rule', ns):
+        assert (rule.findtext('dmn:description', namespaces=ns) or '').strip()
+        rows.append(tuple((e.findtext('dmn:text', namespaces=ns) or '').strip()
+                          for e in rule.findall('dmn:inputEntry', ns)))
+    assert rows[-1] == ('-', '-', '-')
+    covered = {(k, m) for k, m, _ in rows}
+    for major in ['01', '02', '03', '04', '05']:
+        assert ("'component'", f"'{major}'") in covered
+    for major in ['01', '02', '03', '04', '05', '06', '07', '08', '09', '10']:
+        assert ("'event'", f"'{major}'") in covered
+
+
+# ---- diagram against the conventions --------------------------------------------------------
+def test_user_tasks_follow_conventions(specs):
+    spec, _ = specs
+    user_tasks = [ts for ts in spec.task_specs.values() if isinstance(ts, UserTask)]
+    assert sorted(ts.name for ts in user_tasks) == sorted([
+        'verify_on_site', 'file_case', 'assign_case', 'handle_case',
+        'report_back', 'inspect_case', 'callback_case'])
+    stages = set()
+    for ts in user_tasks:
+        props = ts.extensions.get('properties', {})
+        assert {'form', 'unit', 'stage'} <= set(props), ts.name
+        assert props['stage'] in STAGES, ts.name
+        stages.add(props['stage'])
+        if 'limit' in props:
+            assert props['limit']
+        match = re.search(r'\(([a-z_]+)\)$', ts.lane or '')
+        assert match and match.group(1) in ROLES, (ts.name, ts.lane)
+        assert (ts.documentation or '').strip(), ts.name
+        form_path = FORMS_DIR / props['form']
+        assert form_path.is_file(), form_path
+        schema = load_form(props['form'])
+        Draft202012Validator.check_schema(schema)
+        assert schema['type'] == 'object'
+        assert schema['x-order'] == list(schema['properties'])
+        for key, field in schema['properties'].items():
+            assert field.get('title') and field.get('x-title-en'), (props['form'], key)
+    assert stages == STAGES
+
+
+def test_lanes():
+    tree = etree.parse(str(BPMN_FILE))
+    lanes = {lane.get('name'): [r.text for r in lane.findall('bpmn:flowNodeRef', NS)]
+             for lane in tree.iterfind('.//bpmn:lane', NS)}
+    assert set(lanes) == {'受理员 (operator)', '网格员 (grid_worker)', '派遣员 (dispatcher)', '处置人员 (handler)'}
+    assert 'file_case' in lanes['派遣员 (dispatcher)']
+    assert 'handle_case' in lanes['处置人员 (handler)']
+    process = tree.find('bpmn:process', NS)
+    nodes = {el.get('id') for el in process if el.get('id') and el.tag != f'{{{NS["bpmn"]}}}sequenceFlow'
+             and el.tag != f'{{{NS["bpmn"]}}}laneSet' and not el.tag.endswith('documentation')}
+    refs = [r for refs in lanes.values() for r in refs]
+    assert sorted(refs) == sorted(nodes)  # every flow node in exactly one lane
+
+
+def test_other_forms_are_valid_schemas():
+    for path in sorted(FORMS_DIR.glob('*.json')):
+        schema = json.loads(path.read_text(encoding='utf-8'))
+        Draft202012Validator.check_schema(schema)
+        assert schema['type'] == 'object'
+        assert schema['x-order'] == list(schema['properties']), path.name
+        assert set(schema.get('required', [])) <= set(schema['properties']), path.name
+
+
+def test_case_intake_form():
+    validator = Draft202012Validator(load_form('case_intake.json'))
+    ok = {'title': '路面积水', 'description': '某路口积水严重', 'address': '人民路1号',
+          'channel': 'hotline', 'urgency': 'normal'}
+    assert validator.is_valid(ok)
+    for phone in ['13812345678', '+8613812345678', '010-12345678', '0571-87654321-801']:
+        assert validator.is_valid({**ok, 'reporter_phone': phone}), phone
+    for phone in ['12345', '2381234567', 'abc']:
+        assert not validator.is_valid({**ok, 'reporter_phone': phone}), phone
+    assert not validator.is_valid({**ok, 'channel': 'fax'})
+    assert not validator.is_valid({**ok, 'lat': 91})
+    assert not validator.is_valid({k: v for k, v in ok.items() if k != 'address'})
+    assert validator.is_valid({**ok, 'category_code': 'event:06010', 'lat': 30.27, 'lng': 120.15})
+    assert not validator.is_valid({**ok, 'category_code': '06010'})
+
+
+def test_bpmn_file_is_safe_and_has_no_reserved_ids():
+    text = BPMN_FILE.read_text(encoding='utf-8')
+    assert '<!DOCTYPE' not in text and '<!ENTITY' not in text
+    tree = etree.parse(str(BPMN_FILE))
+    ids = {el.get('id') for el in tree.iter() if isinstance(el.tag, str) and el.get('id')}
+    assert not ids & {'Start', 'End'}
+    for expr in tree.iterfind('.//bpmn:conditionExpression', NS):
+        assert '__' not in expr.text and 'import' not in expr.text and '${' not in expr.text
+
+
+def test_diagram_interchange_is_complete():
+    tree = etree.parse(str(BPMN_FILE))
+    process = tree.find('bpmn:process', NS)
+    collaboration = tree.find('bpmn:collaboration', NS)
+    participant = collaboration.find('bpmn:participant', NS)
+    assert participant.get('processRef') == PROCESS_ID
+    plane = tree.find('.//bpmndi:BPMNPlane', NS)
+    assert plane.get('bpmnElement') == collaboration.get('id')
+
+    shapes = {}
+    for shape in plane.iterfind('bpmndi:BPMNShape', NS):
+        b = shape.find('dc:Bounds', NS)
+        shapes[shape.get('bpmnElement')] = tuple(float(b.get(k)) for k in ('x', 'y', 'width', 'height'))
+    edges = {edge.get('bpmnElement'): [(float(p.get('x')), float(p.get('y')))
+                                       for p in edge.iterfind('di:waypoint', NS)]
+             for edge in plane.iterfind('bpmndi:BPMNEdge', NS)}
+
+    flows = {f.get('id'): (f.get('sourceRef'), f.get('targetRef')) for f in process.iterfind('bpmn:sequenceFlow', NS)}
+    lanes = [lane.get('id') for lane in process.iterfind('.//bpmn:lane', NS)]
+    flow_nodes = {}
+    for lane in process.iterfind('.//bpmn:lane', NS):
+        for ref in lane.iterfind('bpmn:flowNodeRef', NS):
+            flow_nodes[ref.text] = lane.get('id')
+
+    assert participant.get('id') in shapes
+    for element in lanes + list(flow_nodes):
+        assert element in shapes, f'no BPMNShape for {element}'
+    assert set(edges) == set(flows), 'every sequence flow needs exactly one BPMNEdge'
+    assert set(shapes) == set(lanes) | set(flow_nodes) | {participant.get('id')}
+
+    def inside(inner, outer):
+        x, y, w, h = inner
+        ox, oy, ow, oh = outer
+        return ox <= x and oy <= y and x + w <= ox + ow and y + h <= oy + oh
+
+    def on_border(point, box):
+        x, y, w, h = box
+        px, py = point
+        within_x, within_y = x - 0.5 <= px <= x + w + 0.5, y - 0.5 <= py <= y + h + 0.5
+        return (within_x and within_y and
+                (abs(px - x) < 0.5 or abs(px - x - w) < 0.5 or abs(py - y) < 0.5 or abs(py - y - h) < 0.5))
+
+    pool = shapes[participant.get('id')]
+    for node, lane in flow_nodes.items():
+        assert inside(shapes[lane], pool)
+        assert inside(shapes[node], shapes[lane]), f'{node} is drawn outside its lane {lane}'
+    for flow_id, (src, tgt) in flows.items():
+        points = edges[flow_id]
+        assert len(points) >= 2
+        assert on_border(points[0], shapes[src]), f'{flow_id} does not start on {src}'
+        assert on_border(points[-1], shapes[tgt]), f'{flow_id} does not end on {tgt}'
+        for (x1, y1), (x2, y2) in zip(points, points[1:]):
+            assert x1 == x2 or y1 == y2, f'{flow_id} has a diagonal segment'
+    # lanes are stacked without gaps or overlaps, inside the pool
+    lane_boxes = sorted(shapes[lane] for lane in lanes)
+    lane_boxes.sort(key=lambda b: b[1])
+    assert lane_boxes[0][1] == pool[1]
+    for upper, lower in zip(lane_boxes, lane_boxes[1:]):
+        assert upper[1] + upper[3] == lower[1]
+    assert lane_boxes[-1][1] + lane_boxes[-1][3] == pool[1] + pool[3]
