@@ -34,7 +34,7 @@ def spec_dict() -> dict[str, Any]:
                    info={"description": "Case management for a city's unified operations (一网统管). "
                                         "Every call except /auth/token takes 'Authorization: Bearer <token>'."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for name in ("TokenRequest", "Token", "CaseCreate", "Case", "Task", "TaskDetail", "Complete", "Error"):
+    for name in ("TokenRequest", "Token", "CaseCreate", "Task", "TaskDetail", "Case", "Complete", "Error"):
         spec.components.schema(name, schema=getattr(schemas, f"{name}Schema"))
     task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     case_id = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}

@@ -288,6 +288,9 @@ def _open_incident(case: Case, action: dict[str, Any], exc: Exception, actor: An
     if task is not None:
         element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
     message = f"{type(exc).__name__}: {exc}"
+    error_type = getattr(exc, "error_type", None)
+    if error_type and error_type != "unknown":
+        message = f"{error_type} in {message}"
     log.warning("engine incident in case %s at %s: %s", case.id, element, message)
     incident = Incident(case_id=case.id, action=json.dumps(action, ensure_ascii=False, default=str),
                         error=message[:4000], element=element)

@@ -67,6 +67,7 @@ def load_demo() -> int:
         ("demo_grid_worker", "网格员", [("grid_worker", "d1-s1-c1")]),
         ("demo_handler", "处置员", [("handler", "d1-sz")]),
         ("operator_2", "受理员", [("operator", "city")]),
+        ("dispatcher_2", "派遣员", [("dispatcher", "city")]),
     ]
     for dcode in DISTRICTS:
         for role, label in (("dispatcher", "区派遣员"), ("supervisor", "区督办员"), ("leader", "区领导")):

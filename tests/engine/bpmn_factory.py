@@ -1,0 +1,56 @@
+"""Small BPMN bundles built in tests: one lane, user tasks with forms, a script or a gateway."""
+from __future__ import annotations
+
+import json
+
+FORM = json.dumps({"type": "object", "properties": {"note": {"type": "string"}, "divisor": {"type": "integer"}}})
+
+HEADER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_{pid}" targetNamespace="http://tongguan.test">
+  <bpmn:collaboration id="collab_{pid}"><bpmn:participant id="pool_{pid}" processRef="{pid}"/></bpmn:collaboration>
+  <bpmn:process id="{pid}" name="{pid}" isExecutable="true">
+    <bpmn:laneSet id="lanes_{pid}"><bpmn:lane id="lane_{pid}" name="派遣员 (dispatcher)">{refs}</bpmn:lane></bpmn:laneSet>
+"""
+
+
+def user_task(tid: str, name: str, unit: str = "dispatch_unit", limit: str | None = "'1h'") -> str:
+    limit_prop = f'<spiffworkflow:property name="limit" value="{limit}"/>' if limit else ""
+    return f"""<bpmn:userTask id="{tid}" name="{name}"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="form" value="f.json"/><spiffworkflow:property name="unit" value="{unit}"/>
+      {limit_prop}<spiffworkflow:property name="stage" value="verify"/></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>"""
+
+
+def linear(pid: str, *, script: str | None = None, unit_of_first: str = "dispatch_unit", second_name: str = "第二步") -> str:
+    """start → t1 → [script] → t2 → end."""
+    nodes = ["ev_start", "t1", "t2", "ev_end"] + (["s1"] if script else [])
+    body = [f'<bpmn:startEvent id="ev_start"/>', user_task("t1", "第一步", unit_of_first), user_task("t2", second_name),
+            '<bpmn:endEvent id="ev_end"/>']
+    chain = ["ev_start", "t1"] + (["s1"] if script else []) + ["t2", "ev_end"]
+    if script:
+        body.append(f'<bpmn:scriptTask id="s1" name="脚本"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>')
+    flows = [f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>' for i, (a, b) in enumerate(zip(chain, chain[1:]))]
+    return _wrap(pid, nodes, body + flows)
+
+
+def gateway(pid: str, condition: str) -> str:
+    """start → t1 → gateway (condition → t2, default → end)."""
+    nodes = ["ev_start", "t1", "gw", "t2", "ev_end", "ev_end2"]
+    body = ['<bpmn:startEvent id="ev_start"/>', user_task("t1", "第一步"), '<bpmn:exclusiveGateway id="gw" default="f_default"/>',
+            user_task("t2", "条件分支"), '<bpmn:endEvent id="ev_end"/>', '<bpmn:endEvent id="ev_end2"/>',
+            '<bpmn:sequenceFlow id="f0" sourceRef="ev_start" targetRef="t1"/>',
+            '<bpmn:sequenceFlow id="f1" sourceRef="t1" targetRef="gw"/>',
+            f'<bpmn:sequenceFlow id="f_cond" sourceRef="gw" targetRef="t2"><bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>',
+            '<bpmn:sequenceFlow id="f_default" sourceRef="gw" targetRef="ev_end2"/>',
+            '<bpmn:sequenceFlow id="f3" sourceRef="t2" targetRef="ev_end"/>']
+    return _wrap(pid, nodes, body)
+
+
+def _wrap(pid: str, nodes: list[str], body: list[str]) -> str:
+    refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in nodes)
+    return HEADER.format(pid=pid, refs=refs) + "\n".join(body) + "\n  </bpmn:process>\n</bpmn:definitions>\n"
+
+
+def bundle(pid: str, xml: str) -> dict[str, dict[str, str]]:
+    return {"processes": {f"{pid}.bpmn": xml}, "rules": {}, "forms": {"f.json": FORM}}

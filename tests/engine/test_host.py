@@ -1,0 +1,119 @@
+"""The engine host: state stored by reference, versions kept per case, incidents and retries,
+optimistic locking."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import orjson
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.cases.models import Case
+from app.core.db import session, transaction
+from app.engine import host
+from app.engine.definitions import deploy
+from app.engine.models import Incident, WorkflowInstance
+from app.orgs.models import OrgUnit
+from app.orgs.operations import create_unit
+from app.tasks.models import Task
+from tests.engine.bpmn_factory import bundle, linear
+
+
+def _new_case(pid: str) -> int:
+    case = Case(channel="api", title="测试", description="d", address="a", status="open")
+    session.add(case)
+    session.flush()
+    try:
+        host.start_case(case, pid, {"dispatch_unit": "city"})
+    except host.EngineIncidentError:
+        pass
+    return case.id
+
+
+def _open(case_id: int) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.case_id == case_id, Task.state == "open").order_by(Task.id)))
+
+
+def test_state_is_stored_without_the_process_definition(app: Flask, make_case: Callable[..., dict[str, Any]]) -> None:
+    case = make_case()
+    with app.app_context():
+        instance = session.get(WorkflowInstance, case["id"])
+        state = orjson.loads(instance.state)
+        assert "spec" not in state and "subprocess_specs" not in state
+        assert len(instance.state) < 12_000  # the stock serializer embeds ~20 KB of definition
+        assert host.workflow_data(session.get(Case, case["id"]))["grid_unit"] == "d1-s1-c1"
+
+
+def test_running_case_stays_on_its_version(app: Flask) -> None:
+    pid = "host_versions"
+    with app.app_context(), transaction():
+        v1, _ = deploy(bundle(pid, linear(pid, second_name="旧第二步")), pid)
+        old = _new_case(pid)
+        v2, _ = deploy(bundle(pid, linear(pid, second_name="新第二步")), pid)
+        new = _new_case(pid)
+    with app.app_context(), transaction():
+        assert session.get(WorkflowInstance, old).definition_id == v1.id
+        assert session.get(WorkflowInstance, new).definition_id == v2.id
+        for case_id in (old, new):
+            host.complete_task(session.get(Case, case_id), _open(case_id)[0], {"note": "ok"}, None)
+        assert _open(old)[0].name == "旧第二步" and _open(new)[0].name == "新第二步"
+
+
+def test_incident_on_start_is_retried_after_the_cause_is_fixed(app: Flask) -> None:
+    pid = "host_incident_start"
+    with app.app_context(), transaction():
+        deploy(bundle(pid, linear(pid, unit_of_first="'unit-made-later'")), pid)
+        case_id = _new_case(pid)
+    with app.app_context():
+        case = session.get(Case, case_id)
+        incident = session.scalar(select(Incident).where(Incident.case_id == case_id))
+        assert case.has_incident and "unit-made-later" in incident.error and _open(case_id) == []
+    with app.app_context(), transaction():
+        with pytest.raises(host.CaseHasIncident):
+            host.fire_timers(session.get(Case, case_id))
+    with app.app_context(), transaction():
+        create_unit("unit-made-later", "后建单位", "department", session.scalar(select(OrgUnit).where(OrgUnit.code == "city")))
+    with app.app_context(), transaction():
+        host.retry_incident(session.get(Incident, incident.id), None)
+    with app.app_context():
+        assert not session.get(Case, case_id).has_incident
+        assert [t.bpmn_id for t in _open(case_id)] == ["t1"]
+        assert session.get(Incident, incident.id).resolution == "retried"
+
+
+def test_incident_on_complete_can_be_dismissed(app: Flask) -> None:
+    pid = "host_incident_complete"
+    with app.app_context(), transaction():
+        deploy(bundle(pid, linear(pid, script="ratio = 10 / divisor")), pid)
+        case_id = _new_case(pid)
+    with app.app_context(), transaction():
+        with pytest.raises(host.EngineIncidentError):
+            host.complete_task(session.get(Case, case_id), _open(case_id)[0], {"divisor": 0}, None)
+    with app.app_context(), transaction():
+        incident = session.scalar(select(Incident).where(Incident.case_id == case_id))
+        assert "ZeroDivisionError" in incident.error and incident.element == "s1"
+        host.dismiss_incident(incident, None)
+    with app.app_context(), transaction():
+        case = session.get(Case, case_id)
+        host.complete_task(case, _open(case_id)[0], {"divisor": 2}, None)
+        assert host.workflow_data(case)["ratio"] == 5
+        assert [t.bpmn_id for t in _open(case_id)] == ["t2"]
+
+
+def test_a_stale_version_cannot_overwrite(app: Flask) -> None:
+    pid = "host_stale"
+    with app.app_context(), transaction():
+        deploy(bundle(pid, linear(pid)), pid)
+        case_id = _new_case(pid)
+    with app.app_context():
+        instance = session.get(WorkflowInstance, case_id)
+        # another request commits a change after this session read the row
+        with app.extensions["db_engine"].begin() as conn:
+            conn.execute(update(WorkflowInstance.__table__).where(WorkflowInstance.case_id == case_id)
+                         .values(version=instance.version + 1))
+        instance.state = instance.state + " "
+        with pytest.raises(StaleDataError):
+            session.flush()
+        session.rollback()
