@@ -1,0 +1,50 @@
+# Tongguan: the two commands of the README, plus a few helpers.
+#   make run    set up a fresh machine and serve http://127.0.0.1:$(PORT) (SQLite, demo data)
+#   make test   set up and run the whole test suite (SQLite; again on PostgreSQL if TEST_DATABASE_URL is set)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+WORKERS ?= 2
+export TONGGUAN_ENV ?= development
+FLASK  := $(BIN)/flask --app wsgi
+
+.PHONY: run dev test setup db bench browser clean
+
+$(VENV)/.installed: setup.cfg
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+db: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	$(FLASK) processes deploy
+
+run: db
+	@echo "Tongguan on http://127.0.0.1:$(PORT)  (demo users: demo_operator, demo_dispatcher, ... password 'demo')"
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+dev: db
+	$(FLASK) run --debug --port $(PORT)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "the browser test needs Debian's chromium: sudo apt-get install chromium"; fi; }
+
+# pytest exits 5 when it collected no test: say so instead of failing
+test: setup browser
+	@set -e; run() { rc=0; "$$@" || rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; return $$rc; }; \
+	echo "== test suite on SQLite"; TEST_DATABASE_URL= run $(BIN)/python -m pytest -q $(PYTEST_ARGS); \
+	if [ -n "$$TEST_DATABASE_URL" ]; then echo "== test suite on PostgreSQL ($$TEST_DATABASE_URL)"; run $(BIN)/python -m pytest -q $(PYTEST_ARGS); fi
+
+bench: setup
+	$(BIN)/python bench/bench_api.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

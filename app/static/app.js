@@ -1,0 +1,79 @@
+// Tongguan: a little progressive enhancement. Every page works without it.
+(function () {
+  'use strict';
+
+  // Ctrl+Enter (Cmd+Enter on a Mac) submits the form the cursor is in.
+  document.addEventListener('keydown', function (event) {
+    if (event.key !== 'Enter' || !(event.ctrlKey || event.metaKey)) return;
+    var form = event.target && event.target.closest ? event.target.closest('form[data-ctrl-enter]') : null;
+    if (!form) return;
+    event.preventDefault();
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
+  });
+
+  // In long data-entry forms Enter moves to the next field instead of sending a half-filled form.
+  document.addEventListener('keydown', function (event) {
+    if (event.key !== 'Enter' || event.ctrlKey || event.metaKey || event.shiftKey || event.isComposing) return;
+    var el = event.target;
+    if (!el || el.tagName !== 'INPUT' || /^(checkbox|radio|submit|button)$/.test(el.type)) return;
+    var form = el.closest('form[data-enter-next]');
+    if (!form) return;
+    event.preventDefault();
+    var items = Array.prototype.filter.call(form.elements, function (f) {
+      return !f.disabled && f.type !== 'hidden' && f.tabIndex >= 0 && f.offsetParent !== null;
+    });
+    var next = items[items.indexOf(el) + 1];
+    if (next) next.focus();
+  });
+
+  // A "now" button beside date-time inputs (for on-site reports).
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  document.addEventListener('DOMContentLoaded', function () {
+    var inputs = document.querySelectorAll('input[type=datetime-local][data-now]:not([disabled])');
+    for (var i = 0; i < inputs.length; i++) {
+      (function (input) {
+        var button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'btn btn-now';
+        button.textContent = input.getAttribute('data-now');
+        button.addEventListener('click', function () {
+          // the server reads these inputs as Beijing time, whatever the device's zone
+          var d = new Date(Date.now() + 8 * 3600 * 1000);
+          input.value = d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) +
+            'T' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+          input.dispatchEvent(new Event('change', { bubbles: true }));
+        });
+        var wrap = document.createElement('div');
+        wrap.className = 'with-button';
+        input.parentNode.insertBefore(wrap, input);
+        wrap.appendChild(input);
+        wrap.appendChild(button);
+      })(inputs[i]);
+    }
+  });
+
+  // Ask before destructive actions; stop a second click from posting twice.
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    var question = form.getAttribute('data-confirm');
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    if (form.dataset.submitted === '1') {
+      event.preventDefault();
+      return;
+    }
+    if ((form.method || '').toLowerCase() === 'post') {
+      form.dataset.submitted = '1';
+      var buttons = form.querySelectorAll('button[type=submit]');
+      for (var i = 0; i < buttons.length; i++) buttons[i].setAttribute('aria-busy', 'true');
+    }
+  });
+
+  // Back from the browser cache: the form may be sent again.
+  window.addEventListener('pageshow', function () {
+    var forms = document.querySelectorAll('form[data-submitted]');
+    for (var i = 0; i < forms.length; i++) delete forms[i].dataset.submitted;
+  });
+})();

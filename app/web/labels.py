@@ -1,0 +1,60 @@
+"""Display names of the codes the pages show (Chinese; ``_()`` gives the English)."""
+from __future__ import annotations
+
+from app.core.i18n import get_locale, gettext as _
+from app.orgs.models import ROLES
+
+STAGES: tuple[tuple[str, str], ...] = (
+    ("collect", "信息采集"),
+    ("verify", "核实立案"),
+    ("assign", "事件分配"),
+    ("handle", "任务处理"),
+    ("feedback", "执行反馈"),
+    ("inspect", "核查结案"),
+    ("evaluate", "考核评价"),
+)
+
+LABELS: dict[str, dict[str, str]] = {
+    "stage": dict(STAGES),
+    "status": {"open": "处理中", "closed": "已结案", "rejected": "不予立案"},
+    "channel": {
+        "hotline": "12345热线", "grid": "网格巡查", "city_mgmt": "数字城管", "police110": "110非警务",
+        "mailbox": "市长信箱", "wechat": "微信公众号", "weibo": "微博", "open311": "Open311", "api": "接口接入",
+    },
+    "urgency": {"normal": "一般", "urgent": "紧急"},
+    "kind": {"component": "部件", "event": "事件"},
+    "task_state": {"open": "待办", "completed": "已完成", "cancelled": "已取消"},
+    "light": {"green": "正常", "yellow": "临期", "red": "超期"},
+    "role": {key: zh for key, (zh, _en) in ROLES.items()},
+    "action": {
+        "case_created": "工单登记",
+        "task_created": "生成任务",
+        "task_claimed": "签收任务",
+        "task_unclaimed": "退回签收",
+        "task_completed": "提交任务",
+        "task_cancelled": "任务取消",
+        "incident_opened": "流程异常",
+        "incident_retried": "异常已重试",
+        "incident_dismissed": "异常已忽略",
+    },
+}
+
+
+def label(group: str, code: str | None) -> str:
+    """The display name of ``code`` in ``group`` for the current language; unknown codes as they are."""
+    if code is None or code == "":
+        return "—"
+    text = LABELS.get(group, {}).get(code)
+    if text is None:
+        return code
+    if group == "role" and code in ROLES:
+        return ROLES[code][1] if get_locale() == "en" else text
+    return _(text)
+
+
+def category_label(code: str | None) -> str:
+    """``event:06001`` → ``事件 06001``."""
+    if not code:
+        return "—"
+    kind, _sep, number = code.partition(":")
+    return f"{label('kind', kind)} {number}" if number else code
