@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Float, Integer, Boolean
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.db import Base, utcnow
 from app.orgs.models import OrgUnit, User
 
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CASE_STATUSES = ("open", "closed", "rejected")
 CHANNELS = ("hotline", "grid", "city_mgmt", "police110", "mailbox", "wechat", "weibo", "open311", "api")
 URGENCIES = ("normal", "urgent")
@@ -53,4 +55,4 @@ class Case(Base):
     @property
     def number(self) -> str:
         """The work-order number shown to people: TG + filing date + id."""
-        return f"TG{self.created_at:%Y%m%d}{self.id:06d}"
+        return f"TG{self.created_at.astimezone(LOCAL_TZ):%Y%m%d}{self.id:06d}"

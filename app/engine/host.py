@@ -87,7 +87,7 @@ def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any) -> N
     loaded = _load(case)
     session.refresh(task)
     if task.state != "open":
-        raise TaskNotReady(f"task {task.id} is {task.state}")
+        raise TaskNotReady(f"任务已结束 / task {task.id} is {task.state}")
     spiff_task = _ready_spiff_task(loaded.workflow, task)
 
     def act() -> None:
@@ -118,7 +118,7 @@ def retry_incident(incident: Incident, actor: Any) -> None:
     elif action["type"] == "complete":
         task = session.get(Task, action["task_id"])
         if task is None:
-            raise TaskNotReady("the task of this incident no longer exists")
+            raise TaskNotReady("该事件对应的任务已不存在 / the task of this incident no longer exists")
         complete_task(case, task, action["data"], actor)
     else:
         fire_timers(case)
@@ -143,7 +143,7 @@ def workflow_data(case: Case) -> dict[str, Any]:
 
 def _load(case: Case, lock: bool = True) -> Loaded:
     if lock and case.has_incident:
-        raise CaseHasIncident(f"case {case.id} has an open engine incident; an administrator must retry or dismiss it")
+        raise CaseHasIncident(f"案件流程异常，等待管理员处理 / case {case.id} has an open engine incident; an administrator must retry or dismiss it")
     query = select(WorkflowInstance).where(WorkflowInstance.case_id == case.id)
     if lock:
         query = query.with_for_update()
@@ -163,7 +163,7 @@ def _ready_spiff_task(workflow: CaseWorkflow, task: Task) -> SpiffTask:
     except Exception:  # noqa: BLE001 - the library raises its own TaskNotFound
         spiff_task = None
     if spiff_task is None or spiff_task.state != TaskState.READY:
-        raise TaskNotReady(f"task {task.id} is not waiting in the workflow")
+        raise TaskNotReady(f"任务不在待办状态 / task {task.id} is not waiting in the workflow")
     return spiff_task
 
 

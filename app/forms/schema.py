@@ -65,7 +65,7 @@ def initial_values(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[s
     return values
 
 
-def coerce_form(schema: Mapping[str, Any], form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def coerce_form(schema: Mapping[str, Any], form: Any, locale: str = "zh") -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Typed values from an HTML form post (a MultiDict of strings)."""
     data: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
@@ -96,7 +96,7 @@ def coerce_form(schema: Mapping[str, Any], form: Any) -> tuple[dict[str, Any], d
                 data[name] = raw
         except ValueError:
             errors.setdefault(name, []).append("integer" if kind == "integer" else "number")
-    return data, {k: [message(v, {}) for v in vs] for k, vs in errors.items()}
+    return data, {k: [message(v, {}, locale) for v in vs] for k, vs in errors.items()}
 
 
 def validate(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str = "zh") -> dict[str, list[str]]:

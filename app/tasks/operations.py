@@ -28,9 +28,16 @@ def _holder_name(task: Task) -> str:
     return holder.display_name if holder else "?"
 
 
+STATE_ZH = {"completed": "已完成", "cancelled": "已取消"}
+
+
+def _not_open(task: Task) -> Conflict:
+    return Conflict(f"该任务{STATE_ZH.get(task.state, task.state)} / the task is {task.state}", state=task.state)
+
+
 def claim_task(task: Task, principal: Principal) -> Task:
     if task.state != "open":
-        raise Conflict(f"该任务已{'完成' if task.state == 'completed' else '取消'} / task is {task.state}", state=task.state)
+        raise _not_open(task)
     if not can_claim(principal, task):
         raise Forbidden("您没有签收此任务的角色或单位权限 / you may not claim this task")
     now = utcnow()
@@ -49,7 +56,7 @@ def claim_task(task: Task, principal: Principal) -> Task:
 
 def unclaim_task(task: Task, principal: Principal) -> Task:
     if task.state != "open":
-        raise Conflict(f"task is {task.state}", state=task.state)
+        raise _not_open(task)
     if task.claimed_by_id != principal.id:
         raise Conflict("只有签收人可以退回签收 / only the holder can release this task",
                        claimed_by=session.get(User, task.claimed_by_id).username if task.claimed_by_id else None)
@@ -57,7 +64,7 @@ def unclaim_task(task: Task, principal: Principal) -> Task:
                              .values(claimed_by_id=None, claimed_at=None).execution_options(synchronize_session=False))
     session.refresh(task)
     if result.rowcount == 0:
-        raise Conflict("task changed meanwhile; reload it")
+        raise Conflict("任务已被他人更新，请刷新 / the task changed meanwhile; reload it")
     record("task_unclaimed", actor=principal.user, case_id=task.case_id, task_id=task.id, task=task.name)
     return task
 
@@ -77,7 +84,7 @@ def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale
     for an administrator and the returned case has ``has_incident`` set.
     """
     if task.state != "open":
-        raise Conflict(f"task is {task.state}", state=task.state)
+        raise _not_open(task)
     if task.claimed_by_id != principal.id:
         raise Conflict("请先签收任务 / claim the task before completing it" if task.claimed_by_id is None
                        else f"任务由 {_holder_name(task)} 签收 / the task is held by someone else")

@@ -94,7 +94,7 @@ def new() -> Any:
     values = posted_values(fields, request.form)
     idem = request.form.get("idem", "")
     idem = idem if _IDEM.match(idem) else uuid.uuid4().hex
-    data, coerce_errors = coerce_form(schema, request.form)
+    data, coerce_errors = coerce_form(schema, request.form, locale)
     errors = {**validate(schema, data, locale), **coerce_errors}
     if errors:
         return _render_new(fields, values, errors, _("表单有误，请检查标出的字段"), idem, 422)

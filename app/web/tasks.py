@@ -63,7 +63,7 @@ def show(task_id: int) -> Any:
         message = (_("请先签收任务，再提交") if task.claimed_by_id is None
                    else _("任务已被 {name} 签收", name=task.claimed_by.display_name if task.claimed_by else "?"))
         return _render(task, case, fields, values, {}, message, 409)
-    data, coerce_errors = coerce_form(schema, request.form)
+    data, coerce_errors = coerce_form(schema, request.form, locale)
     if coerce_errors:
         errors = {**validate(schema, data, locale), **coerce_errors}
         return _render(task, case, fields, values, errors, _("表单有误，请检查标出的字段"), 422)
