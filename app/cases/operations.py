@@ -54,16 +54,20 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
         grid_unit_id=units.by_code[grid_code].id if grid_code else None,
         created_by_id=actor.id if actor else None,
     )
-    try:
-        with session.begin_nested():
-            session.add(case)
-            session.flush()
-    except IntegrityError:
-        # a concurrent delivery of the same message won the race: answer with its case
-        existing = find_existing(channel, data.get("external_id"), idempotency_key)
-        if existing is None:
-            raise
-        return existing, False
+    if not (idempotency_key or data.get("external_id")):
+        session.add(case)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+        except IntegrityError:
+            # a concurrent delivery of the same message won the race: answer with its case
+            existing = find_existing(channel, data.get("external_id"), idempotency_key)
+            if existing is None:
+                raise
+            return existing, False
     record("case_created", actor=actor, case_id=case.id, channel=channel, title=case.title,
            category_code=case.category_code, grid_unit=grid_code)
     settings = current_app.config["SETTINGS"]

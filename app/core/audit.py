@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, session, utcnow
 
@@ -27,6 +27,9 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    # lets an event name a task created in the same flush: the ORM inserts the task first
+    task_row: Mapped[Any] = relationship("Task", primaryjoin="foreign(AuditEvent.task_id) == Task.id")
+
 
 class AuditTrailIsAppendOnly(RuntimeError):
     pass
@@ -39,14 +42,15 @@ def _refuse_change(*_args: Any) -> None:
 
 
 def record(action: str, *, actor: Any = None, case_id: int | None = None, task_id: int | None = None,
-           at: datetime | None = None, **detail: Any) -> AuditEvent:
-    """Append one audit event to the current transaction."""
+           task_row: Any = None, at: datetime | None = None, **detail: Any) -> AuditEvent:
+    """Append one audit event to the current transaction (``task_row`` may be a not yet flushed Task)."""
     ev = AuditEvent(
         action=action,
         actor_id=getattr(actor, "id", None),
         actor_name=getattr(actor, "username", None),
         case_id=case_id,
         task_id=task_id,
+        task_row=task_row,
         at=at or utcnow(),
         detail=detail,
     )

@@ -6,6 +6,7 @@ a signed token carrying the user id and a generation number that a password chan
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,7 @@ def load_principal(user_id: int) -> Principal | None:
     user = session.scalar(select(User).options(selectinload(User.roles)).where(User.id == user_id))
     if user is None or not user.active:
         return None
+    session.expunge(user)  # a plain value from here on: it may outlive this session (token cache)
     grants = tuple(Grant(r.role, r.org_unit_id, r.unit_path) for r in user.roles)
     return Principal(user, grants)
 
@@ -85,7 +87,30 @@ def issue_token(user: User) -> str:
     return _token_serializer().dumps({"uid": user.id, "gen": user.token_generation})
 
 
+# API clients send one token per request; the user and grants behind it are cached briefly per
+# process so a burst of calls does not re-read them each time. A password change or a role change
+# takes effect within PRINCIPAL_TTL seconds.
+PRINCIPAL_TTL = 5.0
+_principal_cache: dict[str, tuple[float, Principal]] = {}
+
+
 def principal_from_token(token: str) -> Principal:
+    now = time.monotonic()
+    hit = _principal_cache.get(token)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    principal = _principal_from_token(token)
+    if len(_principal_cache) > 10_000:
+        _principal_cache.clear()
+    _principal_cache[token] = (now + PRINCIPAL_TTL, principal)
+    return principal
+
+
+def clear_principal_cache() -> None:
+    _principal_cache.clear()
+
+
+def _principal_from_token(token: str) -> Principal:
     try:
         payload: Any = _token_serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE"])
     except SignatureExpired:

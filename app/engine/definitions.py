@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,7 @@ def deploy(bundle: dict[str, dict[str, str]], process_id: str, actor: str | None
         content_hash=digest, bundle=json.dumps(bundle, ensure_ascii=False), deployed_by=actor)
     session.add(definition)
     session.flush()
+    _latest.pop(process_id, None)
     return definition, True
 
 
@@ -263,6 +265,19 @@ def load_definition(definition_id: int) -> LoadedDefinition:
     return loaded
 
 
-def latest_definition(process_id: str) -> ProcessDefinition | None:
-    return session.scalar(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
-                          .order_by(ProcessDefinition.version.desc()).limit(1))
+LATEST_TTL = 5.0
+_latest: dict[str, tuple[float, int]] = {}
+
+
+def latest_definition_id(process_id: str) -> int | None:
+    """Id of the newest version of a process. Looked up at most every LATEST_TTL seconds per
+    process, so a deploy made by another process is picked up by new cases within that time."""
+    now = time.monotonic()
+    hit = _latest.get(process_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    found = session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == process_id)
+                           .order_by(ProcessDefinition.version.desc()).limit(1))
+    if found is not None:
+        _latest[process_id] = (now + LATEST_TTL, found)
+    return found

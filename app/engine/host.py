@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from app.core.audit import record
 from app.core.db import session, utcnow
 from app.cases.models import Case
-from app.engine.definitions import LoadedDefinition, latest_definition, load_definition
+from app.engine.definitions import LoadedDefinition, latest_definition_id, load_definition
 from app.engine.models import Incident, WorkflowInstance
 from app.engine.serializer import CaseWorkflow, dumps, loads
 from app.orgs.directory import directory
@@ -70,16 +70,24 @@ class Loaded:
 
 def start_case(case: Case, process_id: str, seed: dict[str, Any], actor: Any = None) -> None:
     """Create the case's workflow on the latest version of ``process_id`` and run it to its first wait."""
-    row = latest_definition(process_id)
-    if row is None:
+    definition_id = latest_definition_id(process_id)
+    if definition_id is None:
         raise NoProcessDeployed(f"no version of process {process_id!r} is deployed; run 'flask processes deploy'")
-    definition = load_definition(row.id)
+    definition = load_definition(definition_id)
     workflow = CaseWorkflow(definition.spec, definition.subprocess_specs)
     workflow.task_tree.data.update(seed)
-    instance = WorkflowInstance(case_id=case.id, definition_id=definition.id, state=dumps(workflow))
+    instance = WorkflowInstance(case_id=case.id, definition_id=definition.id, state="")
     session.add(instance)
     loaded = Loaded(instance, definition, workflow)
-    _run(case, loaded, {"type": "start"}, actor, lambda: None)
+    try:
+        _run(case, loaded, {"type": "start"}, actor, lambda: None, new_case=True)
+    except EngineIncidentError:
+        # keep the case at its very start so a retry runs the process from the beginning
+        fresh = CaseWorkflow(definition.spec, definition.subprocess_specs)
+        fresh.task_tree.data.update(seed)
+        instance.state = dumps(fresh)
+        session.flush()
+        raise
 
 
 def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any) -> None:
@@ -146,12 +154,12 @@ def _load(case: Case, lock: bool = True) -> Loaded:
         raise CaseHasIncident(f"案件流程异常，等待管理员处理 / case {case.id} has an open engine incident; an administrator must retry or dismiss it")
     query = select(WorkflowInstance).where(WorkflowInstance.case_id == case.id)
     if lock:
-        query = query.with_for_update()
+        # lock the row (PostgreSQL) and re-read it even if this session has it already: another
+        # request may have committed since; the version column catches the rest (SQLite)
+        query = query.with_for_update().execution_options(populate_existing=True)
     instance = session.scalar(query)
     if instance is None:
         raise LookupError(f"case {case.id} has no workflow")
-    if lock:
-        session.refresh(instance)  # another request may have committed since this session read it
     definition = load_definition(instance.definition_id)
     workflow = loads(instance.state, definition.spec, definition.subprocess_specs)
     return Loaded(instance, definition, workflow)
@@ -168,7 +176,7 @@ def _ready_spiff_task(workflow: CaseWorkflow, task: Task) -> SpiffTask:
 
 
 def _run(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act: Any,
-         completed: Task | None = None) -> None:
+         completed: Task | None = None, new_case: bool = False) -> None:
     workflow = loaded.workflow
     try:
         act()
@@ -181,7 +189,7 @@ def _run(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act: An
     loaded.instance.state = dumps(workflow)
     loaded.instance.updated_at = now
     loaded.instance.next_timer_at = _next_timer(workflow)
-    _sync_tasks(case, projection, completed, actor, now)
+    _sync_tasks(case, projection, completed, actor, now, new_case)
     _mirror(case, workflow, projection, now)
     session.flush()
 
@@ -213,9 +221,10 @@ def _project(workflow: CaseWorkflow, definition: LoadedDefinition) -> list[Proje
     return result
 
 
-def _sync_tasks(case: Case, projection: list[ProjectedTask], completed: Task | None, actor: Any, now: datetime) -> None:
+def _sync_tasks(case: Case, projection: list[ProjectedTask], completed: Task | None, actor: Any, now: datetime,
+                new_case: bool = False) -> None:
     from app.sla.calendar import DEFAULT_CALENDAR
-    existing = {t.spiff_id: t for t in session.scalars(
+    existing = {} if new_case else {t.spiff_id: t for t in session.scalars(
         select(Task).where(Task.case_id == case.id, Task.state == "open"))}
     ready_ids = {p.spiff_id for p in projection}
     for spiff_id, row in existing.items():
@@ -227,6 +236,7 @@ def _sync_tasks(case: Case, projection: list[ProjectedTask], completed: Task | N
             row.state, row.completed_at = "cancelled", now
             record("task_cancelled", case_id=case.id, task_id=row.id, at=now, task=row.name)
     units = directory().by_code
+    created = []
     for p in projection:
         if p.spiff_id in existing:
             continue
@@ -236,8 +246,9 @@ def _sync_tasks(case: Case, projection: list[ProjectedTask], completed: Task | N
                    unit_path=unit.path, time_limit=p.time_limit, created_at=now,
                    due_at=DEFAULT_CALENDAR.add(now, p.time_limit) if p.time_limit else None)
         session.add(row)
-        session.flush()
-        record("task_created", case_id=case.id, task_id=row.id, at=now, task=row.name, bpmn_id=row.bpmn_id,
+        created.append((row, unit))
+    for row, unit in created:
+        record("task_created", case_id=case.id, task_row=row, at=now, task=row.name, bpmn_id=row.bpmn_id,
                role=row.role, unit=unit.code, unit_name=unit.name, due_at=row.due_at.isoformat() if row.due_at else None)
 
 

@@ -49,3 +49,11 @@ def create_user(username: str, display_name: str, password: str, roles: list[tup
     record("user_created", user=username, roles=[f"{r}@{c}" for r, c in roles])
     session.flush()
     return user
+
+
+def set_user_locale(user_id: int, locale: str) -> None:
+    """Remember a user's interface language."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.locale = locale
+        session.flush()

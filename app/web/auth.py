@@ -8,6 +8,7 @@ from flask import Blueprint, g, redirect, render_template, request, session as w
 from app.core.auth import authenticate, web_principal
 from app.core.errors import NotFound
 from app.core.i18n import LOCALES, gettext as _
+from app.orgs.operations import set_user_locale
 from app.web.helpers import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -52,5 +53,5 @@ def set_language(locale: str) -> Any:
     web_session["locale"] = locale
     principal = web_principal()
     if principal is not None and principal.user.locale != locale:
-        principal.user.locale = locale
+        set_user_locale(principal.id, locale)
     return redirect(safe_next(request.form.get("next")) or url_for("inbox.index"))
