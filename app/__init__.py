@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.config import Settings, load_settings
+from app.core.jsonio import OrjsonProvider
 
 csrf = CSRFProtect()
 
@@ -18,11 +18,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the application from small named steps; ``overrides`` replace settings (tests)."""
     settings = load_settings(overrides)
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.update(SECRET_KEY=settings.SECRET_KEY, SETTINGS=settings, TOKEN_MAX_AGE=settings.TOKEN_MAX_AGE,
                       JSON_AS_ASCII=False, WTF_CSRF_TIME_LIMIT=None, SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", MAX_CONTENT_LENGTH=8 * 1024 * 1024,
                       TESTING=settings.ENV == "testing")
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     register_extensions(app, settings)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -59,6 +59,7 @@ def _wants_json() -> bool:
 
 def register_errorhandlers(app: Flask) -> None:
     from app.core.errors import AppError, Conflict
+    from app.engine.host import CaseConflict
 
     def respond(status: int, body: dict[str, Any]) -> Any:
         if _wants_json():
@@ -69,9 +70,9 @@ def register_errorhandlers(app: Flask) -> None:
     def app_error(exc: AppError) -> Any:
         return respond(exc.status, exc.to_dict())
 
-    @app.errorhandler(StaleDataError)
-    def stale(exc: StaleDataError) -> Any:
-        return app_error(Conflict("案件已被他人更新，请刷新后重试 / the case was changed by someone else; reload and retry"))
+    @app.errorhandler(CaseConflict)
+    def case_conflict(exc: CaseConflict) -> Any:
+        return app_error(Conflict(str(exc)))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:

@@ -711,13 +711,13 @@ def bench_throughput(db: Database, args: argparse.Namespace, gen: LoadGenerator,
             out_ids, stock = stock[:n], stock[n:]
             return out_ids
 
-        # size each run from the intake rate first, then from the warm-up's own rate, so that runs
-        # normally end on the time limit with tasks to spare
-        guess = max(out["intake"]["rps_median"], 20.0)
-        fill(int(min(args.max_tasks, max(args.min_tasks, guess * args.duration * 1.5))) * args.repeats + 300)
-        warm = gen.complete(server.port, dtoken, take(300), args.duration * 4)
+        # size each run from the warm-up's own rate, so that runs normally end on the time limit
+        # with tasks to spare (a run that uses up its tasks is still timed right, just shorter)
+        # (wrk always runs its full -d, so the warm-up gets a short one; its rate is timed in Lua)
+        warm = gen.complete(server.port, dtoken, take(300), max(3.0, args.warmup * 2))
         log(f"completion warm-up: {warm.rps:.1f}/s over {warm.requests} tasks")
-        per_run = int(min(args.max_tasks, max(args.min_tasks, max(warm.rps, guess) * args.duration * 1.3)))
+        per_run = int(min(args.max_tasks, max(args.min_tasks, warm.rps * args.duration * 1.4)))
+        fill(per_run * args.repeats + int(max(50, min(args.max_tasks, warm.rps * min(args.duration, 5) * 0.8))))
         runs = []
         for r in range(args.repeats):
             chunk = take(per_run)
@@ -1198,6 +1198,8 @@ def print_report(report: dict[str, Any]) -> None:
                 vals.append("-")
         rows.append((label, vals, goal))
 
+    add("machine: 2-loop factor before/after (1=idle)",
+        lambda r: f"{r['machine_before']['factor']:.2f} / {r['machine_after']['factor']:.2f}")
     add("1 intake: cases/s (median of runs)", lambda r: r["intake"]["rps_median"], ">= 300 (SQLite)")
     add("  latency p50 / p95 ms", lambda r: f"{r['intake']['p50_ms_median']:.1f} / {r['intake']['p95_ms_median']:.1f}")
     add("  non-201 responses", lambda r: r["intake"]["bad_responses"], "0")
@@ -1240,11 +1242,45 @@ def print_report(report: dict[str, Any]) -> None:
     print()
 
 
+def _spin(n: int) -> float:
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x += i
+    return time.perf_counter() - t0
+
+
+def cpu_check() -> dict[str, Any]:
+    """How much CPU the shared machine gives right now: one busy loop alone, then two at once.
+    With two free cores both take as long as one alone (factor ~1.0); 2.0 means one core's worth."""
+    n = 3_000_000
+    alone = min(_spin(n) for _ in range(3))
+    ctx = multiprocessing.get_context("fork")
+    pool = ctx.Pool(2)
+    try:
+        pair = max(pool.map(_spin, [n, n]))
+    finally:
+        pool.close()  # not terminate(): that SIGTERMs the workers, which inherit our handler
+        pool.join()
+    return {"loop_alone_s": round(alone, 3), "two_at_once_s": round(pair, 3), "factor": round(pair / alone, 2),
+            "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip() or "?"
     except OSError:
         return "?"
+
+
+def git_dirty() -> list[str]:
+    """Files changed but not committed (others edit app/ while benchmarks run): recorded with the results."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                             capture_output=True, text=True).stdout
+        return [ln[3:] for ln in out.splitlines() if ln.strip()]
+    except OSError:
+        return []
 
 
 def cpu_model() -> str:
@@ -1337,7 +1373,7 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc)
     report: dict[str, Any] = {
         "meta": {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(), "cpu_model": cpu_model(),
-                 "python": platform.python_version(), "platform": platform.platform(), "git_commit": git_commit(),
+                 "python": platform.python_version(), "platform": platform.platform(), "git_commit": git_commit(), "git_uncommitted": git_dirty(),
                  "workers": args.workers, "worker_class": "sync", "client": f"{kind} ({args.connections} connections)",
                  "args": {k: (sorted(v) if isinstance(v, set) else v) for k, v in vars(args).items()},
                  "goals": GOALS},
@@ -1347,7 +1383,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for db_kind in args.kinds:
             log(f"===== {db_kind} =====")
+            before = cpu_check()
+            log(f"machine: loadavg {before['loadavg']}, two busy loops at once take {before['factor']}x one alone")
             report["runs"][db_kind] = run_database(db_kind, args, gen, workdir)
+            report["runs"][db_kind]["machine_before"] = before
+            report["runs"][db_kind]["machine_after"] = cpu_check()
     except BenchError as exc:
         print(f"\nbenchmark failed: {exc}", file=sys.stderr)
         exit_code = 1
@@ -1356,6 +1396,11 @@ def main(argv: list[str] | None = None) -> int:
         exit_code = 130
     finally:
         report["meta"]["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+        end_state = (git_commit(), git_dirty())
+        if end_state != (report["meta"]["git_commit"], report["meta"]["git_uncommitted"]):
+            report["meta"]["git_commit_at_end"], report["meta"]["git_uncommitted_at_end"] = end_state
+            print("WARNING: the code changed while the benchmark ran (commit or uncommitted files); "
+                  "parts of the results may belong to different versions", file=sys.stderr)
         if report["runs"]:
             RESULTS_DIR.mkdir(parents=True, exist_ok=True)
             out = Path(args.output) if args.output else RESULTS_DIR / f"{started:%Y%m%d-%H%M%S}.json"

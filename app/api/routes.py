@@ -92,8 +92,8 @@ def create_case() -> Any:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (1 <= len(key) <= 120):
         raise ValidationFailed("invalid Idempotency-Key", errors={"Idempotency-Key": ["1 to 120 characters"]})
-    case, created = case_ops.create_case(data, principal, key)
-    return jsonify(_case_out.dump(case_dict(case))), 201 if created else 200
+    case, created, tasks = case_ops.create_case(data, principal, key)
+    return jsonify(_case_out.dump(case_dict(case, tasks))), 201 if created else 200
 
 
 @bp.get("/cases/<int:case_id>")

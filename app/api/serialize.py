@@ -1,4 +1,5 @@
-"""Model → API dictionaries, shared by the API views and the tests' expectations."""
+"""Model → API dictionaries. Reads here are plain column selects (no ORM entities): the API answers
+every create and complete with the whole case, so this is on the hot path."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,8 +10,11 @@ from app.cases.models import Case
 from app.core.audit import AuditEvent
 from app.core.db import session
 from app.orgs.directory import directory
+from app.orgs.models import User
 from app.tasks.models import Task
-from app.tasks.queries import candidates, open_tasks
+from app.tasks.queries import candidates
+
+TASKS, AUDIT, USERS = Task.__table__, AuditEvent.__table__, User.__table__
 
 
 def unit_dict(unit_id: int | None) -> dict[str, Any] | None:
@@ -18,18 +22,43 @@ def unit_dict(unit_id: int | None) -> dict[str, Any] | None:
     return {"code": info.code, "name": info.name, "kind": info.kind} if info else None
 
 
-def task_dict(task: Task, cands: list[str] | None = None) -> dict[str, Any]:
+def _claimed_by(task: Any) -> str | None:
+    if not task.claimed_by_id:
+        return None
+    name = getattr(task, "claimed_by_name", None)  # present on rows read by open_task_rows
+    if name is None and isinstance(task, Task) and task.claimed_by is not None:
+        name = task.claimed_by.username
+    return name
+
+
+def task_dict(task: Any, cands: list[str] | None = None) -> dict[str, Any]:
+    """A task (ORM object or row with the same columns) as the API shows it."""
     return {
         "id": task.id, "case_id": task.case_id, "name": task.name, "bpmn_id": task.bpmn_id, "stage": task.stage,
         "role": task.role, "org_unit": unit_dict(task.org_unit_id), "state": task.state,
-        "claimed_by": task.claimed_by.username if task.claimed_by_id and task.claimed_by else None,
-        "claimed_at": task.claimed_at, "candidates": cands or [], "created_at": task.created_at,
-        "due_at": task.due_at, "time_limit": task.time_limit,
+        "claimed_by": _claimed_by(task), "claimed_at": task.claimed_at, "candidates": cands or [],
+        "created_at": task.created_at, "due_at": task.due_at, "time_limit": task.time_limit,
     }
 
 
-def case_dict(case: Case, with_history: bool = True) -> dict[str, Any]:
-    tasks = open_tasks(case.id)
+def open_task_rows(case_id: int) -> list[Any]:
+    """The case's open tasks with the claimer's username, as rows."""
+    query = (select(TASKS, USERS.c.username.label("claimed_by_name"))
+             .outerjoin(USERS, USERS.c.id == TASKS.c.claimed_by_id)
+             .where(TASKS.c.case_id == case_id, TASKS.c.state == "open").order_by(TASKS.c.id))
+    return list(session.execute(query))
+
+
+def history(case_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(select(AUDIT.c.id, AUDIT.c.at, AUDIT.c.actor_name, AUDIT.c.action, AUDIT.c.task_id,
+                                  AUDIT.c.detail).where(AUDIT.c.case_id == case_id).order_by(AUDIT.c.id))
+    return [{"id": r.id, "at": r.at, "actor": r.actor_name, "action": r.action, "task_id": r.task_id,
+             "detail": r.detail} for r in rows]
+
+
+def case_dict(case: Case, tasks: list[Any] | None = None, with_history: bool = True) -> dict[str, Any]:
+    """The case as the API shows it; ``tasks`` may be passed when the caller has them already."""
+    tasks = open_task_rows(case.id) if tasks is None else tasks
     cands = candidates(tasks)
     units = directory().by_id
     out: dict[str, Any] = {
@@ -44,8 +73,5 @@ def case_dict(case: Case, with_history: bool = True) -> dict[str, Any]:
         "current_tasks": [task_dict(t, cands.get(t.id)) for t in tasks],
     }
     if with_history:
-        out["history"] = [
-            {"id": e.id, "at": e.at, "actor": e.actor_name, "action": e.action, "task_id": e.task_id, "detail": e.detail}
-            for e in session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id))
-        ]
+        out["history"] = history(case.id)
     return out

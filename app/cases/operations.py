@@ -5,10 +5,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.cases.models import Case
-from app.core.audit import record
 from app.core.auth import Principal
 from app.core.db import session
 from app.core.errors import ValidationFailed
@@ -27,15 +25,19 @@ def find_existing(channel: str, external_id: str | None, idempotency_key: str | 
     return None
 
 
-def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: str | None = None) -> tuple[Case, bool]:
+def create_case(data: dict[str, Any], actor: Principal | None,
+                idempotency_key: str | None = None) -> tuple[Case, bool, list[Any] | None]:
     """Store a new work order and start its process; a repeated delivery returns the first case.
 
-    Returns ``(case, created)``. ``data`` is already validated by the caller's schema.
+    Returns ``(case, created, tasks)``: ``tasks`` are the new case's first open tasks (None for
+    an earlier case). ``data`` is already validated by the caller's schema.
     """
     channel = data["channel"]
-    existing = find_existing(channel, data.get("external_id"), idempotency_key)
+    # an Idempotency-Key repeat is answered before any work; a repeated channel message id is
+    # caught by the case insert itself (ON CONFLICT DO NOTHING), which saves a query per new case
+    existing = find_existing(channel, None, idempotency_key) if idempotency_key else None
     if existing is not None:
-        return existing, False
+        return existing, False, None
     units = directory()
     grid_code = data.get("grid_unit")
     if grid_code is not None:
@@ -45,48 +47,38 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
     elif data.get("lat") is not None and data.get("lng") is not None:
         grid_code = units.nearest(data["lat"], data["lng"])
     reporter = data.get("reporter") or {}
-    case = Case(
-        channel=channel, external_id=data.get("external_id"), idempotency_key=idempotency_key,
-        title=data["title"], description=data["description"], address=data["address"],
-        lat=data.get("lat"), lng=data.get("lng"), category_code=data.get("category_code"),
-        urgency=data.get("urgency") or "normal", reporter_name=reporter.get("name"),
-        reporter_phone=reporter.get("phone"), status="open",
-        grid_unit_id=units.by_code[grid_code].id if grid_code else None,
-        created_by_id=actor.id if actor else None,
-    )
-    if not (idempotency_key or data.get("external_id")):
-        session.add(case)
-        session.flush()
-    else:
-        try:
-            with session.begin_nested():
-                session.add(case)
-                session.flush()
-        except IntegrityError:
-            # a concurrent delivery of the same message won the race: answer with its case
-            existing = find_existing(channel, data.get("external_id"), idempotency_key)
-            if existing is None:
-                raise
-            return existing, False
-    record("case_created", actor=actor, case_id=case.id, channel=channel, title=case.title,
-           category_code=case.category_code, grid_unit=grid_code)
+    values = {
+        "channel": channel, "external_id": data.get("external_id"), "idempotency_key": idempotency_key,
+        "title": data["title"], "description": data["description"], "address": data["address"],
+        "lat": data.get("lat"), "lng": data.get("lng"), "category_code": data.get("category_code"),
+        "urgency": data.get("urgency") or "normal", "reporter_name": reporter.get("name"),
+        "reporter_phone": reporter.get("phone"), "grid_unit_id": units.by_code[grid_code].id if grid_code else None,
+        "created_by_id": actor.id if actor else None,
+    }
     settings = current_app.config["SETTINGS"]
     try:
-        host.start_case(case, settings.CASE_PROCESS_ID, process_seed(case, grid_code, settings.DISPATCH_UNIT), actor)
-    except host.EngineIncidentError:
-        pass  # the case is kept with its incident; an admin retries it
-    return case, True
+        started = host.start_case(values, settings.CASE_PROCESS_ID,
+                                  process_seed(values, grid_code, settings.DISPATCH_UNIT), actor,
+                                  guard_duplicates=bool(idempotency_key or data.get("external_id")))
+    except host.DuplicateDelivery:
+        # a concurrent delivery of the same message won the race: answer with its case
+        existing = find_existing(channel, data.get("external_id"), idempotency_key)
+        if existing is None:
+            raise
+        return existing, False, None
+    return started.case, True, started.tasks
 
 
-def process_seed(case: Case, grid_code: str | None, dispatch_unit: str) -> dict[str, Any]:
+def process_seed(values: dict[str, Any], grid_code: str | None, dispatch_unit: str) -> dict[str, Any]:
     """The variables a new case's process starts with (see docs/process-conventions.md)."""
     kind = major = None
-    if case.category_code and ":" in case.category_code:
-        kind, code = case.category_code.split(":", 1)
+    category = values.get("category_code")
+    if category and ":" in category:
+        kind, code = category.split(":", 1)
         major = code[:2]
     return {
-        "case_id": case.id, "channel": case.channel, "category_code": case.category_code,
-        "category_kind": kind, "category_major": major, "urgency": case.urgency,
+        "channel": values["channel"], "category_code": category,
+        "category_kind": kind, "category_major": major, "urgency": values["urgency"],
         "dispatch_unit": dispatch_unit, "grid_unit": grid_code,
         "district_unit": directory().ancestor(grid_code, "district") if grid_code else None,
     }

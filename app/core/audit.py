@@ -2,16 +2,24 @@
 
 Rows are only ever inserted: the ORM refuses updates and deletes, and the migration adds
 database triggers that refuse them too.
+
+Events are collected during the unit of work and written with one multi-row INSERT right after
+the work's flush (or before the commit when nothing else was flushed), so a request that appends
+four events pays for one statement. They may name a case or task that is not flushed yet; its id
+is filled in when the events are written.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, String, event, insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.core.db import Base, session, utcnow
+from app.core.db import Base, SessionFactory, session, utcnow
+
+PENDING = "tongguan_pending_audit"
 
 
 class AuditEvent(Base):
@@ -27,9 +35,6 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    # lets an event name a task created in the same flush: the ORM inserts the task first
-    task_row: Mapped[Any] = relationship("Task", primaryjoin="foreign(AuditEvent.task_id) == Task.id")
-
 
 class AuditTrailIsAppendOnly(RuntimeError):
     pass
@@ -41,18 +46,55 @@ def _refuse_change(*_args: Any) -> None:
     raise AuditTrailIsAppendOnly("audit events cannot be changed or deleted")
 
 
+@dataclass
+class PendingEvent:
+    action: str
+    at: datetime
+    actor_id: int | None
+    actor_name: str | None
+    case_id: int | None
+    task_id: int | None
+    case: Any = None
+    task: Any = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return {"action": self.action, "at": self.at, "actor_id": self.actor_id, "actor_name": self.actor_name,
+                "case_id": self.case.id if self.case is not None else self.case_id,
+                "task_id": self.task.id if self.task is not None else self.task_id, "detail": self.detail}
+
+
 def record(action: str, *, actor: Any = None, case_id: int | None = None, task_id: int | None = None,
-           task_row: Any = None, at: datetime | None = None, **detail: Any) -> AuditEvent:
-    """Append one audit event to the current transaction (``task_row`` may be a not yet flushed Task)."""
-    ev = AuditEvent(
-        action=action,
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "username", None),
-        case_id=case_id,
-        task_id=task_id,
-        task_row=task_row,
-        at=at or utcnow(),
-        detail=detail,
-    )
-    session.add(ev)
+           case: Any = None, task_row: Any = None, at: datetime | None = None, **detail: Any) -> PendingEvent:
+    """Append one audit event to the current unit of work (written at its flush or commit).
+
+    ``case`` and ``task_row`` may be rows not flushed yet: their ids are taken when writing.
+    """
+    ev = PendingEvent(action=action, at=at or utcnow(), actor_id=getattr(actor, "id", None),
+                      actor_name=getattr(actor, "username", None), case_id=case_id, task_id=task_id,
+                      case=case, task=task_row, detail=detail)
+    session().info.setdefault(PENDING, []).append(ev)
     return ev
+
+
+def write_pending(s: Session | None = None) -> None:
+    """Write the collected events now (one multi-row INSERT), e.g. before reading the history."""
+    s = s or session()
+    pending: list[PendingEvent] = s.info.pop(PENDING, [])
+    if pending:
+        s.connection().execute(insert(AuditEvent.__table__), [ev.row() for ev in pending])
+
+
+@event.listens_for(SessionFactory, "after_flush_postexec")
+def _after_flush(s: Session, _ctx: Any) -> None:
+    write_pending(s)
+
+
+@event.listens_for(SessionFactory, "before_commit")
+def _before_commit(s: Session) -> None:
+    write_pending(s)
+
+
+@event.listens_for(SessionFactory, "after_rollback")
+def _after_rollback(s: Session) -> None:
+    s.info.pop(PENDING, None)

@@ -51,7 +51,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
-SessionFactory = sessionmaker(expire_on_commit=False, future=True)
+# autoflush is off: operations decide when to write (one flush at the end of the work), so a
+# request holds SQLite's write lock only for its final writes, not while the engine computes
+SessionFactory = sessionmaker(expire_on_commit=False, autoflush=False, future=True)
 session: scoped_session[Session] = scoped_session(SessionFactory)
 
 

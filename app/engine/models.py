@@ -34,8 +34,9 @@ class ProcessDefinition(Base):
 class WorkflowInstance(Base):
     """The serialized SpiffWorkflow state of one case, stored as TEXT exactly as produced.
 
-    ``version`` is the optimistic lock of the case: every change to a case bumps it, and a
-    concurrent change that read the older version fails instead of overwriting.
+    ``version`` is the optimistic lock of the case: every change bumps it with
+    ``UPDATE … WHERE version = <the version read>`` (app.engine.host), so a concurrent change that
+    read the older version fails instead of overwriting.
     """
 
     __tablename__ = "workflow_instances"
@@ -49,8 +50,6 @@ class WorkflowInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     definition: Mapped[ProcessDefinition] = relationship()
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class Incident(Base):

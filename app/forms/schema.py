@@ -33,17 +33,37 @@ def _is_date(value: object) -> bool:
     return True
 
 
+_resolved: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
+
+
 def resolve(schema: Mapping[str, Any], locale: str = "zh") -> dict[str, Any]:
-    """A concrete copy of the schema: ``x-source`` unit lists become enums with titles."""
+    """A concrete copy of the schema: ``x-source`` unit lists become enums with titles.
+
+    Cached per form and org-directory snapshot (the directory object is replaced when the tree
+    changes); callers must not modify the result.
+    """
+    units = directory()
+    key = (id(schema), id(units))
+    hit = _resolved.get(key)
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    out = _resolve(schema, units)
+    if len(_resolved) > 1000:
+        _resolved.clear()
+    _resolved[key] = (schema, out)
+    return out
+
+
+def _resolve(schema: Mapping[str, Any], units: Any) -> dict[str, Any]:
     out = copy.deepcopy(dict(schema))
     for prop in out.get("properties", {}).values():
         source = prop.get("x-source")
         if isinstance(source, str) and source.startswith("units:"):
             kinds = {k.strip() for k in source[6:].split(",") if k.strip()}
-            units = sorted((u for u in directory().by_code.values() if u.kind in kinds), key=lambda u: u.path)
-            prop["enum"] = [u.code for u in units]
-            prop["x-enum-titles"] = [u.name for u in units]
-            prop["x-enum-titles-en"] = [u.name_en or u.name for u in units]
+            chosen = sorted((u for u in units.by_code.values() if u.kind in kinds), key=lambda u: u.path)
+            prop["enum"] = [u.code for u in chosen]
+            prop["x-enum-titles"] = [u.name for u in chosen]
+            prop["x-enum-titles-en"] = [u.name_en or u.name for u in chosen]
     return out
 
 
@@ -106,8 +126,7 @@ def validate(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str = "
     for key in data:
         if key not in props:
             errors.setdefault(key, []).append(message("unknown", {}, locale))
-    validator = Draft202012Validator(schema, format_checker=_format_checker)
-    for err in validator.iter_errors(dict(data)):
+    for err in _validator(schema).iter_errors(dict(data)):
         if err.validator == "required":
             missing = [f for f in err.validator_value if f not in (err.instance or {})]
             for name in missing:
@@ -116,6 +135,21 @@ def validate(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str = "
         name = str(err.absolute_path[0]) if err.absolute_path else "_form"
         errors.setdefault(name, []).append(message(str(err.validator), err.schema if isinstance(err.schema, dict) else {}, locale))
     return {k: sorted(set(v), key=v.index) for k, v in errors.items()}
+
+
+_validators: dict[int, tuple[Any, Draft202012Validator]] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """Validators are costly to build; keep one per schema object."""
+    hit = _validators.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    validator = Draft202012Validator(schema, format_checker=_format_checker)
+    if len(_validators) > 1000:
+        _validators.clear()
+    _validators[id(schema)] = (schema, validator)
+    return validator
 
 
 def complete_data(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.cases.models import Case
 from app.core.audit import record
@@ -71,10 +71,9 @@ def unclaim_task(task: Task, principal: Principal) -> Task:
 
 def task_form(task: Task, locale: str = "zh") -> dict[str, Any]:
     """The task's form schema (from the case's process version), with unit lists resolved."""
-    instance = session.get(WorkflowInstance, task.case_id)
-    assert instance is not None
-    definition = load_definition(instance.definition_id)
-    return forms.resolve(definition.forms[task.form], locale)
+    definition_id = session.scalar(select(WorkflowInstance.definition_id).where(WorkflowInstance.case_id == task.case_id))
+    assert definition_id is not None
+    return forms.resolve(load_definition(definition_id).forms[task.form], locale)
 
 
 def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale: str = "zh") -> Case:
@@ -101,7 +100,7 @@ def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale
         host.complete_task(case, task, values, principal.user)
     except host.TaskNotReady as exc:
         raise Conflict(str(exc)) from None
-    except host.CaseHasIncident as exc:
+    except (host.CaseHasIncident, host.CaseConflict) as exc:
         raise Conflict(str(exc)) from None
     except host.EngineIncidentError:
         pass  # kept for an administrator: the caller sees case.has_incident

@@ -5,6 +5,8 @@ range query per grant, OR-ed together; no workflow is ever loaded to answer an i
 """
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import Select, and_, exists, false, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
@@ -50,24 +52,43 @@ def ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
+# Who holds which role where changes rarely; the answer per (role, unit) is kept a few seconds so
+# case pages and API answers do not re-query it on every call.
+CANDIDATES_TTL = 5.0
+_candidates_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
+
+
 def candidates(tasks: list[Task]) -> dict[int, list[str]]:
-    """Usernames who may claim each task: its role held at its unit or above (one query)."""
-    if not tasks:
-        return {}
-    wanted = {(t.role, p) for t in tasks for p in ancestor_paths(t.unit_path)}
-    roles = {r for r, _ in wanted}
-    paths = {p for _, p in wanted}
-    rows = session.execute(
-        select(RoleAssignment.role, RoleAssignment.unit_path, User.username)
-        .join(User, User.id == RoleAssignment.user_id)
-        .where(RoleAssignment.role.in_(roles), RoleAssignment.unit_path.in_(paths), User.active.is_(True))
-        .order_by(User.username)).all()
-    result: dict[int, list[str]] = {}
+    """Usernames who may claim each task: its role held at its unit or above (one query at most)."""
+    now = time.monotonic()
+    answers: dict[tuple[str, str], list[str]] = {}
+    missing: set[tuple[str, str]] = set()
     for t in tasks:
-        ancestors = set(ancestor_paths(t.unit_path))
-        names = [u for r, p, u in rows if r == t.role and p in ancestors]
-        result[t.id] = sorted(set(names))
-    return result
+        key = (t.role, t.unit_path)
+        hit = _candidates_cache.get(key)
+        if hit is not None and hit[0] > now:
+            answers[key] = hit[1]
+        else:
+            missing.add(key)
+    if missing:
+        paths = {p for _r, path in missing for p in ancestor_paths(path)}
+        rows = session.execute(
+            select(RoleAssignment.role, RoleAssignment.unit_path, User.username)
+            .join(User, User.id == RoleAssignment.user_id)
+            .where(RoleAssignment.role.in_({r for r, _p in missing}), RoleAssignment.unit_path.in_(paths),
+                   User.active.is_(True))).all()
+        if len(_candidates_cache) > 50_000:
+            _candidates_cache.clear()
+        for role, path in missing:
+            ancestors = set(ancestor_paths(path))
+            names = sorted({u for r, p, u in rows if r == role and p in ancestors})
+            answers[(role, path)] = names
+            _candidates_cache[(role, path)] = (now + CANDIDATES_TTL, names)
+    return {t.id: answers[(t.role, t.unit_path)] for t in tasks}
+
+
+def clear_candidates_cache() -> None:
+    _candidates_cache.clear()
 
 
 def visible_cases_condition(principal: Principal):  # type: ignore[no-untyped-def]
@@ -91,5 +112,4 @@ def can_view_case(principal: Principal, case: Case) -> bool:
 
 
 def open_tasks(case_id: int) -> list[Task]:
-    return list(session.scalars(select(Task).options(joinedload(Task.org_unit), joinedload(Task.claimed_by))
-                                .where(Task.case_id == case_id, Task.state == "open").order_by(Task.id)))
+    return list(session.scalars(select(Task).where(Task.case_id == case_id, Task.state == "open").order_by(Task.id)))

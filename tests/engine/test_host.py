@@ -8,7 +8,6 @@ import orjson
 import pytest
 from flask import Flask
 from sqlalchemy import select, update
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.cases.models import Case
 from app.core.db import session, transaction
@@ -21,15 +20,11 @@ from app.tasks.models import Task
 from tests.engine.bpmn_factory import bundle, linear
 
 
+VALUES = {"channel": "api", "title": "测试", "description": "d", "address": "a", "urgency": "normal"}
+
+
 def _new_case(pid: str) -> int:
-    case = Case(channel="api", title="测试", description="d", address="a", status="open")
-    session.add(case)
-    session.flush()
-    try:
-        host.start_case(case, pid, {"dispatch_unit": "city"})
-    except host.EngineIncidentError:
-        pass
-    return case.id
+    return host.start_case(VALUES, pid, {"dispatch_unit": "city"}).case.id
 
 
 def _open(case_id: int) -> list[Task]:
@@ -102,18 +97,28 @@ def test_incident_on_complete_can_be_dismissed(app: Flask) -> None:
         assert [t.bpmn_id for t in _open(case_id)] == ["t2"]
 
 
-def test_a_stale_version_cannot_overwrite(app: Flask) -> None:
+def test_a_stale_version_cannot_overwrite(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     pid = "host_stale"
     with app.app_context(), transaction():
         deploy(bundle(pid, linear(pid)), pid)
         case_id = _new_case(pid)
-    with app.app_context():
-        instance = session.get(WorkflowInstance, case_id)
-        # another request commits a change after this session read the row
+    real_load = host._load
+
+    def read_then_someone_else_commits(case: Case, lock: bool = True) -> Any:
+        # without the row lock (as on SQLite), another request commits a change of this case
+        # right after this one read it: the version check must refuse the stale write
+        loaded = real_load(case, lock=False)
         with app.extensions["db_engine"].begin() as conn:
             conn.execute(update(WorkflowInstance.__table__).where(WorkflowInstance.case_id == case_id)
-                         .values(version=instance.version + 1))
-        instance.state = instance.state + " "
-        with pytest.raises(StaleDataError):
-            session.flush()
+                         .values(version=WorkflowInstance.__table__.c.version + 1))
+        return loaded
+
+    monkeypatch.setattr(host, "_load", read_then_someone_else_commits)
+    with app.app_context():
+        case = session.get(Case, case_id)
+        with pytest.raises(host.CaseConflict):
+            host.complete_task(case, _open(case_id)[0], {"note": "x"}, None)
         session.rollback()
+    monkeypatch.setattr(host, "_load", real_load)
+    with app.app_context():
+        assert [t.bpmn_id for t in _open(case_id)] == ["t1"]

@@ -47,11 +47,8 @@ def test_environment_runs_ordinary_scripts() -> None:
 def _start(app: Flask, pid: str, xml: str) -> int:
     with app.app_context(), transaction():
         deploy(bundle(pid, xml), pid)
-        case = Case(channel="api", title="沙箱", description="d", address="a", status="open")
-        session.add(case)
-        session.flush()
-        host.start_case(case, pid, {"dispatch_unit": "city"})
-        return case.id
+        values = {"channel": "api", "title": "沙箱", "description": "d", "address": "a", "urgency": "normal"}
+        return host.start_case(values, pid, {"dispatch_unit": "city"}).case.id
 
 
 def _complete_first(app: Flask, case_id: int, data: dict[str, object]) -> None:
