@@ -637,7 +637,7 @@ def create_cases_inprocess(n: int, prefix: str, channel: str = "grid", per_tx: i
             for i in range(start, min(n, start + per_tx)):
                 data = dict(CASE_TEXT, channel=channel, external_id=f"{prefix}-{i}", title=f"{CASE_TEXT['title']} #{i}",
                             grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal", lat=None, lng=None)
-                case, _ = create_case(data, op)
+                case, _created, _tasks = create_case(data, op)
                 ids.append(case.id)
         session.remove()
     return ids
@@ -817,7 +817,7 @@ def bench_engine(db: Database, args: argparse.Namespace) -> dict[str, Any]:
                         grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal", lat=None, lng=None)
             t0 = time.perf_counter()
             with transaction():
-                case, _ = create_case(data, op)
+                case, _created, _tasks = create_case(data, op)
             host_create.append(time.perf_counter() - t0)
             case_ids.append(case.id)
             session.remove()
@@ -902,7 +902,7 @@ def build_templates(replicas: int, seed: int) -> list[dict[str, Any]]:
                 grid = grid or rng.choice(COMMUNITIES)
                 channel = "hotline" if kind == "verify" or (kind == "closed" and n % 2) else "grid"
                 with transaction():
-                    case, _ = create_case(dict(CASE_TEXT, channel=channel, external_id=f"tpl-{kind}-{n}",
+                    case, _created, _tasks = create_case(dict(CASE_TEXT, channel=channel, external_id=f"tpl-{kind}-{n}",
                                                title=f"{CASE_TEXT['title']} 模板 {n}", grid_unit=grid,
                                                urgency=rng.choice(["normal", "normal", "urgent"]), lat=None, lng=None), op)
                     cid = case.id

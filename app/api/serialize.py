@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.cases.models import Case
 from app.core.audit import AuditEvent
@@ -41,17 +41,20 @@ def task_dict(task: Any, cands: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+_OPEN_TASKS = (select(TASKS, USERS.c.username.label("claimed_by_name"))
+               .outerjoin(USERS, USERS.c.id == TASKS.c.claimed_by_id)
+               .where(TASKS.c.case_id == bindparam("k_case"), TASKS.c.state == "open").order_by(TASKS.c.id))
+_HISTORY = (select(AUDIT.c.id, AUDIT.c.at, AUDIT.c.actor_name, AUDIT.c.action, AUDIT.c.task_id, AUDIT.c.detail)
+            .where(AUDIT.c.case_id == bindparam("k_case")).order_by(AUDIT.c.id))
+
+
 def open_task_rows(case_id: int) -> list[Any]:
     """The case's open tasks with the claimer's username, as rows."""
-    query = (select(TASKS, USERS.c.username.label("claimed_by_name"))
-             .outerjoin(USERS, USERS.c.id == TASKS.c.claimed_by_id)
-             .where(TASKS.c.case_id == case_id, TASKS.c.state == "open").order_by(TASKS.c.id))
-    return list(session.execute(query))
+    return list(session.connection().execute(_OPEN_TASKS, {"k_case": case_id}))
 
 
 def history(case_id: int) -> list[dict[str, Any]]:
-    rows = session.execute(select(AUDIT.c.id, AUDIT.c.at, AUDIT.c.actor_name, AUDIT.c.action, AUDIT.c.task_id,
-                                  AUDIT.c.detail).where(AUDIT.c.case_id == case_id).order_by(AUDIT.c.id))
+    rows = session.connection().execute(_HISTORY, {"k_case": case_id})
     return [{"id": r.id, "at": r.at, "actor": r.actor_name, "action": r.action, "task_id": r.task_id,
              "detail": r.detail} for r in rows]
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
@@ -90,14 +90,36 @@ class Started:
 # ---------------------------------------------------------------------------- public door
 
 CASES, INSTANCES, TASKS = Case.__table__, WorkflowInstance.__table__, Task.__table__
+_INSERT_CASE = insert(CASES).returning(CASES.c.id)
+_INSERT_INSTANCE = insert(INSTANCES)
+_INSERT_TASK = insert(TASKS).returning(TASKS.c.id)
+# statements built once, parameters bound at execution: building and hashing a statement per call
+# costs more than running it
+_SELECT_INSTANCE = select(INSTANCES.c.state, INSTANCES.c.version, INSTANCES.c.definition_id).where(
+    INSTANCES.c.case_id == bindparam("k_case"))
+_SELECT_INSTANCE_FOR_UPDATE = _SELECT_INSTANCE.with_for_update()
+_SELECT_TASK_STATE = select(TASKS.c.state, TASKS.c.spiff_id).where(TASKS.c.id == bindparam("k_task"))
+_SELECT_OPEN_TASKS = select(TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name).where(
+    TASKS.c.case_id == bindparam("k_case"), TASKS.c.state == "open")
+_UPDATE_INSTANCE = update(INSTANCES).where(INSTANCES.c.case_id == bindparam("k_case"),
+                                           INSTANCES.c.version == bindparam("k_version"))
+_UPDATE_CASE = update(CASES).where(CASES.c.id == bindparam("k_case"))
+_UPDATE_OPEN_TASK = update(TASKS).where(TASKS.c.id == bindparam("k_task"), TASKS.c.state == "open")
+_insert_case_once: dict[str, Any] = {}
+
+
+def _sql(statement: Any, params: Any = None) -> Any:
+    """Run a Core statement on the session's connection (same transaction, no ORM layer)."""
+    return session.connection().execute(statement, params)
 
 
 def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], actor: Any = None,
                guard_duplicates: bool = False) -> Started:
     """Insert a new case with ``values`` and run its process to the first wait.
 
-    With ``guard_duplicates`` the inserts run in a savepoint, and a collision on the channel's
-    message id or the idempotency key raises :class:`DuplicateDelivery` with nothing written.
+    With ``guard_duplicates`` the case is inserted with ``ON CONFLICT DO NOTHING``: a collision on
+    the channel's message id or the idempotency key raises :class:`DuplicateDelivery` with
+    nothing written.
     If the process fails on its first steps the case is still stored, at its very start, with an
     incident an administrator can retry.
     """
@@ -125,11 +147,11 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
 
     # the case row is written first: a repeated delivery (same channel message id or idempotency
     # key) inserts nothing, and nothing else is written for it
-    statement = _insert_ignoring_conflicts(CASES) if guard_duplicates else insert(CASES)
-    case_id = session.execute(statement.returning(CASES.c.id), row).scalar()
+    statement = _insert_case_ignoring_conflicts() if guard_duplicates else _INSERT_CASE
+    case_id = _sql(statement, row).scalar()
     if case_id is None:
         raise DuplicateDelivery("a case for this message exists already")
-    session.execute(insert(INSTANCES), {"case_id": case_id, "definition_id": definition.id, "state": state,
+    _sql(_INSERT_INSTANCE, {"case_id": case_id, "definition_id": definition.id, "state": state,
                                         "version": 1, "next_timer_at": _next_timer(workflow) if failure is None else None,
                                         "updated_at": now})
     tasks = _insert_tasks(case_id, projection, now)
@@ -145,7 +167,7 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
 def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any) -> None:
     """Complete a ready user task with validated form data and run the engine to its next wait."""
     loaded = _load(case)
-    fresh = session.execute(select(TASKS.c.state, TASKS.c.spiff_id).where(TASKS.c.id == task.id)).one()
+    fresh = _sql(_SELECT_TASK_STATE, {"k_task": task.id}).one()
     if fresh.state != "open":
         raise TaskNotReady(f"任务已结束 / task {task.id} is {fresh.state}")
     spiff_task = _ready_spiff_task(loaded.workflow, task.id, fresh.spiff_id)
@@ -200,10 +222,8 @@ def workflow_data(case: Case) -> dict[str, Any]:
 def _load(case: Case, lock: bool = True) -> Loaded:
     if lock and case.has_incident:
         raise CaseHasIncident(f"案件流程异常，等待管理员处理 / case {case.id} has an open engine incident; an administrator must retry or dismiss it")
-    query = select(INSTANCES.c.state, INSTANCES.c.version, INSTANCES.c.definition_id).where(INSTANCES.c.case_id == case.id)
-    if lock:
-        query = query.with_for_update()  # PostgreSQL: concurrent changes of this case wait here
-    row = session.execute(query).one_or_none()
+    # with the lock, concurrent changes of this case wait here on PostgreSQL
+    row = _sql(_SELECT_INSTANCE_FOR_UPDATE if lock else _SELECT_INSTANCE, {"k_case": case.id}).one_or_none()
     if row is None:
         raise LookupError(f"case {case.id} has no workflow")
     definition = load_definition(row.definition_id)
@@ -236,14 +256,14 @@ def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act
     if unchanged is not None and state == unchanged:
         return False
     now = utcnow()
-    result = session.execute(
-        update(INSTANCES).where(INSTANCES.c.case_id == case.id, INSTANCES.c.version == loaded.version)
-        .values(state=state, version=loaded.version + 1, next_timer_at=_next_timer(workflow), updated_at=now))
+    result = _sql(_UPDATE_INSTANCE, {"k_case": case.id, "k_version": loaded.version, "state": state,
+                                     "version": loaded.version + 1, "next_timer_at": _next_timer(workflow),
+                                     "updated_at": now})
     if result.rowcount != 1:
         raise CaseConflict("案件已被他人更新，请刷新后重试 / the case was changed by someone else; reload and retry")
     _sync_tasks(case.id, projection, completed, actor, now)
     values = _mirror_values(workflow, projection, now)
-    session.execute(update(CASES).where(CASES.c.id == case.id).values(**values))
+    _sql(_UPDATE_CASE, {"k_case": case.id, **values})
     _written(case, values)
     write_pending()
     return True
@@ -283,13 +303,17 @@ def _project(workflow: CaseWorkflow, definition: LoadedDefinition) -> list[Proje
     return result
 
 
-def _insert_ignoring_conflicts(table: Any) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` in the dialect of the current database."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing()
+def _insert_case_ignoring_conflicts() -> Any:
+    """``INSERT INTO cases … ON CONFLICT DO NOTHING RETURNING id`` in the current database's dialect."""
+    dialect = session.get_bind().dialect.name
+    statement = _insert_case_once.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        statement = _insert_case_once[dialect] = dialect_insert(CASES).on_conflict_do_nothing().returning(CASES.c.id)
+    return statement
 
 
 def _insert_tasks(case_id: int, projection: list[ProjectedTask], now: datetime) -> list[Any]:
@@ -304,7 +328,7 @@ def _insert_tasks(case_id: int, projection: list[ProjectedTask], now: datetime) 
                "unit_path": unit.path, "state": "open", "time_limit": p.time_limit, "created_at": now,
                "due_at": DEFAULT_CALENDAR.add(now, p.time_limit) if p.time_limit else None,
                "claimed_by_id": None, "claimed_at": None, "completed_at": None, "completed_by_id": None}
-        task_id = session.execute(insert(TASKS).returning(TASKS.c.id), row).scalar_one()
+        task_id = _sql(_INSERT_TASK, row).scalar_one()
         tasks.append(SimpleNamespace(id=task_id, **row))
     return tasks
 
@@ -319,8 +343,7 @@ def _record_created(case_id: int, tasks: list[Any], now: datetime) -> None:
 
 def _sync_tasks(case_id: int, projection: list[ProjectedTask], completed: Task | None, actor: Any, now: datetime) -> None:
     """Close the task rows that are no longer ready and insert the newly ready ones."""
-    existing = {r.spiff_id: r for r in session.execute(
-        select(TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name).where(TASKS.c.case_id == case_id, TASKS.c.state == "open"))}
+    existing = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASKS, {"k_case": case_id})}
     ready_ids = {p.spiff_id for p in projection}
     for spiff_id, r in existing.items():
         if spiff_id in ready_ids:
@@ -331,7 +354,7 @@ def _sync_tasks(case_id: int, projection: list[ProjectedTask], completed: Task |
         else:
             values = {"state": "cancelled", "completed_at": now}
             record("task_cancelled", case_id=case_id, task_id=r.id, at=now, task=r.name)
-        session.execute(update(TASKS).where(TASKS.c.id == r.id, TASKS.c.state == "open").values(**values))
+        _sql(_UPDATE_OPEN_TASK, {"k_task": r.id, **values})
     _record_created(case_id, _insert_tasks(case_id, [p for p in projection if p.spiff_id not in existing], now), now)
 
 
@@ -375,7 +398,7 @@ def _next_timer(workflow: CaseWorkflow) -> datetime | None:
 
 
 def _set_incident_flag(case: Case, flag: bool) -> None:
-    session.execute(update(CASES).where(CASES.c.id == case.id).values(has_incident=flag))
+    _sql(_UPDATE_CASE, {"k_case": case.id, "has_incident": flag})
     _written(case, {"has_incident": flag})
 
 

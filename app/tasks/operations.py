@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app.cases.models import Case
 from app.core.audit import record
@@ -69,9 +69,13 @@ def unclaim_task(task: Task, principal: Principal) -> Task:
     return task
 
 
+_DEFINITION_OF_CASE = select(WorkflowInstance.__table__.c.definition_id).where(
+    WorkflowInstance.__table__.c.case_id == bindparam("k_case"))
+
+
 def task_form(task: Task, locale: str = "zh") -> dict[str, Any]:
     """The task's form schema (from the case's process version), with unit lists resolved."""
-    definition_id = session.scalar(select(WorkflowInstance.definition_id).where(WorkflowInstance.case_id == task.case_id))
+    definition_id = session.connection().execute(_DEFINITION_OF_CASE, {"k_case": task.case_id}).scalar()
     assert definition_id is not None
     return forms.resolve(load_definition(definition_id).forms[task.form], locale)
 
