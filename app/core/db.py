@@ -1,7 +1,9 @@
 """The database: one engine per process, one session per request, one commit per request.
 
 Operations only ``flush()``; the request ends with exactly one ``commit()`` (or a rollback on any
-error) in :func:`init_app`. Background jobs and CLI commands use :func:`transaction`.
+error) in :func:`init_app` — or, for the API's create and complete calls, in
+:func:`commit_before_answer` once the operation is done. Background jobs and CLI commands use
+:func:`transaction`.
 """
 from __future__ import annotations
 
@@ -112,6 +114,15 @@ def init_app(app: Flask, url: str, echo: bool = False) -> Engine:
         session.remove()
 
     return engine
+
+
+def commit_before_answer() -> None:
+    """End the request's transaction before building a large answer that only reads.
+
+    The request is still one transaction (every write happened before this point), but on SQLite
+    the write lock is released before the answer is serialized, so other workers wait less.
+    """
+    session.commit()
 
 
 @contextmanager

@@ -190,3 +190,15 @@ def test_openapi_describes_every_path(client: FlaskClient) -> None:
     paths = set(doc["paths"])
     assert {"/api/v1/auth/token", "/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/tasks", "/api/v1/tasks/{task_id}",
             "/api/v1/tasks/{task_id}/claim", "/api/v1/tasks/{task_id}/unclaim", "/api/v1/tasks/{task_id}/complete"} <= paths
+
+
+def test_answers_have_exactly_the_documented_fields(api: Api, make_case: Callable[..., dict[str, Any]]) -> None:
+    from app.api import schemas
+    case = make_case()
+    assert set(case) == set(schemas.CaseSchema().fields)
+    assert set(case["current_tasks"][0]) == set(schemas.TaskSchema().fields)
+    detail = api("demo_grid_worker").get(f"/api/v1/tasks/{case['current_tasks'][0]['id']}").get_json()
+    assert set(detail) == set(schemas.TaskDetailSchema().fields)
+    assert set(case["history"][0]) == set(schemas.HistoryEventSchema().fields)
+    # the schema loads what the API wrote (types and formats agree)
+    schemas.CaseSchema().load({k: v for k, v in case.items()})
