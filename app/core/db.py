@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from flask import Flask, Response
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.types import TypeDecorator
@@ -65,7 +66,8 @@ def utcnow() -> datetime:
 
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create the engine with the settings each database needs for concurrent requests."""
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, "json_serializer": _json_dumps,
+                              "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         # each connection waits for the writer instead of failing; WAL lets readers go on
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -86,6 +88,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
 
 def is_sqlite(bind: Engine | None = None) -> bool:
