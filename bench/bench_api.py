@@ -1099,8 +1099,9 @@ def bench_inbox(db: Database, args: argparse.Namespace, logdir: Path) -> dict[st
         seeding = seed_inbox(db, args)
         plans = explain_inbox(INBOX_USERS)
     out: dict[str, Any] = {"seeding": seeding, "plans": plans, "requests": {}}
-    uses_index = all("ix_tasks_inbox" in plans[u] for u in INBOX_USERS)
-    out["plan_uses_ix_tasks_inbox"] = uses_index
+    # the claimable inbox should read one of the task-queue indexes, not scan the table
+    uses_index = all(("ix_tasks_claimable" in plans[u] or "ix_tasks_inbox" in plans[u]) for u in INBOX_USERS)
+    out["plan_uses_inbox_index"] = uses_index
     with Server(db, args.workers, logdir, f"{db.kind}-inbox") as server:
         for username in INBOX_USERS:
             token = get_token(server.port, username)
@@ -1218,7 +1219,7 @@ def print_report(report: dict[str, Any]) -> None:
                 lambda r, u=u, s=scope: f"{r['inbox']['requests'][f'{u}:{s}']['p50_ms']:.1f} / "
                                         f"{r['inbox']['requests'][f'{u}:{s}']['p95_ms']:.1f}",
                 "p95 <= 50")
-    add("  plan uses ix_tasks_inbox", lambda r: r["inbox"]["plan_uses_ix_tasks_inbox"])
+    add("  plan uses an inbox index", lambda r: r["inbox"]["plan_uses_inbox_index"])
     add("4 engine: new case ms (median)", lambda r: r["engine"]["new_case_ms_median"], spec=".2f")
     add("  engine: completion ms (median)", lambda r: r["engine"]["complete_ms_median"], spec=".2f")
     add("  host in-process: create ms", lambda r: r["host_inprocess"]["create_ms_median"], spec=".2f")

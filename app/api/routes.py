@@ -15,7 +15,7 @@ from app.core.db import commit_before_answer, session
 from app.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.tasks import operations as task_ops
 from app.tasks.models import Task
-from app.tasks.queries import can_claim, can_view_case, candidates, inbox_query
+from app.tasks.queries import can_claim, can_view_case, candidates, inbox_rows
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -116,7 +116,7 @@ def list_tasks() -> Any:
     except ValueError:
         raise ValidationFailed("invalid query", errors={"limit": ["must be an integer"]}) from None
     sort = request.args.get("sort", "due")
-    tasks = list(session.scalars(inbox_query(principal, scope, sort).limit(limit).offset(offset)).unique())
+    tasks = inbox_rows(principal, scope, sort, limit, offset)
     cands = candidates(tasks) if request.args.get("candidates") == "1" else {}
     return {"tasks": [task_dict(t, cands.get(t.id)) for t in tasks], "limit": limit, "offset": offset}
 

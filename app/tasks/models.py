@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, utcnow
@@ -18,6 +18,10 @@ class Task(Base):
         Index("ix_tasks_inbox", "state", "role", "unit_path", "due_at"),
         Index("ix_tasks_claimed", "claimed_by_id", "state"),
         Index("ix_tasks_case_state", "case_id", "state"),
+        # the claimable inbox: only open, unclaimed tasks (a few thousand of millions of rows)
+        Index("ix_tasks_claimable", "role", "unit_path", "due_at",
+              sqlite_where=text("state = 'open' AND claimed_by_id IS NULL"),
+              postgresql_where=text("state = 'open' AND claimed_by_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,8 +6,9 @@ range query per grant, OR-ed together; no workflow is ever loaded to answer an i
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, or_, select
+from sqlalchemy import Select, and_, exists, false, literal_column, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from app.cases.models import Case
@@ -27,14 +28,33 @@ def _claimable_condition(principal: Principal):  # type: ignore[no-untyped-def]
     return or_(*(and_(Task.role == role, Task.unit_path >= lo, Task.unit_path < hi) for role, lo, hi in ranges))
 
 
-def inbox_query(principal: Principal, scope: str, sort: str = "due") -> Select[tuple[Task]]:
+# written as a literal so that SQLite can use the partial index ix_tasks_claimable
+OPEN = literal_column("'open'")
+
+
+def inbox_conditions(principal: Principal, scope: str) -> list[Any]:
     """``mine``: open tasks I have claimed; ``claimable``: unclaimed open tasks my roles reach."""
-    query = select(Task).where(Task.state == "open")
     if scope == "mine":
-        query = query.where(Task.claimed_by_id == principal.id)
-    else:
-        query = query.where(Task.claimed_by_id.is_(None), _claimable_condition(principal))
-    return query.options(joinedload(Task.org_unit), joinedload(Task.claimed_by)).order_by(*SORTS.get(sort, SORTS["due"]))
+        return [Task.state == OPEN, Task.claimed_by_id == principal.id]
+    return [Task.state == OPEN, Task.claimed_by_id.is_(None), _claimable_condition(principal)]
+
+
+def inbox_query(principal: Principal, scope: str, sort: str = "due") -> Select[tuple[Task]]:
+    """The inbox as Task objects with their unit and holder loaded (for pages)."""
+    return (select(Task).where(*inbox_conditions(principal, scope))
+            .options(joinedload(Task.org_unit), joinedload(Task.claimed_by)).order_by(*SORTS.get(sort, SORTS["due"])))
+
+
+_USERS = User.__table__
+
+
+def inbox_rows(principal: Principal, scope: str, sort: str = "due", limit: int = 50, offset: int = 0) -> list[Any]:
+    """The inbox as plain rows with the holder's username (for the API: no ORM objects)."""
+    query = (select(Task.__table__, _USERS.c.username.label("claimed_by_name"))
+             .outerjoin(_USERS, _USERS.c.id == Task.claimed_by_id)
+             .where(*inbox_conditions(principal, scope)).order_by(*SORTS.get(sort, SORTS["due"]))
+             .limit(limit).offset(offset))
+    return list(session.execute(query))
 
 
 def inbox_page(principal: Principal, scope: str, sort: str = "due", limit: int = 50, offset: int = 0) -> list[tuple[Task, Case]]:

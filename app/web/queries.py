@@ -18,15 +18,14 @@ from app.engine.models import Incident, WorkflowInstance
 from app.orgs.directory import UnitInfo, directory
 from app.orgs.models import User
 from app.tasks.models import Task
-from app.tasks.queries import inbox_query, visible_cases_condition
+from app.tasks.queries import inbox_conditions, visible_cases_condition
 from app.web.forms import display_value
 from app.web.helpers import format_dt
 from app.web.labels import category_label, label
 
 
 def inbox_count(principal: Principal, scope: str) -> int:
-    query = inbox_query(principal, scope)
-    return int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+    return int(db.scalar(select(func.count(Task.id)).where(*inbox_conditions(principal, scope))) or 0)
 
 
 def case_definitions(case_ids: Iterable[int]) -> dict[int, LoadedDefinition]:
