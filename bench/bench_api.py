@@ -1186,7 +1186,7 @@ def print_report(report: dict[str, Any]) -> None:
     kinds = list(runs)
     m = report["meta"]
     print()
-    print(f"Tongguan API benchmark  {m['date']}  {m['cpus']} cores  gunicorn sync x{m['workers']} workers  "
+    print(f"Tongguan API benchmark  {m['date']}  {m['cpus']} cores  gunicorn {m['worker_class']} x{m['workers']} workers  "
           f"client: {m['client']}  commit {m['git_commit'][:10]}")
     rows: list[tuple[str, list[str], str]] = []
 
@@ -1351,6 +1351,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+
+def _gunicorn_worker_class() -> str:
+    """The worker class gunicorn will use: the project's gunicorn.conf.py, else gunicorn's default."""
+    conf = ROOT / "gunicorn.conf.py"
+    if conf.exists():
+        settings: dict[str, object] = {}
+        exec(compile(conf.read_text(), str(conf), "exec"), settings)  # noqa: S102 - the project's own file
+        return f"{settings.get('worker_class', 'sync')}/{settings.get('threads', 1)} thread(s)"
+    return "sync"
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.chdir(ROOT)
@@ -1375,7 +1385,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "meta": {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(), "cpu_model": cpu_model(),
                  "python": platform.python_version(), "platform": platform.platform(), "git_commit": git_commit(), "git_uncommitted": git_dirty(),
-                 "workers": args.workers, "worker_class": "sync", "client": f"{kind} ({args.connections} connections)",
+                 "workers": args.workers, "worker_class": _gunicorn_worker_class(), "client": f"{kind} ({args.connections} connections)",
                  "args": {k: (sorted(v) if isinstance(v, set) else v) for k, v in vars(args).items()},
                  "goals": GOALS},
         "runs": {},
