@@ -90,9 +90,11 @@ def create_case() -> Any:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (1 <= len(key) <= 120):
         raise ValidationFailed("invalid Idempotency-Key", errors={"Idempotency-Key": ["1 to 120 characters"]})
-    case, created, tasks = case_ops.create_case(data, principal, key)
+    case, created, started = case_ops.create_case(data, principal, key)
     commit_before_answer()
-    return jsonify(case_dict(case, tasks)), 201 if created else 200
+    if started is None:
+        return jsonify(case_dict(case)), 200
+    return jsonify(case_dict(case, started.tasks, started.events)), 201
 
 
 @bp.get("/cases/<int:case_id>")

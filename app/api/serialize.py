@@ -54,13 +54,18 @@ def open_task_rows(case_id: int) -> list[Any]:
 
 
 def history(case_id: int) -> list[dict[str, Any]]:
-    rows = session.connection().execute(_HISTORY, {"k_case": case_id})
-    return [{"id": r.id, "at": r.at, "actor": r.actor_name, "action": r.action, "task_id": r.task_id,
-             "detail": r.detail} for r in rows]
+    return history_dicts(session.connection().execute(_HISTORY, {"k_case": case_id}).mappings())
 
 
-def case_dict(case: Case, tasks: list[Any] | None = None, with_history: bool = True) -> dict[str, Any]:
-    """The case as the API shows it; ``tasks`` may be passed when the caller has them already."""
+def history_dicts(rows: Any) -> list[dict[str, Any]]:
+    """Audit rows (mappings with the table's columns) as the API's history entries."""
+    return [{"id": r["id"], "at": r["at"], "actor": r["actor_name"], "action": r["action"], "task_id": r["task_id"],
+             "detail": r["detail"]} for r in rows]
+
+
+def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The case as the API shows it. ``tasks`` (its open tasks) and ``events`` (its whole audit
+    trail, as written) may be passed when the caller has them already, saving the queries."""
     tasks = open_task_rows(case.id) if tasks is None else tasks
     cands = candidates(tasks)
     units = directory().by_id
@@ -75,6 +80,5 @@ def case_dict(case: Case, tasks: list[Any] | None = None, with_history: bool = T
         "created_at": case.created_at, "updated_at": case.updated_at, "closed_at": case.closed_at,
         "current_tasks": [task_dict(t, cands.get(t.id)) for t in tasks],
     }
-    if with_history:
-        out["history"] = history(case.id)
+    out["history"] = history(case.id) if events is None else history_dicts(events)
     return out

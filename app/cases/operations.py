@@ -26,11 +26,11 @@ def find_existing(channel: str, external_id: str | None, idempotency_key: str | 
 
 
 def create_case(data: dict[str, Any], actor: Principal | None,
-                idempotency_key: str | None = None) -> tuple[Case, bool, list[Any] | None]:
+                idempotency_key: str | None = None) -> tuple[Case, bool, host.Started | None]:
     """Store a new work order and start its process; a repeated delivery returns the first case.
 
-    Returns ``(case, created, tasks)``: ``tasks`` are the new case's first open tasks (None for
-    an earlier case). ``data`` is already validated by the caller's schema.
+    Returns ``(case, created, started)``: ``started`` tells what was written for a new case (its
+    first tasks and audit events), None for the case of an earlier delivery. ``data`` is already validated by the caller's schema.
     """
     channel = data["channel"]
     # an Idempotency-Key repeat is answered before any work; a repeated channel message id is
@@ -66,7 +66,7 @@ def create_case(data: dict[str, Any], actor: Principal | None,
         if existing is None:
             raise
         return existing, False, None
-    return started.case, True, started.tasks
+    return started.case, True, started
 
 
 def process_seed(values: dict[str, Any], grid_code: str | None, dispatch_unit: str) -> dict[str, Any]:

@@ -77,12 +77,20 @@ def record(action: str, *, actor: Any = None, case_id: int | None = None, task_i
     return ev
 
 
-def write_pending(s: Session | None = None) -> None:
-    """Write the collected events now (one multi-row INSERT), e.g. before reading the history."""
+_INSERT_RETURNING_IDS = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id, sort_by_parameter_order=True)
+
+
+def write_pending(s: Session | None = None) -> list[dict[str, Any]]:
+    """Write the collected events now (one multi-row INSERT); returns them as written, with ids."""
     s = s or session()
     pending: list[PendingEvent] = s.info.pop(PENDING, [])
-    if pending:
-        s.connection().execute(insert(AuditEvent.__table__), [ev.row() for ev in pending])
+    if not pending:
+        return []
+    rows = [ev.row() for ev in pending]
+    ids = s.connection().execute(_INSERT_RETURNING_IDS, rows).scalars().all()
+    for row, event_id in zip(rows, ids):
+        row["id"] = event_id
+    return rows
 
 
 @event.listens_for(SessionFactory, "after_flush_postexec")

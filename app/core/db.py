@@ -13,12 +13,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from flask import Flask, Response
+from flask import Flask, Response, current_app, has_app_context
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker, Session
-from sqlalchemy.pool import NullPool
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -54,9 +53,19 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
+class AppSession(Session):
+    """A session bound to the database of the Flask app in whose context it runs, so several apps
+    (tests, tools) can live in one process without sharing a connection pool by accident."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kwargs: Any) -> Any:
+        if has_app_context() and "db_engine" in current_app.extensions:
+            return current_app.extensions["db_engine"]
+        return super().get_bind(mapper, clause, **kwargs)
+
+
 # autoflush is off: operations decide when to write (one flush at the end of the work), so a
 # request holds SQLite's write lock only for its final writes, not while the engine computes
-SessionFactory = sessionmaker(expire_on_commit=False, autoflush=False, future=True)
+SessionFactory = sessionmaker(class_=AppSession, expire_on_commit=False, autoflush=False, future=True)
 session: scoped_session[Session] = scoped_session(SessionFactory)
 
 
@@ -94,15 +103,9 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
 
-def is_sqlite(bind: Engine | None = None) -> bool:
-    bind = bind or session.get_bind()
-    return bind.dialect.name == "sqlite"
-
-
 def init_app(app: Flask, url: str, echo: bool = False) -> Engine:
     engine = make_engine(url, echo)
     app.extensions["db_engine"] = engine
-    session.configure(bind=engine)
 
     @app.after_request
     def _commit(response: Response) -> Response:

@@ -85,6 +85,7 @@ class Started:
     case: Case
     tasks: list[Any]  # rows with the columns of Task
     incident: Incident | None
+    events: list[dict[str, Any]]  # its audit events as written: the whole history of the new case
 
 
 # ---------------------------------------------------------------------------- public door
@@ -160,8 +161,7 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
            category_code=case.category_code, grid_unit=seed.get("grid_unit"))
     _record_created(case_id, tasks, now)
     incident = _open_incident(case_id, {"type": "start"}, failure, actor) if failure is not None else None
-    write_pending()
-    return Started(case, tasks, incident)
+    return Started(case, tasks, incident, write_pending())
 
 
 def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any) -> None:

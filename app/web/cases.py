@@ -99,7 +99,7 @@ def new() -> Any:
     if errors:
         return _render_new(fields, values, errors, _("表单有误，请检查标出的字段"), idem, 422)
     try:
-        case, created, _tasks = create_case(_case_payload(data), principal, idempotency_key=f"web:{idem}")
+        case, created, _started = create_case(_case_payload(data), principal, idempotency_key=f"web:{idem}")
     except ValidationFailed as exc:
         return _render_new(fields, values, exc.errors or {}, _("表单有误，请检查标出的字段"), idem, 422)
     except host.NoProcessDeployed:
