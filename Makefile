@@ -39,6 +39,7 @@ browser:
 
 # pytest exits 5 when it collected no test: say so instead of failing
 test: setup browser
+	$(BIN)/ruff check --quiet app tests bench wsgi.py
 	@set -e; run() { rc=0; "$$@" || rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; return $$rc; }; \
 	echo "== test suite on SQLite"; TEST_DATABASE_URL= run $(BIN)/python -m pytest -q $(PYTEST_ARGS); \
 	if [ -n "$$TEST_DATABASE_URL" ]; then echo "== test suite on PostgreSQL ($$TEST_DATABASE_URL)"; run $(BIN)/python -m pytest -q $(PYTEST_ARGS); fi

@@ -48,7 +48,7 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -928,7 +928,7 @@ def build_templates(replicas: int, seed: int) -> list[dict[str, Any]]:
 
 def seed_inbox(db: Database, args: argparse.Namespace) -> dict[str, Any]:
     """100k cases, ~10k of them open: real template cases, then bulk copies made with SQL."""
-    from sqlalchemy import Column, DateTime, Integer, MetaData, Table, func, insert, select, text
+    from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, text
     from app.cases.models import Case
     from app.core.db import UTCDateTime, session, transaction
     from app.tasks.models import Task

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import logging
 import pstats
 import re
@@ -122,11 +121,9 @@ class Breakdown:
         from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
         from app.api import routes
         from app.cases import operations as case_ops
-        from app.core import auth
         from app.engine import host, serializer
         from app.forms import schema as forms
         from app.tasks import operations as task_ops
-        from app.tasks import queries
         from app.api import serialize
         w = self.wrap
         w(flask.Flask, "full_dispatch_request", "flask: whole request (view + after_request commit)")

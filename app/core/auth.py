@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.db import session
 from app.core.errors import Unauthorized
-from app.orgs.models import RoleAssignment, User, subtree_bounds
+from app.orgs.models import User, subtree_bounds
 
 
 @dataclass(frozen=True)

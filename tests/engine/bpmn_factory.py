@@ -25,7 +25,7 @@ def user_task(tid: str, name: str, unit: str = "dispatch_unit", limit: str | Non
 def linear(pid: str, *, script: str | None = None, unit_of_first: str = "dispatch_unit", second_name: str = "第二步") -> str:
     """start → t1 → [script] → t2 → end."""
     nodes = ["ev_start", "t1", "t2", "ev_end"] + (["s1"] if script else [])
-    body = [f'<bpmn:startEvent id="ev_start"/>', user_task("t1", "第一步", unit_of_first), user_task("t2", second_name),
+    body = ['<bpmn:startEvent id="ev_start"/>', user_task("t1", "第一步", unit_of_first), user_task("t2", second_name),
             '<bpmn:endEvent id="ev_end"/>']
     chain = ["ev_start", "t1"] + (["s1"] if script else []) + ["t2", "ev_end"]
     if script:

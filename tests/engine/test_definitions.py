@@ -6,7 +6,7 @@ import json
 import pytest
 from flask import Flask
 
-from app.core.db import session, transaction
+from app.core.db import transaction
 from app.engine.definitions import BundleError, bundle_hash, deploy, lane_role, parse_bundle, read_bundle
 from tests.engine.bpmn_factory import bundle, linear
 
