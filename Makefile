@@ -44,7 +44,9 @@ test: setup browser
 	echo "== test suite on SQLite"; TEST_DATABASE_URL= run $(BIN)/python -m pytest -q $(PYTEST_ARGS); \
 	if [ -n "$$TEST_DATABASE_URL" ]; then echo "== test suite on PostgreSQL ($$TEST_DATABASE_URL)"; run $(BIN)/python -m pytest -q $(PYTEST_ARGS); fi
 
+# the load generator is Debian's wrk (bench_api.py falls back to a slower Python client without it)
 bench: setup
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" != 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; }
 	$(BIN)/python bench/bench_api.py $(BENCH_ARGS)
 
 clean:
