@@ -59,7 +59,7 @@ def _wants_json() -> bool:
 
 def register_errorhandlers(app: Flask) -> None:
     from app.core.errors import AppError, Conflict
-    from app.engine.host import CaseConflict
+    from app.engine.host import CaseConflict, NoProcessDeployed
 
     def respond(status: int, body: dict[str, Any]) -> Any:
         if _wants_json():
@@ -69,6 +69,10 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def app_error(exc: AppError) -> Any:
         return respond(exc.status, exc.to_dict())
+
+    @app.errorhandler(NoProcessDeployed)
+    def no_process(exc: NoProcessDeployed) -> Any:
+        return respond(503, {"error": "no_process", "message": str(exc)})
 
     @app.errorhandler(CaseConflict)
     def case_conflict(exc: CaseConflict) -> Any:

@@ -72,7 +72,6 @@ class DuplicateDelivery(EngineError):
 
 @dataclass
 class Loaded:
-    case_id: int
     version: int
     definition: LoadedDefinition
     workflow: CaseWorkflow
@@ -227,7 +226,7 @@ def _load(case: Case, lock: bool = True) -> Loaded:
     if row is None:
         raise LookupError(f"case {case.id} has no workflow")
     definition = load_definition(row.definition_id)
-    return Loaded(case.id, row.version, definition, loads(row.state, definition.spec, definition.subprocess_specs))
+    return Loaded(row.version, definition, loads(row.state, definition.spec, definition.subprocess_specs))
 
 
 def _ready_spiff_task(workflow: CaseWorkflow, task_id: int, spiff_id: str) -> SpiffTask:

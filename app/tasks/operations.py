@@ -23,9 +23,8 @@ from app.tasks.models import Task
 from app.tasks.queries import can_claim
 
 
-def _holder_name(task: Task) -> str:
-    holder = session.get(User, task.claimed_by_id) if task.claimed_by_id else None
-    return holder.display_name if holder else "?"
+def _holder(task: Task) -> User | None:
+    return session.get(User, task.claimed_by_id) if task.claimed_by_id else None
 
 
 STATE_ZH = {"completed": "已完成", "cancelled": "已取消"}
@@ -47,7 +46,7 @@ def claim_task(task: Task, principal: Principal) -> Task:
     if result.rowcount == 0:
         if task.claimed_by_id == principal.id:
             return task
-        holder = session.get(User, task.claimed_by_id) if task.claimed_by_id else None
+        holder = _holder(task)
         raise Conflict(f"任务已被 {holder.display_name if holder else '他人'} 签收 / already claimed by {holder.username if holder else 'someone else'}",
                        claimed_by=holder.username if holder else None)
     record("task_claimed", actor=principal.user, case_id=task.case_id, task_id=task.id, task=task.name)
@@ -59,7 +58,7 @@ def unclaim_task(task: Task, principal: Principal) -> Task:
         raise _not_open(task)
     if task.claimed_by_id != principal.id:
         raise Conflict("只有签收人可以退回签收 / only the holder can release this task",
-                       claimed_by=session.get(User, task.claimed_by_id).username if task.claimed_by_id else None)
+                       claimed_by=getattr(_holder(task), "username", None))
     result = session.execute(update(Task).where(Task.id == task.id, Task.claimed_by_id == principal.id, Task.state == "open")
                              .values(claimed_by_id=None, claimed_at=None).execution_options(synchronize_session=False))
     session.refresh(task)
@@ -90,7 +89,7 @@ def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale
         raise _not_open(task)
     if task.claimed_by_id != principal.id:
         raise Conflict("请先签收任务 / claim the task before completing it" if task.claimed_by_id is None
-                       else f"任务由 {_holder_name(task)} 签收 / the task is held by someone else")
+                       else f"任务由 {getattr(_holder(task), 'display_name', '?')} 签收 / the task is held by someone else")
     schema = task_form(task, locale)
     errors = forms.validate(schema, data, locale)
     if errors:

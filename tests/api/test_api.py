@@ -202,3 +202,12 @@ def test_answers_have_exactly_the_documented_fields(api: Api, make_case: Callabl
     assert set(case["history"][0]) == set(schemas.HistoryEventSchema().fields)
     # the schema loads what the API wrote (types and formats agree)
     schemas.CaseSchema().load({k: v for k, v in case.items()})
+
+
+def test_intake_without_a_deployed_process_is_a_clear_503(app: Flask, api: Api, monkeypatch: Any) -> None:
+    monkeypatch.setattr(app.config["SETTINGS"], "CASE_PROCESS_ID", "never_deployed")
+    before = _count_cases(app)
+    r = api("demo_operator").post("/api/v1/cases", json={"channel": "hotline", "title": "路灯不亮",
+                                                         "description": "整条路不亮", "address": "新港路"})
+    assert r.status_code == 503 and "never_deployed" in r.get_json()["message"]
+    assert _count_cases(app) == before
