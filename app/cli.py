@@ -1,10 +1,12 @@
-"""``flask`` commands: database, processes, demo data, users.
+"""``flask`` commands: database, processes, demo data, users, working-time calendar.
 
 Run them as ``flask --app wsgi <group> <command>`` (the Makefile does).
 """
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -18,6 +20,7 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations in migrations/
 processes_cli = AppGroup("processes", help="Deploy and list versions of the BPMN/DMN/form bundle.")
 demo_cli = AppGroup("demo", help="Demo data for a development machine.")
 users_cli = AppGroup("users", help="User accounts and roles.")
+sla_cli = AppGroup("sla", help="Working-time calendar of task deadlines: compute a due time, edit the holiday list.")
 
 
 def alembic_config():  # type: ignore[no-untyped-def]
@@ -104,6 +107,124 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], passw
     click.echo(f"user {username} created")
 
 
+class LimitParam(click.ParamType):
+    """A task limit: ``<N>h`` working hours or ``<N>d`` working days."""
+
+    name = "limit"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from app.sla.calendar import parse_limit
+        try:
+            parse_limit(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value).strip()
+
+
+class MomentParam(click.ParamType):
+    """An ISO 8601 date and time; without an offset it is wall-clock time of the calendar zone."""
+
+    name = "datetime"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date and time, e.g. 2026-09-30T16:30 or "
+                      "2026-09-30T08:30:00Z", param, ctx)
+
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _english(message: str) -> str:
+    """Operations write '中文 / English'; the command line shows the English half."""
+    return message.split(" / ", 1)[-1]
+
+
+def _usage_error(exc: Any) -> click.UsageError:
+    lines = [_english(m) for messages in (exc.errors or {}).values() for m in messages]
+    return click.UsageError("\n".join(lines) or _english(exc.message))
+
+
+@sla_cli.command("due")
+@click.option("--start", required=True, type=MomentParam(),
+              help="when the task starts, ISO 8601: 2026-09-30T16:30 (no offset: local time of "
+                   "TONGGUAN_CALENDAR_TZ, Asia/Shanghai by default) or 2026-09-30T08:30:00Z")
+@click.option("--limit", required=True, type=LimitParam(),
+              help="time limit in working time: <N>h working hours or <N>d working days (one day = the "
+                   "office hours of TONGGUAN_WORK_PERIODS, 7 h by default)")
+def sla_due(start: datetime, limit: str) -> None:
+    """Print the due time of a task: --start plus --limit of working time.
+
+    Computed as for new tasks: office hours (TONGGUAN_WORK_PERIODS), statutory holidays and
+    make-up working days (调休), then the admin holiday list. The answer is ISO 8601 in the
+    calendar zone, e.g. 2026-10-09T11:00:00+08:00.
+    """
+    from app.sla.service import current_calendar
+    calendar = current_calendar()
+    if start.tzinfo is None or start.utcoffset() is None:
+        start = start.replace(tzinfo=calendar.zone)
+    click.echo(calendar.add(start, limit).astimezone(calendar.zone).isoformat())
+
+
+@sla_cli.group("holidays")
+def holidays_cli() -> None:
+    """List, add and remove days that override the statutory calendar.
+
+    A listed day is a holiday or a working day (e.g. a make-up working day, 调休) whatever the
+    chinesecalendar package says; list the days of years it does not know yet. Changes apply in
+    this process at once and in running servers within a minute.
+    """
+
+
+@holidays_cli.command("list")
+def holidays_list() -> None:
+    """Show the listed days in date order, with the statutory verdict they override."""
+    from app.sla.calendar import statutory_workday
+    from app.sla.models import CalendarDay
+    rows = session.scalars(select(CalendarDay).order_by(CalendarDay.day)).all()
+    if not rows:
+        click.echo("no days listed: the statutory calendar applies")
+    for row in rows:
+        verdict = statutory_workday(row.day)
+        statutory = "unknown year (Mon-Fri)" if verdict is None else ("workday" if verdict else "holiday")
+        click.echo(f"{row.day.isoformat()}  {row.day:%a}  {row.kind:<7}  statutory: {statutory:<22}  {row.note}".rstrip())
+
+
+@holidays_cli.command("add")
+@click.argument("day", metavar="DATE", type=DAY)
+@click.option("--kind", required=True, type=click.Choice(["holiday", "workday"]),
+              help="holiday: nobody works that day; workday: a working day, e.g. a Saturday of 调休")
+@click.option("--note", default="", help="why, e.g. 国庆节 or 国庆节调休上班 (at most 200 characters)")
+def holidays_add(day: datetime, kind: str, note: str) -> None:
+    """Make DATE (YYYY-MM-DD) a holiday or a working day, overriding the statutory calendar."""
+    from app.core.errors import ValidationFailed
+    from app.sla.operations import add_calendar_day
+    try:
+        with transaction():
+            add_calendar_day(day.date(), kind, note)
+    except ValidationFailed as exc:
+        raise _usage_error(exc) from None
+    click.echo(f"{day:%Y-%m-%d} listed as {kind}")
+
+
+@holidays_cli.command("remove")
+@click.argument("day", metavar="DATE", type=DAY)
+def holidays_remove(day: datetime) -> None:
+    """Take DATE (YYYY-MM-DD) off the list: the statutory calendar applies to it again."""
+    from app.core.errors import ValidationFailed
+    from app.sla.operations import remove_calendar_day
+    try:
+        with transaction():
+            remove_calendar_day(day.date())
+    except ValidationFailed as exc:
+        raise _usage_error(exc) from None
+    click.echo(f"{day:%Y-%m-%d} removed from the list")
+
+
 def register(app: Flask) -> None:
-    for group in (db_cli, processes_cli, demo_cli, users_cli):
+    for group in (db_cli, processes_cli, demo_cli, users_cli, sla_cli):
         app.cli.add_command(group)

@@ -10,6 +10,9 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.sla.calendar import Period, WorkingCalendar, parse_periods
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "testing")
@@ -32,7 +35,14 @@ class Settings:
     TOKEN_MAX_AGE: int = 12 * 3600
     DEFAULT_LOCALE: str = "zh"
     PAGE_SIZE: int = 50
+    YELLOW_SHARE: float = 0.8  # a task's light turns yellow when this share of its limit is used
+    SCHEDULER_INTERVAL: int = 30  # seconds between two sweeps of due BPMN timers
+    SCHEDULER_BATCH: int = 200  # cases fired per transaction by one sweep
+    SCHEDULER_EMBEDDED: bool = False  # run the timer scheduler inside the web process (development)
     SQL_ECHO: bool = False
+    #: office hours for task deadlines, local time of CALENDAR_TZ (see docs/calendar.md)
+    WORK_PERIODS: str = "09:00-12:00,13:30-17:30"
+    CALENDAR_TZ: str = "Asia/Shanghai"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -53,6 +63,27 @@ class Settings:
             raise ConfigError("TOKEN_MAX_AGE must be at least 60 seconds")
         if self.DEFAULT_LOCALE not in ("zh", "en"):
             raise ConfigError("DEFAULT_LOCALE must be zh or en")
+        if not 0 < self.YELLOW_SHARE < 1:
+            raise ConfigError("TONGGUAN_YELLOW_SHARE must be between 0 and 1 (e.g. 0.8 for 80 %)")
+        if self.SCHEDULER_INTERVAL < 1 or self.SCHEDULER_BATCH < 1:
+            raise ConfigError("TONGGUAN_SCHEDULER_INTERVAL and TONGGUAN_SCHEDULER_BATCH must be positive")
+        self._check_calendar()
+
+    def _check_calendar(self) -> None:
+        try:
+            ZoneInfo(self.CALENDAR_TZ)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ConfigError(f"TONGGUAN_CALENDAR_TZ must be an IANA time zone such as Asia/Shanghai, "
+                              f"not {self.CALENDAR_TZ!r}") from None
+        try:
+            WorkingCalendar(parse_periods(self.WORK_PERIODS), self.CALENDAR_TZ)
+        except ValueError as exc:
+            raise ConfigError(f"TONGGUAN_WORK_PERIODS {self.WORK_PERIODS!r} is invalid: {exc}") from None
+
+    @property
+    def work_periods(self) -> tuple[Period, ...]:
+        """``WORK_PERIODS`` as (start, end) times; checked at load, so this cannot fail afterwards."""
+        return parse_periods(self.WORK_PERIODS)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -70,6 +101,11 @@ def _coerce(current: object, raw: str) -> object:
             return int(raw)
         except ValueError as exc:
             raise ConfigError(f"expected an integer, got {raw!r}") from exc
+    if isinstance(current, float):
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ConfigError(f"expected a number, got {raw!r}") from exc
     if isinstance(current, Path):
         return Path(raw)
     return raw

@@ -8,6 +8,9 @@ import app.cases.models  # noqa: F401 - register tables
 import app.core.audit  # noqa: F401
 import app.engine.models  # noqa: F401
 import app.orgs.models  # noqa: F401
+import app.sla.models  # noqa: F401
+import app.notifications.models  # noqa: F401
+import app.supervision.models  # noqa: F401
 import app.tasks.models  # noqa: F401
 from app.core.db import Base
 

@@ -5,17 +5,27 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
+from sqlalchemy import select
 
 from app.api import schemas
-from app.api.serialize import case_dict, task_dict
+from app.api.serialize import case_dict, notification_dict, request_dict, task_dict
 from app.cases import operations as case_ops
 from app.cases.models import Case
 from app.core.auth import api_principal, authenticate, issue_token
 from app.core.db import commit_before_answer, session
 from app.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from app.notifications import operations as notification_ops
+from app.notifications import queries as notification_queries
+from app.orgs.directory import directory
+from app.orgs.models import User
+from app.sla.deadlines import LIGHTS
+from app.supervision import operations as supervision_ops
+from app.supervision.models import TaskRequest
 from app.tasks import operations as task_ops
 from app.tasks.models import Task
-from app.tasks.queries import can_claim, can_view_case, candidates, inbox_rows
+from app.tasks.queries import TaskFilters, can_claim, can_view_case, candidates, inbox_rows
+
+TIERS = ("community", "street", "district", "city")
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -118,9 +128,29 @@ def list_tasks() -> Any:
     except ValueError:
         raise ValidationFailed("invalid query", errors={"limit": ["must be an integer"]}) from None
     sort = request.args.get("sort", "due")
-    tasks = inbox_rows(principal, scope, sort, limit, offset)
+    tasks = inbox_rows(principal, scope, sort, limit, offset, task_filters())
     cands = candidates(tasks) if request.args.get("candidates") == "1" else {}
     return {"tasks": [task_dict(t, cands.get(t.id)) for t in tasks], "limit": limit, "offset": offset}
+
+
+def task_filters() -> TaskFilters:
+    """``light=``, ``tier=`` and ``unit=`` of a task list, checked (422 names the bad one)."""
+    errors: dict[str, list[str]] = {}
+    light, tier, unit = (request.args.get(k) or None for k in ("light", "tier", "unit"))
+    if light is not None and light not in LIGHTS:
+        errors["light"] = [f"must be one of {', '.join(LIGHTS)}"]
+    if tier is not None and tier not in TIERS:
+        errors["tier"] = [f"must be one of {', '.join(TIERS)}"]
+    unit_path = None
+    if unit is not None:
+        info = directory().by_code.get(unit)
+        if info is None:
+            errors["unit"] = [f"no org unit {unit!r}"]
+        else:
+            unit_path = info.path
+    if errors:
+        raise ValidationFailed("invalid query", errors=errors)
+    return TaskFilters(light=light, tier=tier, unit_path=unit_path)
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -160,6 +190,115 @@ def complete(task_id: int) -> Any:
     if case.has_incident:
         return jsonify({"status": "incident", "message": "the process failed on this step; an administrator was notified and can retry it", "case": body}), 202
     return body
+
+
+# ---------------------------------------------------------------------------- supervision (督办)
+
+@bp.post("/tasks/<int:task_id>/reassign")
+def reassign(task_id: int) -> Any:
+    task = _get_task(task_id)
+    principal = api_principal()
+    data = _body(schemas.ReassignSchema())
+    user = None
+    if data.get("user"):
+        user = session.scalar(select(User).where(User.username == data["user"]))
+        if user is None:
+            raise ValidationFailed("invalid input", errors={"user": [f"no user {data['user']!r}"]})
+    task = supervision_ops.reassign_task(task, principal, data["reason"], user=user, unit_code=data.get("unit"))
+    return task_dict(task, candidates([task]).get(task.id))
+
+
+@bp.post("/tasks/<int:task_id>/urge")
+def urge(task_id: int) -> Any:
+    task = _get_task(task_id)
+    data = _body(schemas.ReasonSchema())
+    return task_dict(supervision_ops.urge_task(task, api_principal(), data["reason"]))
+
+
+@bp.post("/tasks/<int:task_id>/escalate")
+def escalate(task_id: int) -> Any:
+    task = _get_task(task_id)
+    data = _body(schemas.ReasonSchema())
+    case = supervision_ops.escalate_task(task, api_principal(), data["reason"])
+    commit_before_answer()
+    return case_dict(case)
+
+
+@bp.post("/tasks/<int:task_id>/return")
+def return_task(task_id: int) -> Any:
+    task = _get_task(task_id)
+    data = _body(schemas.ReasonSchema())
+    status, req = supervision_ops.return_task(task, api_principal(), data["reason"])
+    commit_before_answer()
+    if req is not None:
+        return jsonify({"status": status, "request": request_dict(req), "case": None}), 201
+    return {"status": status, "request": None, "case": case_dict(_get_case(task.case_id))}
+
+
+@bp.post("/tasks/<int:task_id>/extension-requests")
+def request_extension(task_id: int) -> Any:
+    task = _get_task(task_id)
+    data = _body(schemas.ExtensionRequestCreateSchema())
+    req = supervision_ops.request_extension(task, api_principal(), data["reason"], hours=data.get("hours"),
+                                            days=data.get("days"))
+    return jsonify(request_dict(req)), 201
+
+
+def _get_request(request_id: int) -> TaskRequest:
+    req = session.get(TaskRequest, request_id)
+    if req is None:
+        raise NotFound(f"request {request_id} not found")
+    return req
+
+
+@bp.post("/extension-requests/<int:request_id>/decision")
+def decide_extension(request_id: int) -> Any:
+    data = _body(schemas.DecisionSchema())
+    req = supervision_ops.decide_request(_get_request(request_id), api_principal(), data["approve"], data["reason"],
+                                         kind="extension")
+    return request_dict(req)
+
+
+@bp.post("/return-requests/<int:request_id>/decision")
+def decide_return(request_id: int) -> Any:
+    data = _body(schemas.DecisionSchema())
+    req = supervision_ops.decide_request(_get_request(request_id), api_principal(), data["approve"], data["reason"],
+                                         kind="return")
+    return request_dict(req)
+
+
+@bp.post("/cases/<int:case_id>/park")
+def park(case_id: int) -> Any:
+    data = _body(schemas.ReasonSchema())
+    case = supervision_ops.park_case(_get_case(case_id), api_principal(), data["reason"])
+    commit_before_answer()
+    return case_dict(case)
+
+
+@bp.post("/cases/<int:case_id>/unpark")
+def unpark(case_id: int) -> Any:
+    data = _body(schemas.ReasonSchema())
+    case = supervision_ops.unpark_case(_get_case(case_id), api_principal(), data["reason"])
+    commit_before_answer()
+    return case_dict(case)
+
+
+# ---------------------------------------------------------------------------- notifications
+
+@bp.get("/notifications")
+def list_notifications() -> Any:
+    principal = api_principal()
+    rows = notification_queries.recent(principal.id, unread_only=request.args.get("unread") == "1")
+    return {"unread": notification_queries.unread_count(principal.id),
+            "notifications": [notification_dict(r) for r in rows]}
+
+
+@bp.post("/notifications/read")
+def read_notifications() -> Any:
+    principal = api_principal()
+    data = _body(schemas.MarkReadSchema())
+    changed = notification_ops.mark_read(principal.id, data.get("ids"))
+    return {"marked": changed, "unread": notification_queries.unread_count(principal.id)}
 
 
 @bp.get("/openapi.json")

@@ -61,6 +61,14 @@ class TaskSchema(Schema):
     created_at = fields.DateTime()
     due_at = fields.DateTime(allow_none=True)
     time_limit = fields.String(allow_none=True)
+    yellow_at = fields.DateTime(allow_none=True, metadata={"description": "when the light turns yellow"})
+    light = fields.String(allow_none=True, metadata={"enum": ["green", "yellow", "red"],
+                                                     "description": "null when the task has no time limit"})
+    sign_limit = fields.String(allow_none=True, metadata={"description": "limit to sign for (claim) the task; its own clock starts at the claim"})
+    started_at = fields.DateTime(allow_none=True, metadata={"description": "when the clock of time_limit started"})
+    paused = fields.Boolean(metadata={"description": "the case is parked: the clock stands"})
+    extension_minutes = fields.Integer()
+    urge_count = fields.Integer()
 
 
 class TaskDetailSchema(TaskSchema):
@@ -96,6 +104,14 @@ class CaseSchema(Schema):
     handling_unit = fields.String(allow_none=True)
     rework_count = fields.Integer()
     reopen_count = fields.Integer()
+    tier = fields.String(allow_none=True, metadata={"enum": ["community", "street", "district", "city"]})
+    escalation_count = fields.Integer()
+    return_count = fields.Integer()
+    due_at = fields.DateTime(allow_none=True, metadata={"description": "earliest deadline of its open tasks"})
+    light = fields.String(allow_none=True, metadata={"enum": ["green", "yellow", "red"]})
+    supervised_at = fields.DateTime(allow_none=True)
+    parked = fields.Boolean()
+    park_reason = fields.String(allow_none=True)
     incident = fields.Boolean()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -106,6 +122,72 @@ class CaseSchema(Schema):
 
 class CompleteSchema(Schema):
     data = fields.Dict(required=True, keys=fields.String())
+
+
+REASON = fields.String(required=True, validate=validate.Length(2, 1000))
+
+
+class ReasonSchema(Schema):
+    reason = REASON
+
+
+class ReassignSchema(Schema):
+    user = fields.String(validate=validate.Length(1, 80), allow_none=True,
+                         metadata={"description": "username of the new holder"})
+    unit = fields.String(validate=validate.Length(1, 64), allow_none=True,
+                         metadata={"description": "org-unit code the task moves to"})
+    reason = REASON
+
+
+class ExtensionRequestCreateSchema(Schema):
+    hours = fields.Integer(strict=True, validate=validate.Range(1, 210), allow_none=True,
+                           metadata={"description": "working hours (give hours or days)"})
+    days = fields.Integer(strict=True, validate=validate.Range(1, 30), allow_none=True,
+                          metadata={"description": "working days"})
+    reason = REASON
+
+
+class DecisionSchema(Schema):
+    approve = fields.Boolean(required=True, truthy={True}, falsy={False})
+    reason = REASON
+
+
+class TaskRequestSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": ["extension", "return"]})
+    task_id = fields.Integer()
+    case_id = fields.Integer()
+    state = fields.String(metadata={"enum": ["pending", "approved", "refused"]})
+    amount = fields.String(allow_none=True)
+    minutes = fields.Integer(allow_none=True)
+    reason = fields.String()
+    requested_by = fields.String()
+    created_at = fields.DateTime()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+
+
+class ReturnResultSchema(Schema):
+    status = fields.String(metadata={"enum": ["returned", "requested"]})
+    request = fields.Nested(TaskRequestSchema, allow_none=True)
+    case = fields.Nested(CaseSchema, allow_none=True)
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    case_id = fields.Integer(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    message = fields.String()
+    actor = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    read = fields.Boolean()
+
+
+class MarkReadSchema(Schema):
+    ids = fields.List(fields.Integer(strict=True), allow_none=True, validate=validate.Length(max=500),
+                      metadata={"description": "omit to mark all read"})
 
 
 class ErrorSchema(Schema):

@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from app.cases.models import Case
+from app.core import clock
 from app.core.audit import AuditEvent
 from app.core.db import session
+from app.sla.deadlines import light
 from app.orgs.directory import directory
 from app.orgs.models import User
 from app.tasks.models import Task
@@ -31,14 +33,33 @@ def _claimed_by(task: Any) -> str | None:
     return name
 
 
-def task_dict(task: Any, cands: list[str] | None = None) -> dict[str, Any]:
+def task_dict(task: Any, cands: list[str] | None = None, now: Any = None) -> dict[str, Any]:
     """A task (ORM object or row with the same columns) as the API shows it."""
+    is_open = task.state == "open"
     return {
         "id": task.id, "case_id": task.case_id, "name": task.name, "bpmn_id": task.bpmn_id, "stage": task.stage,
         "role": task.role, "org_unit": unit_dict(task.org_unit_id), "state": task.state,
         "claimed_by": _claimed_by(task), "claimed_at": task.claimed_at, "candidates": cands or [],
         "created_at": task.created_at, "due_at": task.due_at, "time_limit": task.time_limit,
+        "yellow_at": task.yellow_at, "sign_limit": task.sign_limit, "started_at": task.started_at,
+        "light": light(task.yellow_at, task.due_at, now or clock.now(), task.paused_at) if is_open else None,
+        "paused": task.paused_at is not None, "extension_minutes": task.extension_minutes,
+        "urge_count": task.urge_count,
     }
+
+
+def request_dict(req: Any) -> dict[str, Any]:
+    """An extension or return request as the API shows it."""
+    return {"id": req.id, "kind": req.kind, "task_id": req.task_id, "case_id": req.case_id, "state": req.state,
+            "amount": req.amount, "minutes": req.minutes, "reason": req.reason,
+            "requested_by": req.requested_by.username, "created_at": req.created_at,
+            "decided_by": req.decided_by.username if req.decided_by else None, "decided_at": req.decided_at,
+            "decision_reason": req.decision_reason}
+
+
+def notification_dict(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "kind": row.kind, "case_id": row.case_id, "task_id": row.task_id, "message": row.message,
+            "actor": row.actor_name, "created_at": row.created_at, "read": row.read_at is not None}
 
 
 _OPEN_TASKS = (select(TASKS, USERS.c.username.label("claimed_by_name"))
@@ -69,6 +90,7 @@ def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str,
     tasks = open_task_rows(case.id) if tasks is None else tasks
     cands = candidates(tasks)
     units = directory().by_id
+    now = clock.now()
     out: dict[str, Any] = {
         "id": case.id, "number": case.number, "status": case.status, "stage": case.stage, "channel": case.channel,
         "external_id": case.external_id, "title": case.title, "description": case.description,
@@ -77,8 +99,12 @@ def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str,
         "grid_unit": units[case.grid_unit_id].code if case.grid_unit_id in units else None,
         "handling_unit": units[case.handling_unit_id].code if case.handling_unit_id in units else None,
         "rework_count": case.rework_count, "reopen_count": case.reopen_count, "incident": case.has_incident,
+        "tier": case.tier, "escalation_count": case.escalation_count, "return_count": case.return_count,
+        "due_at": case.due_at,
+        "light": light(case.yellow_at, case.due_at, now, case.parked_at) if case.status == "open" else None,
+        "supervised_at": case.supervised_at, "parked": case.parked_at is not None, "park_reason": case.park_reason,
         "created_at": case.created_at, "updated_at": case.updated_at, "closed_at": case.closed_at,
-        "current_tasks": [task_dict(t, cands.get(t.id)) for t in tasks],
+        "current_tasks": [task_dict(t, cands.get(t.id), now) for t in tasks],
     }
     out["history"] = history(case.id) if events is None else history_dicts(events)
     return out

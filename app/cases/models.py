@@ -12,6 +12,7 @@ from app.orgs.models import OrgUnit, User
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CASE_STATUSES = ("open", "closed", "rejected")
+TIERS = ("community", "street", "district", "city")
 CHANNELS = ("hotline", "grid", "city_mgmt", "police110", "mailbox", "wechat", "weibo", "open311", "api")
 URGENCIES = ("normal", "urgent")
 
@@ -21,6 +22,7 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
         Index("ix_cases_status_created", "status", "created_at"),
+        Index("ix_cases_status_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +45,15 @@ class Case(Base):
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     has_incident: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the four-tier circulation and the case's deadline, mirrored from the process and its tasks
+    tier: Mapped[str | None] = mapped_column(String(12))
+    escalation_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None] = mapped_column()  # earliest deadline of its open tasks
+    yellow_at: Mapped[datetime | None] = mapped_column()
+    supervised_at: Mapped[datetime | None] = mapped_column()  # put on the supervisors' list (转督办)
+    parked_at: Mapped[datetime | None] = mapped_column()  # 挂账: the clock of its tasks stands
+    park_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

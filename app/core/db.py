@@ -19,6 +19,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker, Session
 
+from app.core import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -70,7 +72,8 @@ session: scoped_session[Session] = scoped_session(SessionFactory)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now, from the product's clock (fixed in tests)."""
+    return clock.now()
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:

@@ -56,6 +56,8 @@ class TaskMeta:
     limit_expr: str | None
     stage: str
     documentation: str | None
+    sign_limit_expr: str | None = None  # set: the clock of ``limit`` starts at the claim (签收)
+    unit_variable: str | None = None  # the unit expression is a plain variable: reassigning moves it
 
 
 @dataclass
@@ -195,7 +197,7 @@ def _check_specs(specs: list[BpmnProcessSpec], forms: dict[str, dict[str, Any]],
             stage = props.get("stage")
             if stage not in STAGES:
                 problems.append(f"property 'stage' must be one of {', '.join(STAGES)}")
-            for key in ("unit", "limit"):
+            for key in ("unit", "limit", "sign_limit"):
                 if props.get(key):
                     try:
                         check_source(props[key], "expression")
@@ -207,7 +209,8 @@ def _check_specs(specs: list[BpmnProcessSpec], forms: dict[str, dict[str, Any]],
             tasks[ts.bpmn_id] = TaskMeta(
                 bpmn_id=ts.bpmn_id, name=ts.bpmn_name or ts.bpmn_id, role=role or "", lane=ts.lane or "",
                 form=form, unit_expr=props["unit"], limit_expr=props.get("limit") or None, stage=stage,
-                documentation=getattr(ts, "documentation", None))
+                documentation=getattr(ts, "documentation", None), sign_limit_expr=props.get("sign_limit") or None,
+                unit_variable=props["unit"].strip() if props["unit"].strip().isidentifier() else None)
     return tasks
 
 
@@ -217,6 +220,9 @@ def _check_expressions(ts: Any) -> None:
         source = getattr(ts, attr, None)
         if source:
             check_source(source, "script")
+    event = getattr(ts, "event_definition", None)
+    if event is not None and getattr(event, "expression", None) and isinstance(event.expression, str):
+        check_source(event.expression, "expression")  # timer dates/durations, message payloads
     for cond, _name in getattr(ts, "cond_task_specs", []) or []:
         if cond is not None and getattr(cond, "args", None):
             check_source(cond.args[0], "expression")

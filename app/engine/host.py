@@ -20,23 +20,33 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from app.core.audit import record, write_pending
 from app.core.db import session, utcnow
 from app.cases.models import Case
+from app.engine import effects as fx
 from app.engine.definitions import LoadedDefinition, latest_definition_id, load_definition
 from app.engine.models import Incident, WorkflowInstance
 from app.engine.serializer import CaseWorkflow, dumps, loads
 from app.orgs.directory import directory
+from app.sla import deadlines
+from app.sla.deadlines import Timing
 from app.tasks.models import Task
 
 log = logging.getLogger(__name__)
 
-MIRRORED_COUNTERS = ("rework_count", "reopen_count")
+MIRRORED_COUNTERS = ("rework_count", "reopen_count", "escalation_count", "return_count")
+TIERS = ("community", "street", "district", "city")
+MAX_TIMER_ROUNDS = 5  # timers that fire at once (catching up) may ready further timers
 OUTCOMES = ("closed", "rejected")
 
 
@@ -64,6 +74,10 @@ class EngineIncidentError(EngineError):
 
 class NoProcessDeployed(EngineError):
     pass
+
+
+class EventNotExpected(EngineError):
+    """The process does not wait for this event at this task (e.g. no escalation from this step)."""
 
 
 class DuplicateDelivery(EngineError):
@@ -99,7 +113,11 @@ _SELECT_INSTANCE = select(INSTANCES.c.state, INSTANCES.c.version, INSTANCES.c.de
     INSTANCES.c.case_id == bindparam("k_case"))
 _SELECT_INSTANCE_FOR_UPDATE = _SELECT_INSTANCE.with_for_update()
 _SELECT_TASK_STATE = select(TASKS.c.state, TASKS.c.spiff_id).where(TASKS.c.id == bindparam("k_task"))
-_SELECT_OPEN_TASKS = select(TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name).where(
+_SELECT_OPEN_TASKS = select(TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name, TASKS.c.bpmn_id, TASKS.c.org_unit_id,
+                            TASKS.c.unit_path, TASKS.c.claimed_by_id, TASKS.c.role, TASKS.c.due_at,
+                            TASKS.c.yellow_at).where(
+    TASKS.c.case_id == bindparam("k_case"), TASKS.c.state == "open")
+_CASE_DEADLINE = select(func.min(TASKS.c.due_at), func.min(TASKS.c.yellow_at)).where(
     TASKS.c.case_id == bindparam("k_case"), TASKS.c.state == "open")
 _UPDATE_INSTANCE = update(INSTANCES).where(INSTANCES.c.case_id == bindparam("k_case"),
                                            INSTANCES.c.version == bindparam("k_version"))
@@ -111,6 +129,27 @@ _insert_case_once: dict[str, Any] = {}
 def _sql(statement: Any, params: Any = None) -> Any:
     """Run a Core statement on the session's connection (same transaction, no ORM layer)."""
     return session.connection().execute(statement, params)
+
+
+@dataclass
+class ProjectedTask:
+    spiff_id: str
+    meta: Any
+    unit_code: str
+    time_limit: str | None
+    sign_limit: str | None
+
+
+@dataclass
+class Step:
+    """The engine's result of one action, computed before anything is written."""
+
+    projection: list[ProjectedTask]
+    timings: dict[str, Timing | None]  # new tasks' deadlines by spiff id
+    effects: list[fx.Effect]
+    state: str
+    next_timer: datetime | None
+    fired: list[str]  # names of the timer events that fired
 
 
 def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], actor: Any = None,
@@ -132,18 +171,18 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
     now = utcnow()
     failure: Exception | None = None
     try:
-        workflow.do_engine_steps()
-        projection = _project(workflow, definition)
-        state = dumps(workflow)
+        step = _run(workflow, definition, workflow.do_engine_steps, {}, now, paused=False)
     except Exception as exc:  # noqa: BLE001 - any failure inside the process is an incident
-        failure, projection = exc, []
+        failure = exc
         fresh = CaseWorkflow(definition.spec, definition.subprocess_specs)
         fresh.task_tree.data.update(seed)
-        state = dumps(fresh)
-    row = {**values, "status": "open", "rework_count": 0, "reopen_count": 0, "has_incident": failure is not None,
-           "created_at": now, "updated_at": now, "closed_at": None, "stage": None, "handling_unit_id": None}
+        step = Step([], {}, [], dumps(fresh), None, [])
+    row = {**values, "status": "open", "rework_count": 0, "reopen_count": 0, "escalation_count": 0,
+           "return_count": 0, "has_incident": failure is not None, "created_at": now, "updated_at": now,
+           "closed_at": None, "stage": None, "handling_unit_id": None, "tier": None, "due_at": None,
+           "yellow_at": None, "supervised_at": None, "parked_at": None, "park_reason": None}
     if failure is None:
-        row.update(_mirror_values(workflow, projection, now))
+        row.update(_mirror_values(workflow, step.projection, now))
 
     # the case row is written first: a repeated delivery (same channel message id or idempotency
     # key) inserts nothing, and nothing else is written for it
@@ -151,14 +190,19 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
     case_id = _sql(statement, row).scalar()
     if case_id is None:
         raise DuplicateDelivery("a case for this message exists already")
-    _sql(_INSERT_INSTANCE, {"case_id": case_id, "definition_id": definition.id, "state": state,
-                                        "version": 1, "next_timer_at": _next_timer(workflow) if failure is None else None,
-                                        "updated_at": now})
-    tasks = _insert_tasks(case_id, projection, now)
+    _sql(_INSERT_INSTANCE, {"case_id": case_id, "definition_id": definition.id, "state": step.state,
+                            "version": 1, "next_timer_at": step.next_timer, "updated_at": now})
+    tasks = _insert_tasks(case_id, step.projection, step.timings, now, paused=False)
+    deadline_values = _deadline_of(tasks)
+    if any(deadline_values.values()):
+        _sql(_UPDATE_CASE, {"k_case": case_id, **deadline_values})
+        row.update(deadline_values)
     case = Case(id=case_id, **{k: v for k, v in row.items() if k != "id"})
     record("case_created", actor=actor, case_id=case_id, at=now, channel=case.channel, title=case.title,
            category_code=case.category_code, grid_unit=seed.get("grid_unit"))
     _record_created(case_id, tasks, now)
+    if step.effects:
+        _apply_effects(case, step.effects, now)
     incident = _open_incident(case_id, {"type": "start"}, failure, actor) if failure is not None else None
     return Started(case, tasks, incident, write_pending())
 
@@ -174,6 +218,7 @@ def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any) -> N
     def act() -> None:
         spiff_task.data.update(data)
         spiff_task.run()
+        loaded.workflow.do_engine_steps()
 
     _advance(case, loaded, {"type": "complete", "task_id": task.id, "data": data}, actor, act, completed=task)
 
@@ -182,7 +227,89 @@ def fire_timers(case: Case) -> bool:
     """Run the case's expired timers; return True when something moved."""
     loaded = _load(case)
     before = dumps(loaded.workflow)
-    return _advance(case, loaded, {"type": "timers"}, None, loaded.workflow.refresh_timers, unchanged=before)
+
+    def act() -> None:
+        loaded.workflow.refresh_timers()
+        loaded.workflow.do_engine_steps()
+
+    return _advance(case, loaded, {"type": "timers"}, None, act, unchanged=before)
+
+
+def reschedule(case: Case, timings: dict[int, Timing | None], actor: Any, reason: dict[str, Any]) -> None:
+    """Move the deadlines of open tasks (claim, extension, park, un-park) and re-arm their timers.
+
+    ``timings`` maps task ids to their new deadlines (None: the clock stands). The task rows get
+    the new moments; in the workflow, the boundary timers attached to those tasks are evaluated
+    again, so a reminder or an escalation fires at the new moment (at once if it has passed).
+    """
+    rows = {r.id: r for r in _sql(_SELECT_OPEN_TASKS, {"k_case": case.id})}
+    now = utcnow()
+    for task_id, t in timings.items():
+        if task_id not in rows:
+            raise TaskNotReady(f"任务已结束 / task {task_id} is no longer open")
+        values: dict[str, Any] = {"paused_at": now if t is None else None}
+        if t is not None:
+            values.update(started_at=t.started_at, yellow_at=t.yellow_at, due_at=t.due_at)
+        _sql(_UPDATE_OPEN_TASK, {"k_task": task_id, **values})
+    by_spiff = {rows[task_id].spiff_id: t for task_id, t in timings.items()}
+    loaded = _load(case)
+    if not _has_timers(loaded.workflow, by_spiff):
+        _write_case_deadline(case, now)
+        return
+
+    def act() -> None:
+        _arm(loaded.workflow, by_spiff)
+        loaded.workflow.refresh_timers()
+        loaded.workflow.do_engine_steps()
+
+    _advance(case, loaded, {"type": "reschedule", **reason}, actor, act)
+
+
+def signal(case: Case, task: Task, name: str, payload: dict[str, Any], actor: Any) -> None:
+    """Send the BPMN signal ``name`` (e.g. ``escalate``, ``return``) to the task's activity.
+
+    The diagram decides what it means: a boundary signal event on the task, or on a sub-process
+    that contains it, catches it. Without one, :class:`EventNotExpected` and nothing changes.
+    """
+    loaded = _load(case)
+    fresh = _sql(_SELECT_TASK_STATE, {"k_task": task.id}).one()
+    if fresh.state != "open":
+        raise TaskNotReady(f"任务已结束 / task {task.id} is {fresh.state}")
+    spiff_task = _ready_spiff_task(loaded.workflow, task.id, fresh.spiff_id)
+    if not _catches_signal(loaded.workflow, spiff_task, name):
+        raise EventNotExpected(f"流程在此环节不接受“{name}” / the process does not accept '{name}' at task {task.bpmn_id}")
+
+    def act() -> None:
+        loaded.workflow.send_event(BpmnEvent(SignalEventDefinition(name), payload=payload))
+        loaded.workflow.do_engine_steps()
+
+    _advance(case, loaded, {"type": "signal", "name": name, "task_id": task.id, "payload": payload}, actor, act)
+
+
+def accepts_signal(case: Case, task: Task, name: str) -> bool:
+    """Whether the process would catch signal ``name`` at this task now (read-only)."""
+    loaded = _load(case, lock=False)
+    spiff_task = _spiff(loaded.workflow, task.spiff_id)
+    return spiff_task is not None and spiff_task.state == TaskState.READY and \
+        _catches_signal(loaded.workflow, spiff_task, name)
+
+
+def move_task(case: Case, task: Task, unit_code: str, actor: Any) -> None:
+    """Give an open task to another unit. When the task's ``unit`` is a plain process variable,
+    the variable changes too, so the later steps of the process follow the new unit."""
+    loaded = _load(case)
+    fresh = _sql(_SELECT_TASK_STATE, {"k_task": task.id}).one()
+    if fresh.state != "open":
+        raise TaskNotReady(f"任务已结束 / task {task.id} is {fresh.state}")
+    spiff_task = _ready_spiff_task(loaded.workflow, task.id, fresh.spiff_id)
+    meta = loaded.definition.tasks.get(task.bpmn_id)
+    unit = directory().by_code[unit_code]
+    if meta is not None and meta.unit_variable:
+        spiff_task.data[meta.unit_variable] = unit_code
+        _advance(case, loaded, {"type": "move", "task_id": task.id, "unit": unit_code}, actor, lambda: None)
+    _sql(_UPDATE_OPEN_TASK, {"k_task": task.id, "org_unit_id": unit.id, "unit_path": unit.path,
+                             "claimed_by_id": None, "claimed_at": None})
+    _written(task, {"org_unit_id": unit.id, "unit_path": unit.path, "claimed_by_id": None, "claimed_at": None})
 
 
 def retry_incident(incident: Incident, actor: Any) -> None:
@@ -193,12 +320,18 @@ def retry_incident(incident: Incident, actor: Any) -> None:
     _set_incident_flag(case, False)
     action = json.loads(incident.action)
     if action["type"] == "start":
-        _advance(case, _load(case), action, actor, lambda: None)
+        loaded = _load(case)
+        _advance(case, loaded, action, actor, loaded.workflow.do_engine_steps)
     elif action["type"] == "complete":
         task = session.get(Task, action["task_id"])
         if task is None:
             raise TaskNotReady("该事件对应的任务已不存在 / the task of this incident no longer exists")
         complete_task(case, task, action["data"], actor)
+    elif action["type"] == "signal":
+        task = session.get(Task, action["task_id"])
+        if task is None:
+            raise TaskNotReady("该事件对应的任务已不存在 / the task of this incident no longer exists")
+        signal(case, task, action["name"], action["payload"], actor)
     else:
         fire_timers(case)
 
@@ -239,31 +372,61 @@ def _ready_spiff_task(workflow: CaseWorkflow, task_id: int, spiff_id: str) -> Sp
     return spiff_task
 
 
+def _run(workflow: CaseWorkflow, definition: LoadedDefinition, act: Any, existing: dict[str, Any],
+         now: datetime, paused: bool) -> Step:
+    """Apply ``act`` (which runs the engine), give new tasks their deadlines and arm their timers.
+
+    Timers armed with a moment already passed fire at once (catching up), which may ready more
+    tasks: repeat until nothing new appears. Effects asked for by scripts are collected.
+    """
+    effects, token = fx.collect()
+    try:
+        fired = _due_timer_names(workflow, now)
+        act()
+        timings: dict[str, Timing | None] = {}
+        for _ in range(MAX_TIMER_ROUNDS):
+            projection = _project(workflow, definition)
+            fresh = {p.spiff_id: (None if paused else _initial_timing(p, now))
+                     for p in projection if p.spiff_id not in existing and p.spiff_id not in timings}
+            timings.update(fresh)
+            if not fresh or not _has_timers(workflow, fresh):
+                break
+            _arm(workflow, fresh)
+            fired += _due_timer_names(workflow, now)
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+        return Step(projection, timings, effects, dumps(workflow), _next_timer(workflow), fired)
+    finally:
+        fx.stop_collecting(token)
+
+
 def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act: Any,
              completed: Task | None = None, unchanged: str | None = None) -> bool:
     """Apply ``act`` and run the engine; then write state, tasks, case and audit (or an incident)."""
-    workflow = loaded.workflow
+    now = utcnow()
+    existing = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASKS, {"k_case": case.id})}
     try:
-        act()
-        workflow.do_engine_steps()
-        projection = _project(workflow, loaded.definition)
-        state = dumps(workflow)
+        step = _run(loaded.workflow, loaded.definition, act, existing, now, paused=case.parked_at is not None)
     except Exception as exc:  # noqa: BLE001 - any failure inside the process is an incident
         incident = _open_incident(case.id, action, exc, actor)
         _set_incident_flag(case, True)
         raise EngineIncidentError(incident) from None
-    if unchanged is not None and state == unchanged:
+    if unchanged is not None and step.state == unchanged:
         return False
-    now = utcnow()
-    result = _sql(_UPDATE_INSTANCE, {"k_case": case.id, "k_version": loaded.version, "state": state,
-                                     "version": loaded.version + 1, "next_timer_at": _next_timer(workflow),
+    result = _sql(_UPDATE_INSTANCE, {"k_case": case.id, "k_version": loaded.version, "state": step.state,
+                                     "version": loaded.version + 1, "next_timer_at": step.next_timer,
                                      "updated_at": now})
     if result.rowcount != 1:
         raise CaseConflict("案件已被他人更新，请刷新后重试 / the case was changed by someone else; reload and retry")
-    _sync_tasks(case.id, projection, completed, actor, now)
-    values = _mirror_values(workflow, projection, now)
+    if step.fired:
+        record("timers_fired", case_id=case.id, at=now, timers=step.fired)
+    _sync_tasks(case, existing, step, completed, actor, now)
+    values = _mirror_values(loaded.workflow, step.projection, now)
+    values.update(_case_deadline(case.id))
     _sql(_UPDATE_CASE, {"k_case": case.id, **values})
     _written(case, values)
+    if step.effects:
+        _apply_effects(case, step.effects, now)
     write_pending()
     return True
 
@@ -274,16 +437,8 @@ def _written(row: Any, values: dict[str, Any]) -> None:
         set_committed_value(row, key, value)
 
 
-@dataclass
-class ProjectedTask:
-    spiff_id: str
-    meta: Any
-    unit_code: str
-    time_limit: str | None
-
-
 def _project(workflow: CaseWorkflow, definition: LoadedDefinition) -> list[ProjectedTask]:
-    """Evaluate the unit and limit of every ready user task (inside the sandbox)."""
+    """Evaluate the unit and limits of every ready user task (inside the sandbox)."""
     from app.sla.calendar import parse_limit
     result = []
     engine = workflow.script_engine
@@ -295,11 +450,91 @@ def _project(workflow: CaseWorkflow, definition: LoadedDefinition) -> list[Proje
         unit_code = engine.evaluate(spiff_task, meta.unit_expr)
         if not unit_code or unit_code not in units:
             raise ValueError(f"task {meta.bpmn_id}: unit expression {meta.unit_expr!r} gave unknown org unit {unit_code!r}")
-        limit = engine.evaluate(spiff_task, meta.limit_expr) if meta.limit_expr else None
-        if limit is not None:
-            parse_limit(str(limit))
-        result.append(ProjectedTask(str(spiff_task.id), meta, unit_code, str(limit) if limit else None))
+        limits = []
+        for expr in (meta.limit_expr, meta.sign_limit_expr):
+            value = engine.evaluate(spiff_task, expr) if expr else None
+            if value is not None:
+                parse_limit(str(value))
+            limits.append(str(value) if value else None)
+        result.append(ProjectedTask(str(spiff_task.id), meta, unit_code, limits[0], limits[1]))
     return result
+
+
+def _initial_timing(p: ProjectedTask, now: datetime) -> Timing | None:
+    """A new task's deadline: the sign-for limit until it is claimed, else its limit from now."""
+    if p.sign_limit:
+        return deadlines.timing(now, p.sign_limit, started=False)
+    if p.time_limit:
+        return deadlines.timing(now, p.time_limit)
+    return None
+
+
+def _boundary_timers(spiff_task: SpiffTask) -> list[SpiffTask]:
+    parent = spiff_task.parent
+    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
+        return []
+    return [t for t in parent.children if t is not spiff_task and isinstance(t.task_spec, BoundaryEvent)
+            and isinstance(t.task_spec.event_definition, TimerEventDefinition)]
+
+
+def _spiff(workflow: CaseWorkflow, spiff_id: str) -> SpiffTask | None:
+    try:
+        return workflow.get_task_from_id(UUID(spiff_id))
+    except Exception:  # noqa: BLE001 - the library raises its own TaskNotFound
+        return None
+
+
+def _has_timers(workflow: CaseWorkflow, timings: dict[str, Any]) -> bool:
+    return any((t := _spiff(workflow, sid)) is not None and _boundary_timers(t) for sid in timings)
+
+
+def _arm(workflow: CaseWorkflow, timings: dict[str, Timing | None]) -> None:
+    """Give user tasks their deadlines for ``deadline()`` and make their waiting timers re-read them."""
+    for spiff_id, t in timings.items():
+        spiff_task = _spiff(workflow, spiff_id)
+        if spiff_task is None:
+            continue
+        timers = _boundary_timers(spiff_task)
+        if not timers:
+            continue
+        spiff_task.internal_data[fx.DEADLINE_KEY] = (
+            None if t is None else {"yellow": t.yellow_at.isoformat(), "due": t.due_at.isoformat()})
+        for timer in timers:
+            if timer.state == TaskState.WAITING:
+                timer.internal_data.pop("event_value", None)
+                timer.internal_data.pop("event_fired", None)
+                timer.task_spec.event_definition.has_fired(timer)  # evaluates the new moment now
+
+
+def _due_timer_names(workflow: CaseWorkflow, now: datetime) -> list[str]:
+    """Names of waiting timers due by ``now`` (for the audit trail of what fired)."""
+    names = []
+    for event in workflow.waiting_events():
+        moment = _as_moment(getattr(event, "value", None))
+        if moment is not None and moment <= now:
+            names.append(event.name or event.event_type)
+    return names
+
+
+def _catches_signal(workflow: CaseWorkflow, spiff_task: SpiffTask, name: str) -> bool:
+    """Whether a waiting boundary event for signal ``name`` sits on the task or around it."""
+    around = set()
+    task: SpiffTask | None = spiff_task
+    while task is not None:
+        around.add(task.id)
+        if task.parent is not None:
+            task = task.parent
+        else:  # the root of a sub-process: continue from the task that runs it
+            parent_id = getattr(task.workflow, "parent_task_id", None)
+            task = workflow.get_task_from_id(parent_id) if parent_id else None
+    for waiting in workflow.get_tasks(state=TaskState.WAITING):
+        spec = waiting.task_spec
+        if (isinstance(spec, BoundaryEvent) and isinstance(spec.event_definition, SignalEventDefinition)
+                and spec.event_definition.name == name):
+            attached = fx.attached_task(waiting)
+            if attached is not None and attached.id in around:
+                return True
+    return False
 
 
 def _insert_case_ignoring_conflicts() -> Any:
@@ -315,17 +550,22 @@ def _insert_case_ignoring_conflicts() -> Any:
     return statement
 
 
-def _insert_tasks(case_id: int, projection: list[ProjectedTask], now: datetime) -> list[Any]:
+def _insert_tasks(case_id: int, projection: list[ProjectedTask], timings: dict[str, Timing | None],
+                  now: datetime, paused: bool) -> list[Any]:
     """Insert task rows; returns them as plain rows (attribute access, no ORM bookkeeping)."""
-    from app.sla.calendar import DEFAULT_CALENDAR
     units = directory().by_code
     tasks = []
     for p in projection:
         unit = units[p.unit_code]
+        t = timings.get(p.spiff_id)
+        if t is None and paused:  # created while the case is parked: its clock waits for the un-park
+            t = _initial_timing(p, now)
         row = {"case_id": case_id, "spiff_id": p.spiff_id, "bpmn_id": p.meta.bpmn_id, "name": p.meta.name,
                "stage": p.meta.stage, "role": p.meta.role, "form": p.meta.form, "org_unit_id": unit.id,
-               "unit_path": unit.path, "state": "open", "time_limit": p.time_limit, "created_at": now,
-               "due_at": DEFAULT_CALENDAR.add(now, p.time_limit) if p.time_limit else None,
+               "unit_path": unit.path, "state": "open", "time_limit": p.time_limit, "sign_limit": p.sign_limit,
+               "created_at": now, "started_at": t.started_at if t else None,
+               "yellow_at": t.yellow_at if t else None, "due_at": t.due_at if t else None,
+               "paused_at": now if paused and t else None, "extension_minutes": 0, "urge_count": 0,
                "claimed_by_id": None, "claimed_at": None, "completed_at": None, "completed_by_id": None}
         task_id = _sql(_INSERT_TASK, row).scalar_one()
         tasks.append(SimpleNamespace(id=task_id, **row))
@@ -340,27 +580,66 @@ def _record_created(case_id: int, tasks: list[Any], now: datetime) -> None:
                unit=unit.code, unit_name=unit.name, due_at=t.due_at.isoformat() if t.due_at else None)
 
 
-def _sync_tasks(case_id: int, projection: list[ProjectedTask], completed: Task | None, actor: Any, now: datetime) -> None:
-    """Close the task rows that are no longer ready and insert the newly ready ones."""
-    existing = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASKS, {"k_case": case_id})}
-    ready_ids = {p.spiff_id for p in projection}
+def _sync_tasks(case: Case, existing: dict[str, Any], step: Step, completed: Task | None, actor: Any,
+                now: datetime) -> None:
+    """Close the task rows that are no longer ready, move those whose unit changed, insert new ones."""
+    projected = {p.spiff_id: p for p in step.projection}
+    units = directory().by_code
     for spiff_id, r in existing.items():
-        if spiff_id in ready_ids:
+        p = projected.get(spiff_id)
+        if p is not None:
+            unit = units[p.unit_code]
+            if unit.id != r.org_unit_id:
+                _sql(_UPDATE_OPEN_TASK, {"k_task": r.id, "org_unit_id": unit.id, "unit_path": unit.path,
+                                         "claimed_by_id": None, "claimed_at": None})
             continue
         if completed is not None and r.id == completed.id:
             values = {"state": "completed", "completed_at": now, "completed_by_id": getattr(actor, "id", None)}
             _written(completed, values)
         else:
             values = {"state": "cancelled", "completed_at": now}
-            record("task_cancelled", case_id=case_id, task_id=r.id, at=now, task=r.name)
+            record("task_cancelled", case_id=case.id, task_id=r.id, at=now, task=r.name)
         _sql(_UPDATE_OPEN_TASK, {"k_task": r.id, **values})
-    _record_created(case_id, _insert_tasks(case_id, [p for p in projection if p.spiff_id not in existing], now), now)
+    new = [p for p in step.projection if p.spiff_id not in existing]
+    _record_created(case.id, _insert_tasks(case.id, new, step.timings, now, paused=case.parked_at is not None), now)
+
+
+def _deadline_of(tasks: list[Any]) -> dict[str, Any]:
+    dues = [t.due_at for t in tasks if t.due_at is not None]
+    yellows = [t.yellow_at for t in tasks if t.yellow_at is not None]
+    return {"due_at": min(dues) if dues else None, "yellow_at": min(yellows) if yellows else None}
+
+
+def _case_deadline(case_id: int) -> dict[str, Any]:
+    due, yellow = _sql(_CASE_DEADLINE, {"k_case": case_id}).one()
+    return {"due_at": due, "yellow_at": yellow}
+
+
+def _write_case_deadline(case: Case, now: datetime) -> None:
+    values = {**_case_deadline(case.id), "updated_at": now}
+    _sql(_UPDATE_CASE, {"k_case": case.id, **values})
+    _written(case, values)
+
+
+def _apply_effects(case: Case, effects: list[fx.Effect], now: datetime) -> None:
+    """Carry out what the process asked for: reminders (催办) and supervision (转督办)."""
+    from app.supervision.operations import process_reminder, process_supervision
+    open_rows = list(_sql(_SELECT_OPEN_TASKS, {"k_case": case.id}))
+    for effect in effects:
+        rows = [r for r in open_rows if r.bpmn_id == effect.task_bpmn_id]
+        if effect.kind == "remind":
+            process_reminder(case, rows, effect.message, now)
+        else:
+            process_supervision(case, rows, effect.message, now)
+            _sql(_UPDATE_CASE, {"k_case": case.id, "supervised_at": now})
+            _written(case, {"supervised_at": now})
 
 
 def _current_data(workflow: CaseWorkflow) -> dict[str, Any]:
     if workflow.is_completed():
         return dict(workflow.data)
-    ready = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+    ready = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING, manual=True) or \
+        workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
     if ready:
         return dict(ready[0].data)
     return dict(workflow.last_task.data) if workflow.last_task is not None else {}
@@ -374,6 +653,8 @@ def _mirror_values(workflow: CaseWorkflow, projection: list[ProjectedTask], now:
     for key in MIRRORED_COUNTERS:
         if isinstance(data.get(key), int):
             values[key] = data[key]
+    if data.get("tier") in TIERS:
+        values["tier"] = data["tier"]
     for key, column in (("grid_unit", "grid_unit_id"), ("handling_unit", "handling_unit_id")):
         code = data.get(key)
         if isinstance(code, str) and code in units:
@@ -384,15 +665,20 @@ def _mirror_values(workflow: CaseWorkflow, projection: list[ProjectedTask], now:
     return values
 
 
+def _as_moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or fx.is_far_future(moment):
+        return None
+    return moment
+
+
 def _next_timer(workflow: CaseWorkflow) -> datetime | None:
-    times = []
-    for event in workflow.waiting_events():
-        value = getattr(event, "value", None)
-        if isinstance(value, str):
-            try:
-                times.append(datetime.fromisoformat(value))
-            except ValueError:
-                continue
+    times = [m for e in workflow.waiting_events() if (m := _as_moment(getattr(e, "value", None))) is not None]
     return min(times) if times else None
 
 

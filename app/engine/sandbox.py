@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from types import CodeType
 from typing import Any
@@ -139,9 +140,32 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         raise PermissionError("service tasks are not enabled in Tongguan processes")
 
 
+_evaluating: ContextVar[Any] = ContextVar("tongguan_evaluating_task", default=None)
+
+
+def evaluating_task() -> Any:
+    """The SpiffWorkflow task whose script or expression is running (for helpers such as
+    ``deadline()``), or None outside an evaluation."""
+    return _evaluating.get()
+
+
 class RestrictedScriptEngine(PythonScriptEngine):
     def __init__(self, environment: BasePythonScriptEngineEnvironment | None = None) -> None:
         super().__init__(environment or RestrictedEnvironment())
+
+    def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
+        token = _evaluating.set(task)
+        try:
+            return super().evaluate(task, expression, external_context)
+        finally:
+            _evaluating.reset(token)
+
+    def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> Any:
+        token = _evaluating.set(task)
+        try:
+            return super().execute(task, script, external_context)
+        finally:
+            _evaluating.reset(token)
 
     def validate(self, expression: str) -> None:
         compile_expression(expression)

@@ -24,11 +24,13 @@ _engine: RestrictedScriptEngine | None = None
 
 
 def script_engine() -> RestrictedScriptEngine:
-    """The one sandboxed script engine, with the read-only org helpers offered to designers."""
+    """The one sandboxed script engine, with the helpers offered to designers: read-only org
+    look-ups and the deadline/reminder/supervision requests of :mod:`app.engine.effects`."""
     global _engine
     if _engine is None:
-        from app.orgs.directory import SCRIPT_HELPERS
-        _engine = RestrictedScriptEngine(RestrictedEnvironment(SCRIPT_HELPERS))
+        from app.engine.effects import SCRIPT_HELPERS as EFFECT_HELPERS
+        from app.orgs.directory import SCRIPT_HELPERS as ORG_HELPERS
+        _engine = RestrictedScriptEngine(RestrictedEnvironment({**ORG_HELPERS, **EFFECT_HELPERS}))
     return _engine
 
 

@@ -33,37 +33,48 @@ def _is_date(value: object) -> bool:
     return True
 
 
-_resolved: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
+_resolved: dict[tuple[int, int, str | None], tuple[Any, dict[str, Any]]] = {}
 
 
-def resolve(schema: Mapping[str, Any], locale: str = "zh") -> dict[str, Any]:
+def resolve(schema: Mapping[str, Any], locale: str = "zh", scope: str | None = None) -> dict[str, Any]:
     """A concrete copy of the schema: ``x-source`` unit lists become enums with titles.
 
-    Cached per form and org-directory snapshot (the directory object is replaced when the tree
-    changes); callers must not modify the result.
+    ``scope`` is the unit path of the task: fields marked ``"x-scope": "task"`` offer only units
+    at or below it (a tier dispatches within its own area). Cached per form, scope and
+    org-directory snapshot (the directory object is replaced when the tree changes); callers must
+    not modify the result.
     """
     units = directory()
-    key = (id(schema), id(units))
+    key = (id(schema), id(units), scope)
     hit = _resolved.get(key)
     if hit is not None and hit[0] is schema:
         return hit[1]
-    out = _resolve(schema, units)
-    if len(_resolved) > 1000:
+    out = _resolve(schema, units, scope)
+    if len(_resolved) > 5000:
         _resolved.clear()
     _resolved[key] = (schema, out)
     return out
 
 
-def _resolve(schema: Mapping[str, Any], units: Any) -> dict[str, Any]:
+def _unit_choices(source: Any, units: Any, scope: str | None) -> list[Any] | None:
+    if not (isinstance(source, str) and source.startswith("units:")):
+        return None
+    kinds = {k.strip() for k in source[6:].split(",") if k.strip()}
+    return sorted((u for u in units.by_code.values()
+                   if u.kind in kinds and (scope is None or u.path.startswith(scope))), key=lambda u: u.path)
+
+
+def _resolve(schema: Mapping[str, Any], units: Any, scope: str | None) -> dict[str, Any]:
     out = copy.deepcopy(dict(schema))
     for prop in out.get("properties", {}).values():
-        source = prop.get("x-source")
-        if isinstance(source, str) and source.startswith("units:"):
-            kinds = {k.strip() for k in source[6:].split(",") if k.strip()}
-            chosen = sorted((u for u in units.by_code.values() if u.kind in kinds), key=lambda u: u.path)
-            prop["enum"] = [u.code for u in chosen]
-            prop["x-enum-titles"] = [u.name for u in chosen]
-            prop["x-enum-titles-en"] = [u.name_en or u.name for u in chosen]
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else None
+        target = items if items is not None and "x-source" in items else prop
+        chosen = _unit_choices(target.get("x-source"), units, scope if target.get("x-scope") == "task" else None)
+        if chosen is None:
+            continue
+        target["enum"] = [u.code for u in chosen]
+        prop["x-enum-titles"] = [u.name for u in chosen]
+        prop["x-enum-titles-en"] = [u.name_en or u.name for u in chosen]
     return out
 
 

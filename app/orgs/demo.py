@@ -79,10 +79,12 @@ def load_demo() -> int:
         elif unit.kind == "street":
             people.append((f"supervisor_{slug}", "街道督办员", [("supervisor", code)]))
             people.append((f"handler_{slug}", "街道处置员", [("handler", code)]))
+            people.append((f"dispatcher_{slug}", "街道派遣员", [("dispatcher", code)]))
         elif unit.kind == "community":
             if code != "d1-s1-c1":
                 people.append((f"grid_{slug}", "网格员", [("grid_worker", code)]))
             people.append((f"handler_{slug}", "社区处置员", [("handler", code)]))
+            people.append((f"dispatcher_{slug}", "社区工作站派遣员", [("dispatcher", code)]))
     for i, (username, label, roles) in enumerate(people):
         first_unit = units[roles[0][1]]
         user = User(username=username, display_name=f"{SURNAMES[i % len(SURNAMES)]}{label}（{first_unit.name}）",

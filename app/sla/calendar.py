@@ -4,7 +4,8 @@ Limits on user tasks are written as ``'<N>h'`` (working hours) or ``'<N>d'`` (wo
 deadline depends on office hours, weekends, statutory holidays and make-up working days (调休).
 Statutory days come from the ``chinesecalendar`` package; the admin holiday list feeds
 ``extra_holidays`` / ``extra_workdays``, which override it (and fill years the package does not
-know yet).
+know yet). This module is pure computation; the product's calendar (office hours from the
+settings plus the list in the database) is :func:`app.sla.service.current_calendar`.
 
 Time is counted on the wall clock of the calendar's zone (``Asia/Shanghai`` has no DST); inputs
 may be in any zone, results are aware datetimes in UTC, as stored in the database.
@@ -26,7 +27,11 @@ __all__ = [
     "DEFAULT_CALENDAR",
     "DEFAULT_PERIODS",
     "WorkingCalendar",
+    "format_periods",
     "parse_limit",
+    "parse_periods",
+    "statutory_workday",
+    "statutory_years",
 ]
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,7 @@ Period = tuple[time, time]
 DEFAULT_PERIODS: tuple[Period, ...] = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
 
 _LIMIT_RE = re.compile(r"\s*([0-9]+)([hd])\s*")
+_PERIOD_RE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*")
 _ONE_DAY = timedelta(days=1)
 _MINUTE = timedelta(minutes=1)
 
@@ -56,6 +62,23 @@ def _statutory_workday(d: date) -> bool | None:
         return bool(chinese_calendar.is_workday(d))
     except NotImplementedError:  # the package's "no available data for year N" error
         return None
+
+
+def statutory_workday(d: date) -> bool | None:
+    """The statutory calendar's verdict for ``d`` (holidays and 调休 included), ``None`` if unknown.
+
+    For showing the admin what an extra day overrides; deadlines use :meth:`WorkingCalendar.is_workday`.
+    """
+    if isinstance(d, datetime) or not isinstance(d, date):
+        raise ValueError(f"statutory_workday() takes a date, got {d!r}")
+    return _statutory_workday(d)
+
+
+@lru_cache(maxsize=1)
+def statutory_years() -> tuple[int, int]:
+    """First and last year the installed ``chinesecalendar`` has statutory data for."""
+    years = [d.year for d in chinese_calendar.holidays]
+    return min(years), max(years)
 
 
 def _warn_unknown_year(year: int) -> None:
@@ -95,6 +118,38 @@ def parse_limit(text: str, calendar: WorkingCalendar | None = None) -> int:
         return n * 60
     cal = calendar if calendar is not None else DEFAULT_CALENDAR
     return n * cal.day_length_minutes
+
+
+def parse_periods(text: str) -> tuple[Period, ...]:
+    """Read office hours written as ``'09:00-12:00,13:30-17:30'`` (the ``WORK_PERIODS`` setting).
+
+    Only the syntax is checked here; order, overlap and whole minutes are checked by
+    :class:`WorkingCalendar`, so build one to validate a setting completely.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("working periods must be written like '09:00-12:00,13:30-17:30'")
+    periods: list[Period] = []
+    for part in text.split(","):
+        m = _PERIOD_RE.fullmatch(part)
+        if m is None:
+            raise ValueError(
+                f"working period {part.strip()!r} must be written HH:MM-HH:MM, "
+                "e.g. '09:00-12:00,13:30-17:30'"
+            )
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        try:
+            periods.append((time(h1, m1), time(h2, m2)))
+        except ValueError:
+            raise ValueError(
+                f"working period {part.strip()!r} has an impossible time "
+                "(hours 00-23, minutes 00-59; a period cannot run past midnight)"
+            ) from None
+    return tuple(periods)
+
+
+def format_periods(periods: Iterable[Period]) -> str:
+    """Office hours back in the ``WORK_PERIODS`` notation, for pages and messages."""
+    return ",".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in periods)
 
 
 def _check_dates(name: str, values: Iterable[date]) -> frozenset[date]:

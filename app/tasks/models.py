@@ -22,6 +22,9 @@ class Task(Base):
         Index("ix_tasks_claimable", "role", "unit_path", "due_at",
               sqlite_where=text("state = 'open' AND claimed_by_id IS NULL"),
               postgresql_where=text("state = 'open' AND claimed_by_id IS NULL")),
+        # the supervisor's console and the light filters: open tasks under a unit, by deadline
+        Index("ix_tasks_open_unit_due", "unit_path", "due_at",
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +39,14 @@ class Task(Base):
     unit_path: Mapped[str] = mapped_column(String(1000))
     state: Mapped[str] = mapped_column(String(12), default="open")
     time_limit: Mapped[str | None] = mapped_column(String(20))
+    # the clock (app.sla.deadlines): with a sign-for limit, it starts at the first claim (签收);
+    # until then the task must be signed for within ``sign_limit``
+    sign_limit: Mapped[str | None] = mapped_column(String(20))
+    started_at: Mapped[datetime | None] = mapped_column()
+    yellow_at: Mapped[datetime | None] = mapped_column()
+    paused_at: Mapped[datetime | None] = mapped_column()  # the case is parked (挂账): the clock stands
+    extension_minutes: Mapped[int] = mapped_column(default=0)
+    urge_count: Mapped[int] = mapped_column(default=0)
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -50,6 +50,8 @@ def claim_task(task: Task, principal: Principal) -> Task:
         raise Conflict(f"任务已被 {holder.display_name if holder else '他人'} 签收 / already claimed by {holder.username if holder else 'someone else'}",
                        claimed_by=holder.username if holder else None)
     record("task_claimed", actor=principal.user, case_id=task.case_id, task_id=task.id, task=task.name)
+    from app.supervision.operations import start_clock_on_claim
+    start_clock_on_claim(task, principal)
     return task
 
 
@@ -76,7 +78,7 @@ def task_form(task: Task, locale: str = "zh") -> dict[str, Any]:
     """The task's form schema (from the case's process version), with unit lists resolved."""
     definition_id = session.connection().execute(_DEFINITION_OF_CASE, {"k_case": task.case_id}).scalar()
     assert definition_id is not None
-    return forms.resolve(load_definition(definition_id).forms[task.form], locale)
+    return forms.resolve(load_definition(definition_id).forms[task.form], locale, scope=task.unit_path)
 
 
 def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale: str = "zh") -> Case:

@@ -6,15 +6,19 @@ range query per grant, OR-ed together; no workflow is ever loaded to answer an i
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, literal_column, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from app.cases.models import Case
+from app.core import clock
 from app.core.auth import Principal
 from app.core.db import session
-from app.orgs.models import OrgUnit, RoleAssignment, User
+from app.orgs.models import OrgUnit, RoleAssignment, User, subtree_bounds
+from app.sla.deadlines import light_condition
 from app.tasks.models import Task
 
 SORTS = {"due": (Task.due_at.is_(None), Task.due_at, Task.id), "-due": (Task.due_at.desc(), Task.id),
@@ -32,33 +36,61 @@ def _claimable_condition(principal: Principal):  # type: ignore[no-untyped-def]
 OPEN = literal_column("'open'")
 
 
-def inbox_conditions(principal: Principal, scope: str) -> list[Any]:
+@dataclass(frozen=True)
+class TaskFilters:
+    """Narrowing of a task list: by light at ``now``, by the case's tier, by unit (and below)."""
+
+    light: str | None = None
+    tier: str | None = None
+    unit_path: str | None = None
+    now: datetime | None = None
+
+    def conditions(self) -> list[Any]:
+        out: list[Any] = []
+        if self.light is not None:
+            out.append(light_condition(self.light, Task.__table__, self.now or clock.now()))
+        if self.tier is not None:
+            out.append(exists().where(Case.id == Task.case_id, Case.tier == self.tier))
+        if self.unit_path is not None:
+            lo, hi = subtree_bounds(self.unit_path)
+            out.extend([Task.unit_path >= lo, Task.unit_path < hi])
+        return out
+
+
+NO_FILTERS = TaskFilters()
+
+
+def inbox_conditions(principal: Principal, scope: str, filters: TaskFilters = NO_FILTERS) -> list[Any]:
     """``mine``: open tasks I have claimed; ``claimable``: unclaimed open tasks my roles reach."""
     if scope == "mine":
-        return [Task.state == OPEN, Task.claimed_by_id == principal.id]
-    return [Task.state == OPEN, Task.claimed_by_id.is_(None), _claimable_condition(principal)]
+        base = [Task.state == OPEN, Task.claimed_by_id == principal.id]
+    else:
+        base = [Task.state == OPEN, Task.claimed_by_id.is_(None), _claimable_condition(principal)]
+    return base + filters.conditions()
 
 
-def inbox_query(principal: Principal, scope: str, sort: str = "due") -> Select[tuple[Task]]:
+def inbox_query(principal: Principal, scope: str, sort: str = "due", filters: TaskFilters = NO_FILTERS) -> Select[tuple[Task]]:
     """The inbox as Task objects with their unit and holder loaded (for pages)."""
-    return (select(Task).where(*inbox_conditions(principal, scope))
+    return (select(Task).where(*inbox_conditions(principal, scope, filters))
             .options(joinedload(Task.org_unit), joinedload(Task.claimed_by)).order_by(*SORTS.get(sort, SORTS["due"])))
 
 
 _USERS = User.__table__
 
 
-def inbox_rows(principal: Principal, scope: str, sort: str = "due", limit: int = 50, offset: int = 0) -> list[Any]:
+def inbox_rows(principal: Principal, scope: str, sort: str = "due", limit: int = 50, offset: int = 0,
+               filters: TaskFilters = NO_FILTERS) -> list[Any]:
     """The inbox as plain rows with the holder's username (for the API: no ORM objects)."""
     query = (select(Task.__table__, _USERS.c.username.label("claimed_by_name"))
              .outerjoin(_USERS, _USERS.c.id == Task.claimed_by_id)
-             .where(*inbox_conditions(principal, scope)).order_by(*SORTS.get(sort, SORTS["due"]))
+             .where(*inbox_conditions(principal, scope, filters)).order_by(*SORTS.get(sort, SORTS["due"]))
              .limit(limit).offset(offset))
     return list(session.execute(query))
 
 
-def inbox_page(principal: Principal, scope: str, sort: str = "due", limit: int = 50, offset: int = 0) -> list[tuple[Task, Case]]:
-    query = inbox_query(principal, scope, sort).add_columns(Case).join(Case, Case.id == Task.case_id)
+def inbox_page(principal: Principal, scope: str, sort: str = "due", limit: int = 50, offset: int = 0,
+               filters: TaskFilters = NO_FILTERS) -> list[tuple[Task, Case]]:
+    query = inbox_query(principal, scope, sort, filters).add_columns(Case).join(Case, Case.id == Task.case_id)
     return [(t, c) for t, c in session.execute(query.limit(limit).offset(offset)).unique().all()]
 
 

@@ -297,3 +297,80 @@ def test_working_minutes_between_inverts_add() -> None:
         first = rng.randint(1, minutes) if minutes > 1 else 1
         if first < minutes:
             assert CAL.add(CAL.add(start, first), minutes - first) == end, (start, limit, first)
+
+
+# -- 2026: National Day, make-up working days, the year end into an unknown year -------------------
+
+
+def test_statutory_data_for_2026() -> None:
+    # National Day and Mid-autumn 2026 (chinesecalendar 1.11): 10-01..10-07 off, Sunday 09-20 and
+    # Saturday 10-10 are make-up working days; Saturday 05-09 makes up for Labour Day.
+    for d in range(1, 8):
+        assert not CAL.is_workday(date(2026, 10, d)), f"2026-10-0{d} is National Day"
+    assert CAL.is_workday(date(2026, 10, 8)) and CAL.is_workday(date(2026, 10, 9))
+    for make_up in (date(2026, 9, 20), date(2026, 10, 10), date(2026, 5, 9), date(2026, 1, 4)):
+        assert make_up.weekday() >= 5 and CAL.is_workday(make_up), make_up
+    assert cal_mod.statutory_workday(date(2026, 10, 10)) is True
+    assert cal_mod.statutory_workday(date(2026, 10, 5)) is False
+    assert cal_mod.statutory_workday(date(2027, 1, 4)) is None  # a year the package does not know
+    assert cal_mod.statutory_years() == (2004, 2026)
+
+
+def test_national_day_2026() -> None:
+    assert due(sh(2026, 9, 30, 16), "1d") == sh(2026, 10, 8, 16, 0)  # 90 min, a week off, 330 min
+    assert due(sh(2026, 9, 30, 16, 30), "10h") == sh(2026, 10, 9, 11, 0)
+    assert due(sh(2026, 10, 2, 10), "2h") == sh(2026, 10, 8, 11, 0)  # filed during the holiday
+    assert due(sh(2026, 10, 9, 17), "1h") == sh(2026, 10, 10, 9, 30)  # Fri → make-up Saturday
+    assert due(sh(2026, 9, 18, 17), "2h") == sh(2026, 9, 20, 10, 30)  # Fri → make-up Sunday 09-20
+    assert due(sh(2026, 9, 24, 17), "1h") == sh(2026, 9, 28, 9, 30)  # Mid-autumn Friday 09-25 off
+    assert CAL.working_minutes_between(sh(2026, 9, 30, 9), sh(2026, 10, 9, 9)) == 2 * 420
+
+
+def test_lunch_break_on_a_make_up_day() -> None:
+    assert due(sh(2026, 10, 10, 11), "2h") == sh(2026, 10, 10, 14, 30)
+    # Sat 10-10 from lunch: 4 h; Sunday off; Mon–Wed 3 × 7 h; Thu 10-15 5 h → 15:30.
+    assert due(sh(2026, 10, 10, 12, 15), "30h") == sh(2026, 10, 15, 15, 30)
+
+
+def test_year_end_into_a_year_without_data(fresh_warnings: None, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger=cal_mod.__name__)
+    # Thu 12-31 90 min; 2027-01-01 is unknown, so a plain Friday (420); Mon 01-04 330 → 16:00.
+    assert due(sh(2026, 12, 31, 16), "2d") == sh(2027, 1, 4, 16, 0)
+    assert due(sh(2026, 12, 31, 17), "1h") == sh(2027, 1, 1, 9, 30)
+    assert CAL.working_minutes_between(sh(2026, 12, 31, 9), sh(2027, 1, 5, 9)) == 3 * 420
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "2027" in warnings[0].getMessage() and "Monday-Friday" in warnings[0].getMessage()
+    # New Year 2027 entered by the admin: one day later, and still a single warning.
+    listed = WorkingCalendar(extra_holidays=frozenset({date(2027, 1, 1)}))
+    assert due(sh(2026, 12, 31, 16), "2d", listed) == sh(2027, 1, 5, 16, 0)
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+
+# -- WORK_PERIODS notation -----------------------------------------------------------------
+
+
+def test_parse_periods() -> None:
+    assert cal_mod.parse_periods("09:00-12:00,13:30-17:30") == cal_mod.DEFAULT_PERIODS
+    assert cal_mod.parse_periods(" 8:00 - 12:00 , 14:00-18:00 ") == ((time(8), time(12)), (time(14), time(18)))
+    assert cal_mod.format_periods(cal_mod.DEFAULT_PERIODS) == "09:00-12:00,13:30-17:30"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("", "09:00-12:00"),
+    ("9-12", "HH:MM-HH:MM"),
+    ("09:00-12:00;13:30-17:30", "HH:MM-HH:MM"),
+    ("09:00-12:00,", "HH:MM-HH:MM"),
+    ("09:00-24:00", "impossible time"),
+    ("09:60-12:00", "impossible time"),
+    ("０９:00-12:00", "HH:MM-HH:MM"),
+])
+def test_parse_periods_rejects(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        cal_mod.parse_periods(text)
+
+
+def test_parsed_periods_drive_the_calendar() -> None:
+    cal = WorkingCalendar(periods=cal_mod.parse_periods("08:00-12:00,14:00-18:00"))
+    assert cal.day_length_minutes == 480
+    assert due(sh(2026, 10, 9, 11), "2h", cal) == sh(2026, 10, 9, 15, 0)

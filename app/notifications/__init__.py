@@ -1,0 +1,1 @@
+"""In-app notifications: urges, reminders, reassignments and decisions reach people here."""
