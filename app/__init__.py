@@ -28,6 +28,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    from app.scheduler import start_embedded
+    start_embedded(app)
     return app
 
 

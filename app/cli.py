@@ -225,6 +225,45 @@ def holidays_remove(day: datetime) -> None:
     click.echo(f"{day:%Y-%m-%d} removed from the list")
 
 
+scheduler_cli = AppGroup("scheduler", help="Fire due BPMN timers (reminders, escalations): run next to gunicorn.")
+
+
+@scheduler_cli.command("run")
+@click.option("--interval", type=click.IntRange(min=1), default=None,
+              help="seconds between sweeps (default TONGGUAN_SCHEDULER_INTERVAL, 30)")
+def scheduler_run(interval: int | None) -> None:
+    """Sweep due timers every INTERVAL seconds until stopped (Ctrl-C). Several may run at once:
+    on PostgreSQL they share the work through row locks, and each timer fires once."""
+    from app.scheduler import run_forever
+    click.echo(f"timer scheduler started; sweeping every {interval or current_app.config['SETTINGS'].SCHEDULER_INTERVAL} s")
+    run_forever(current_app._get_current_object(), interval)  # type: ignore[attr-defined]
+
+
+@scheduler_cli.command("sweep")
+@click.option("--at", "at", default=None, metavar="ISO", help="sweep as if the time were ISO (with offset, or Asia/Shanghai local)")
+@click.option("--batch", type=click.IntRange(min=1), default=None, help="cases per transaction (default TONGGUAN_SCHEDULER_BATCH)")
+def scheduler_sweep(at: str | None, batch: int | None) -> None:
+    """Fire every timer due now (or at --at) once, print what happened, and exit."""
+    from app.engine.timers import sweep
+    moment = None
+    if at is not None:
+        moment = _parse_moment(at)
+    result = sweep(moment, batch or current_app.config["SETTINGS"].SCHEDULER_BATCH)
+    click.echo(result.summary())
+
+
+def _parse_moment(text: str) -> datetime:
+    from zoneinfo import ZoneInfo
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 date-time, e.g. 2026-12-01T09:30:00+08:00",
+                                 param_hint="--at") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return moment
+
+
 def register(app: Flask) -> None:
-    for group in (db_cli, processes_cli, demo_cli, users_cli, sla_cli):
+    for group in (db_cli, processes_cli, demo_cli, users_cli, sla_cli, scheduler_cli):
         app.cli.add_command(group)

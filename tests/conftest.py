@@ -123,3 +123,19 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+@pytest.fixture()
+def at_time() -> Iterator[Callable[[str], Any]]:
+    """Fix the product clock (deadlines, lights, timers) at an ISO moment; released after the test."""
+    from datetime import datetime
+
+    from app.core import clock
+
+    def set_time(iso: str) -> Any:
+        moment = datetime.fromisoformat(iso)
+        clock.set_now(moment)
+        return moment
+
+    yield set_time
+    clock.set_now(None)

@@ -117,9 +117,11 @@ def test_other_district_cannot_see_or_claim(api: Api, make_case: Callable[..., d
     # the same holds for the handling step: a d1 department task is out of reach for d2
     dispatcher = api("demo_dispatcher")
     dispatcher.claim_and_complete(task["id"], {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal"})
-    assign = _task(dispatcher.get(f"/api/v1/cases/{case['id']}").get_json())
-    dispatcher.claim_and_complete(assign["id"], {"handling_unit": "d1-sz", "time_limit": "4h"})
-    handle = _task(dispatcher.get(f"/api/v1/cases/{case['id']}").get_json())
+    triage = _task(dispatcher.get(f"/api/v1/cases/{case['id']}").get_json(), "triage")
+    r = dispatcher.claim_and_complete(triage["id"], {"decision": "dispatch", "lead_unit": "d1-sz", "time_limit": "4h"})
+    assert r.status_code == 200, r.get_json()
+    handle = _task(r.get_json(), "handle_case")
+    assert handle["org_unit"]["code"] == "d1-sz"
     assert outsider.post(f"/api/v1/tasks/{handle['id']}/claim").status_code == 403
     assert all(t["id"] != handle["id"] for t in outsider.get("/api/v1/tasks?scope=claimable&limit=500").get_json()["tasks"])
     assert api("demo_handler").get(f"/api/v1/tasks/{handle['id']}").status_code == 200
@@ -179,7 +181,7 @@ def test_complete_validates_and_changes_nothing_on_error(api: Api, make_case: Ca
     assert [t["id"] for t in after["current_tasks"]] == [task_id]
     assert not [e for e in after["history"] if e["action"] == "task_completed"]
     ok = me.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal"}})
-    assert ok.status_code == 200 and ok.get_json()["current_tasks"][0]["bpmn_id"] == "assign_case"
+    assert ok.status_code == 200 and ok.get_json()["current_tasks"][0]["bpmn_id"] == "triage"
     assert me.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"decision": "file"}}).status_code == 409
 
 

@@ -50,6 +50,6 @@ def test_two_requests_complete_one_task_exactly_one_wins(app: Flask, api: Callab
         codes = sorted(r.status_code for r in responses)
         assert codes == [200, 409], [r.get_json() for r in responses]
         after = me.get(f"/api/v1/cases/{case['id']}").get_json()
-        assert [t["bpmn_id"] for t in after["current_tasks"]] == ["assign_case"]
+        assert [t["bpmn_id"] for t in after["current_tasks"]] == ["triage"]
         assert len([e for e in after["history"] if e["action"] == "task_completed"]) == 1
-        assert len([e for e in after["history"] if e["action"] == "task_created" and e["detail"]["bpmn_id"] == "assign_case"]) == 1
+        assert len([e for e in after["history"] if e["action"] == "task_created" and e["detail"]["bpmn_id"] == "triage"]) == 1

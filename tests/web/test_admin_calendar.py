@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from app.core import clock
 from app.core.audit import AuditEvent
 from app.core.db import session, transaction
+from app.orgs.models import User
 from app.sla.models import CalendarDay
 from app.sla.service import current_calendar, invalidate_calendar
 
@@ -154,7 +155,15 @@ def test_check_a_deadline(app: Flask, admin: FlaskClient) -> None:
     assert 'id="f-start-error"' in page and 'id="f-limit-error"' in page and "data-due" not in page
 
 
-def test_the_page_in_english(admin: FlaskClient) -> None:
+@pytest.fixture()
+def back_to_chinese(app: Flask) -> Iterator[None]:
+    """The language switch is stored on the user: give demo_admin Chinese back for later tests."""
+    yield
+    with app.app_context(), transaction():
+        session.execute(update(User).where(User.username == "demo_admin").values(locale="zh"))
+
+
+def test_the_page_in_english(admin: FlaskClient, back_to_chinese: None) -> None:
     admin.post("/lang/en", data={"csrf_token": csrf(html(admin.get("/admin/calendar"))), "next": "/admin/calendar"})
     page = html(admin.get("/admin/calendar?start=2026-09-30T16:30&limit=1d"))
     assert "Working calendar" in page and "Check a deadline" in page and "Thursday" in page

@@ -29,7 +29,7 @@ from app.web.labels import LABELS
 ROOT = Path(__file__).resolve().parents[2]
 STAGE_NAMES = ["信息采集", "核实立案", "事件分配", "任务处理", "执行反馈", "核查结案", "考核评价"]
 FILE = {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal"}
-ASSIGN = {"handling_unit": "d1-sz", "time_limit": "4h"}
+TRIAGE = {"decision": "dispatch", "lead_unit": "d1-sz", "time_limit": "4h"}
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -77,7 +77,7 @@ def api_case(api: Callable[[str], Any], case_id: int) -> dict[str, Any]:
 def walk_to(api: Callable[[str], Any], case: dict[str, Any], stop_at: str) -> dict[str, Any]:
     """Complete tasks through the API until ``stop_at`` is the current task."""
     steps = [("verify_on_site", "demo_grid_worker", {"confirmed": True}), ("file_case", "demo_dispatcher", FILE),
-             ("assign_case", "demo_dispatcher", ASSIGN), ("handle_case", "demo_handler", {"action": "handle"}),
+             ("triage", "demo_dispatcher", TRIAGE), ("handle_case", "demo_handler", {"handling_notes": "已处置"}),
              ("report_back", "demo_handler", {"result": "resolved", "result_notes": "已处理"}),
              ("inspect_case", "demo_grid_worker", {"passed": True})]
     for bpmn_id, user, data in steps:

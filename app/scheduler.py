@@ -1,0 +1,69 @@
+"""The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds.
+
+Run it as its own process next to gunicorn (``flask scheduler run``); several may run, on
+several machines, because the sweep locks what it works on in the database
+(:mod:`app.engine.timers`). For development, ``TONGGUAN_SCHEDULER_EMBEDDED=1`` starts it inside
+the web process instead — once: not in the debug reloader's watcher process, and not twice in one
+process.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+log = logging.getLogger(__name__)
+JOB_ID = "tongguan-timer-sweep"
+_embedded: BackgroundScheduler | None = None
+_embedded_lock = threading.Lock()
+
+
+def sweep_job(app: Flask) -> None:
+    """One sweep inside an app context; errors are logged, the next run tries again."""
+    from app.engine.timers import sweep
+    with app.app_context():
+        try:
+            sweep(batch=app.config["SETTINGS"].SCHEDULER_BATCH)
+        except Exception:  # noqa: BLE001 - a failed sweep must not stop the scheduler
+            log.exception("timer sweep failed; retrying at the next interval")
+
+
+def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
+    from datetime import datetime, timezone
+    # one run at a time; runs missed while busy or down collapse into one catch-up run
+    scheduler.add_job(sweep_job, "interval", args=[app], seconds=interval, id=JOB_ID, max_instances=1,
+                      coalesce=True, misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
+
+
+def run_forever(app: Flask, interval: int | None = None) -> None:
+    """Block and sweep every ``interval`` seconds (``flask scheduler run``)."""
+    seconds = interval or app.config["SETTINGS"].SCHEDULER_INTERVAL
+    scheduler = BlockingScheduler(timezone="UTC")
+    _add_job(scheduler, app, seconds)
+    log.info("timer scheduler: sweeping every %d s", seconds)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+def start_embedded(app: Flask) -> BackgroundScheduler | None:
+    """Start the scheduler in this web process if configured; never twice, never in the reloader's
+    watcher (Werkzeug runs the app in a child with WERKZEUG_RUN_MAIN=true)."""
+    global _embedded
+    if not app.config["SETTINGS"].SCHEDULER_EMBEDDED:
+        return None
+    if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return None
+    with _embedded_lock:
+        if _embedded is None:
+            _embedded = BackgroundScheduler(timezone="UTC", daemon=True)
+            _add_job(_embedded, app, app.config["SETTINGS"].SCHEDULER_INTERVAL)
+            _embedded.start()
+            log.info("timer scheduler embedded in the web process")
+    return _embedded
