@@ -283,6 +283,31 @@ def unpark(case_id: int) -> Any:
     return case_dict(case)
 
 
+@bp.get("/supervision")
+def supervision_console() -> Any:
+    """The supervisor's console as data: counts by light, escalated and parked cases, returned
+    orders waiting for dispatch, pending requests; ``light=`` lists that light's tasks."""
+    from app.supervision import queries as sq
+    principal = api_principal()
+    if not principal.has_role("supervisor"):
+        raise Forbidden("only supervisors have a console")
+    light = request.args.get("light") or None
+    if light is not None and light not in LIGHTS:
+        raise ValidationFailed("invalid query", errors={"light": [f"must be one of {', '.join(LIGHTS)}"]})
+    summary = sq.overview(principal)
+    rows = sq.tasks(principal, light, limit=current_app.config["SETTINGS"].PAGE_SIZE)
+    return {
+        "lights": summary.lights, "parked": summary.parked, "escalated": summary.escalated,
+        "returned_waiting": summary.returned_waiting, "extension_requests": summary.extension_requests,
+        "return_requests": summary.return_requests,
+        "tasks": [task_dict(t) for t, _c in rows],
+        "escalated_cases": [{"id": c.id, "number": c.number, "title": c.title, "tier": c.tier,
+                             "escalation_count": c.escalation_count, "supervised_at": c.supervised_at}
+                            for c in sq.escalated_cases(principal)],
+        "requests": [request_dict(r) for r in sq.pending_requests(principal)],
+    }
+
+
 # ---------------------------------------------------------------------------- notifications
 
 @bp.get("/notifications")
