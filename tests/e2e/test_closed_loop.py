@@ -1,5 +1,7 @@
 """The seven-step closed loop end to end through the API: happy path, rejection, return,
-failed inspection and unsatisfied call-back."""
+failed inspection and unsatisfied call-back. Event assignment and handling run in the four-tier
+circulation: the default case (a manhole cover in d1-s1-c1) starts at the district tier, where
+the district's triage dispatches it to a lead unit (tests/e2e/test_four_tier.py climbs the tiers)."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -7,8 +9,8 @@ from typing import Any, Callable
 import pytest
 
 FILE = {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal"}
-ASSIGN = {"handling_unit": "d1-sz", "time_limit": "4h"}
-HANDLE = {"action": "handle"}
+TRIAGE = {"decision": "dispatch", "lead_unit": "d1-sz", "time_limit": "4h"}
+HANDLE = {"handling_notes": "已更换井盖"}
 REPORT = {"result": "resolved", "result_notes": "已更换井盖"}
 PASS = {"passed": True}
 SATISFIED = {"satisfied": True, "score": 5, "reached": True}
@@ -26,10 +28,13 @@ class Walker:
     def current(self) -> list[str]:
         return [t["bpmn_id"] for t in self.case()["current_tasks"]]
 
-    def do(self, bpmn_id: str, user: str, data: dict[str, Any]) -> dict[str, Any]:
+    def task(self, bpmn_id: str) -> dict[str, Any]:
         tasks = [t for t in self.case()["current_tasks"] if t["bpmn_id"] == bpmn_id]
         assert tasks, f"{bpmn_id} not current; current: {self.current()}"
-        task = tasks[0]
+        return tasks[0]
+
+    def do(self, bpmn_id: str, user: str, data: dict[str, Any]) -> dict[str, Any]:
+        task = self.task(bpmn_id)
         assert user in task["candidates"], (user, task["candidates"])
         r = self.api(user).claim_and_complete(task["id"], data)
         assert r.status_code == 200, r.get_json()
@@ -48,8 +53,11 @@ def test_happy_path_closes_the_case(walk: Callable[..., Walker]) -> None:
     assert w.current() == ["file_case"]
     w.do("file_case", "demo_dispatcher", FILE)
     case = w.case()
-    assert w.current() == ["assign_case"] and case["stage"] == "assign"
-    w.do("assign_case", "demo_dispatcher", ASSIGN)
+    assert w.current() == ["triage"] and case["stage"] == "assign" and case["tier"] == "district"
+    triage = w.task("triage")
+    assert triage["org_unit"]["code"] == "d1" and triage["role"] == "dispatcher"
+    assert {"demo_dispatcher", "dispatcher_d1"} <= set(triage["candidates"])
+    w.do("triage", "demo_dispatcher", TRIAGE)
     handle = w.case()["current_tasks"][0]
     assert handle["bpmn_id"] == "handle_case" and handle["org_unit"]["code"] == "d1-sz"
     assert handle["due_at"] and handle["role"] == "handler"
@@ -59,6 +67,8 @@ def test_happy_path_closes_the_case(walk: Callable[..., Walker]) -> None:
     assert w.case()["stage"] == "evaluate"
     final = w.do("callback_case", "demo_operator", SATISFIED)
     assert final["status"] == "closed" and final["current_tasks"] == [] and final["closed_at"]
+    assert final["tier"] == "district" and final["handling_unit"] == "d1-sz"
+    assert (final["escalation_count"], final["return_count"]) == (0, 0)
     actions = [e["action"] for e in final["history"]]
     assert actions[0] == "case_created" and actions.count("task_completed") == 7
     completed = [e for e in final["history"] if e["action"] == "task_completed"]
@@ -82,42 +92,96 @@ def test_rejection_needs_a_reason(walk: Callable[..., Walker], api: Callable[[st
     assert w.current() == ["file_case"]
 
 
-def test_return_by_the_unit_goes_back_to_assignment(walk: Callable[..., Walker]) -> None:
+def test_return_by_the_unit_goes_back_to_assignment(walk: Callable[..., Walker], api: Callable[[str], Any]) -> None:
     w = walk(channel="grid")
     w.do("file_case", "demo_dispatcher", FILE)
-    w.do("assign_case", "demo_dispatcher", {"handling_unit": "d2-sz", "time_limit": "1d"})
-    w.do("handle_case", "handler_d2_sz", {"action": "return", "return_reason": "wrong_area", "return_notes": "不在本区"})
-    assert w.current() == ["assign_case"]
-    w.do("assign_case", "demo_dispatcher", ASSIGN)
-    assert w.case()["current_tasks"][0]["org_unit"]["code"] == "d1-sz"
+    # the district dispatches it to the wrong department
+    w.do("triage", "demo_dispatcher", {"decision": "dispatch", "lead_unit": "d1-jt", "time_limit": "1d"})
+    handle = w.task("handle_case")
+    assert handle["org_unit"]["code"] == "d1-jt"
+    unit = api("handler_d1_jt")
+    assert unit.post(f"/api/v1/tasks/{handle['id']}/claim").status_code == 200
+    # the unit asks for a return (退单); nothing moves until a supervisor decides
+    r = unit.post(f"/api/v1/tasks/{handle['id']}/return", json={"reason": "不属于交通部门职责"})
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["status"] == "requested" and body["case"] is None
+    request = body["request"]
+    assert (request["kind"], request["state"], request["task_id"], request["requested_by"]) == (
+        "return", "pending", handle["id"], "handler_d1_jt")
+    assert w.current() == ["handle_case"] and w.case()["return_count"] == 0
+    again = unit.post(f"/api/v1/tasks/{handle['id']}/return", json={"reason": "再次申请退单"})
+    assert again.status_code == 409  # one pending request per task
+    # the handler cannot decide its own request
+    refused = unit.post(f"/api/v1/return-requests/{request['id']}/decision", json={"approve": True, "reason": "同意退单"})
+    assert refused.status_code == 403
+    assert w.current() == ["handle_case"]
+    r = api("demo_supervisor").post(f"/api/v1/return-requests/{request['id']}/decision",
+                                    json={"approve": True, "reason": "确非交通部门职责"})
+    assert r.status_code == 200, r.get_json()
+    assert (r.get_json()["state"], r.get_json()["decided_by"]) == ("approved", "demo_supervisor")
+    # back to the triage of the same tier, counted as a return
+    case = w.case()
+    assert w.current() == ["triage"] and case["tier"] == "district" and case["return_count"] == 1
+    assert w.task("triage")["org_unit"]["code"] == "d1"
+    actions = [e["action"] for e in case["history"]]
+    assert actions.count("return_requested") == 1 and actions.count("return_approved") == 1
+    assert "handle_case" not in [t["bpmn_id"] for t in case["current_tasks"]]
+    w.do("triage", "demo_dispatcher", TRIAGE)
+    assert w.task("handle_case")["org_unit"]["code"] == "d1-sz"
+
+
+def test_supervisor_returns_a_task_at_once(walk: Callable[..., Walker], api: Callable[[str], Any]) -> None:
+    w = walk(channel="grid")
+    w.do("file_case", "demo_dispatcher", FILE)
+    w.do("triage", "demo_dispatcher", {"decision": "dispatch", "lead_unit": "d1-jt", "time_limit": "1d"})
+    handle = w.task("handle_case")
+    assert api("handler_d2_sz").post(f"/api/v1/tasks/{handle['id']}/return", json={"reason": "不在本区"}).status_code == 403
+    r = api("demo_supervisor").post(f"/api/v1/tasks/{handle['id']}/return", json={"reason": "派错部门，退回重新派遣"})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["status"] == "returned" and body["request"] is None
+    case = body["case"]
+    assert [t["bpmn_id"] for t in case["current_tasks"]] == ["triage"] and case["return_count"] == 1
+    assert case["tier"] == "district"
+    assert [e["action"] for e in case["history"]].count("task_returned") == 1
+    w.do("triage", "demo_dispatcher", TRIAGE)
+    assert w.task("handle_case")["org_unit"]["code"] == "d1-sz"
 
 
 def test_failed_inspection_sends_it_back_and_counts_rework(walk: Callable[..., Walker]) -> None:
     w = walk(channel="grid")
     w.do("file_case", "demo_dispatcher", FILE)
-    w.do("assign_case", "demo_dispatcher", ASSIGN)
+    w.do("triage", "demo_dispatcher", TRIAGE)
     w.do("handle_case", "demo_handler", HANDLE)
     w.do("report_back", "demo_handler", REPORT)
     w.do("inspect_case", "demo_grid_worker", {"passed": False, "inspect_notes": "井盖仍松动"})
     case = w.case()
-    assert w.current() == ["handle_case"] and case["rework_count"] == 1
+    # rework goes back into the circulation at the tier that solved it
+    assert w.current() == ["triage"] and case["rework_count"] == 1
+    assert case["tier"] == "district" and w.task("triage")["org_unit"]["code"] == "d1"
+    w.do("triage", "demo_dispatcher", TRIAGE)
+    assert w.task("handle_case")["org_unit"]["code"] == "d1-sz"
     w.do("handle_case", "demo_handler", HANDLE)
     w.do("report_back", "demo_handler", REPORT)
     w.do("inspect_case", "demo_grid_worker", PASS)
-    assert w.do("callback_case", "demo_operator", SATISFIED)["status"] == "closed"
+    final = w.do("callback_case", "demo_operator", SATISFIED)
+    assert final["status"] == "closed" and final["rework_count"] == 1
 
 
 def test_unsatisfied_callback_reopens_at_most_twice(walk: Callable[..., Walker]) -> None:
     w = walk(channel="grid")
     w.do("file_case", "demo_dispatcher", FILE)
-    w.do("assign_case", "demo_dispatcher", ASSIGN)
+    w.do("triage", "demo_dispatcher", TRIAGE)
     unsatisfied = {"satisfied": False, "score": 1, "reached": True, "callback_notes": "问题依旧"}
     for reopened in (1, 2):
         w.do("handle_case", "demo_handler", HANDLE)
         w.do("report_back", "demo_handler", REPORT)
         w.do("inspect_case", "demo_grid_worker", PASS)
         w.do("callback_case", "demo_operator", unsatisfied)
-        assert w.current() == ["handle_case"] and w.case()["reopen_count"] == reopened
+        case = w.case()
+        assert w.current() == ["triage"] and case["reopen_count"] == reopened and case["tier"] == "district"
+        w.do("triage", "demo_dispatcher", TRIAGE)
     w.do("handle_case", "demo_handler", HANDLE)
     w.do("report_back", "demo_handler", REPORT)
     w.do("inspect_case", "demo_grid_worker", PASS)
