@@ -25,12 +25,14 @@ db: setup
 	$(FLASK) demo load
 	$(FLASK) processes deploy
 
+# the timer scheduler (reminders, overdue escalations) runs as its own process next to gunicorn
 run: db
 	@echo "Tongguan on http://127.0.0.1:$(PORT)  (demo users: demo_operator, demo_dispatcher, ... password 'demo')"
+	@$(FLASK) scheduler run & sched=$$!; trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 dev: db
-	$(FLASK) run --debug --port $(PORT)
+	TONGGUAN_SCHEDULER_EMBEDDED=1 $(FLASK) run --debug --port $(PORT)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -67,3 +67,12 @@ def start_embedded(app: Flask) -> BackgroundScheduler | None:
             _embedded.start()
             log.info("timer scheduler embedded in the web process")
     return _embedded
+
+
+def stop_embedded() -> None:
+    """Stop the embedded scheduler if this process runs one (shutdown, tests)."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is not None:
+            _embedded.shutdown(wait=True)
+            _embedded = None

@@ -53,6 +53,6 @@ def test_log_in_claim_fill_and_complete(browser: Any, live_server: str, api: Cal
     assert "事件分配" in page.content()
 
     after = api("demo_dispatcher").get(f"/api/v1/cases/{case['id']}").get_json()
-    assert [t["bpmn_id"] for t in after["current_tasks"]] == ["assign_case"]
+    assert [t["bpmn_id"] for t in after["current_tasks"]] == ["triage"]
     assert after["grid_unit"] == "d1-s1-c2"
     page.close()

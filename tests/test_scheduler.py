@@ -1,0 +1,48 @@
+"""The embedded scheduler starts once per process, never in the debug reloader's watcher, and
+its job sweeps due timers (the sweep itself is tested in tests/engine/test_timers.py)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from app import scheduler
+
+
+@pytest.fixture()
+def embedded_app(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    monkeypatch.setattr(app.config["SETTINGS"], "SCHEDULER_EMBEDDED", True)
+    yield app
+    scheduler.stop_embedded()
+
+
+def test_starts_once_per_process(embedded_app: Flask) -> None:
+    first = scheduler.start_embedded(embedded_app)
+    assert first is not None and first.running
+    assert scheduler.start_embedded(embedded_app) is first
+    assert [job.id for job in first.get_jobs()] == [scheduler.JOB_ID]
+
+
+def test_not_in_the_reloader_watcher(embedded_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedded_app, "debug", True)
+    monkeypatch.delenv("WERKZEUG_RUN_MAIN", raising=False)
+    assert scheduler.start_embedded(embedded_app) is None  # the watcher process only restarts the child
+    monkeypatch.setenv("WERKZEUG_RUN_MAIN", "true")
+    assert scheduler.start_embedded(embedded_app) is not None  # the child serving requests runs it
+
+
+def test_off_unless_configured(app: Flask) -> None:
+    assert app.config["SETTINGS"].SCHEDULER_EMBEDDED is False
+    assert scheduler.start_embedded(app) is None
+
+
+def test_the_job_survives_a_failing_sweep(app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import app.engine.timers as timers
+
+    def broken(**_kw: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(timers, "sweep", broken)
+    scheduler.sweep_job(app)  # logs, does not raise
+    assert "timer sweep failed" in caplog.text
