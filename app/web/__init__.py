@@ -26,17 +26,33 @@ def _principal_for_templates() -> Principal | None:
         return None
 
 
+def _unread_notifications(principal: Principal | None) -> int:
+    """The header's unread badge: one count over a partial index, 0 when the database failed."""
+    if principal is None:
+        return 0
+    from app.notifications.queries import unread_count
+    try:
+        return unread_count(principal.id)
+    except SQLAlchemyError:
+        db.rollback()
+        return 0
+
+
 def register(app: Flask) -> None:
-    from app.web import admin, auth, cases, inbox, tasks
-    from app.web.helpers import due_light, localize_message
+    from app.web import admin, auth, cases, inbox, notifications, supervision, tasks
+    from app.web.helpers import (case_light, deadline_label, limit_text, localize_message, signing_pending,
+                                 task_light)
     from app.web.labels import STAGES, category_label, label
 
-    for module in (auth, inbox, tasks, cases, admin):
+    for module in (auth, inbox, tasks, cases, supervision, notifications, admin):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(label=label, category_label=category_label, STAGES=STAGES,
-                                 due_light=due_light, localize=localize_message)
+                                 task_light=task_light, case_light=case_light, deadline_label=deadline_label,
+                                 signing_pending=signing_pending, limit_text=limit_text,
+                                 localize=localize_message)
 
     @app.context_processor
     def inject_principal() -> dict[str, Any]:
-        return {"principal": _principal_for_templates()}
+        principal = _principal_for_templates()
+        return {"principal": principal, "unread_notifications": _unread_notifications(principal)}

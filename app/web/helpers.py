@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import wraps
 from typing import Any, TypeVar
@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, redirect, request, url_for
 
+from app.core import clock
 from app.core.auth import Principal, web_principal
 from app.core.db import session as db
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import AppError, Forbidden, NotFound
 from app.core.i18n import get_locale, gettext as _
+from app.sla import deadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -118,6 +120,8 @@ class Pager:
     page: int
     per_page: int
     total: int
+    endpoint: str | None = None  # a page re-rendered by a POST links to its GET view
+    args: dict[str, Any] | None = None  # with these query arguments instead of the request's
 
     @property
     def offset(self) -> int:
@@ -137,20 +141,83 @@ class Pager:
 
     def url(self, page: int) -> str:
         """The current page's URL with another page number (keeps the filters)."""
+        if self.endpoint is not None:
+            args = {k: v for k, v in (self.args or {}).items() if v not in (None, "")}
+            return url_for(self.endpoint, **args, page=page)
         args = {k: v for k, v in request.args.items() if k != "page"}
         return url_for(request.endpoint or "inbox.index", **(request.view_args or {}), **args, page=page)
 
 
-YELLOW_SHARE = 0.25  # yellow when less than this share of the allowed time is left
+# ---------------------------------------------------------------------------- lights and deadlines
 
-
-def due_light(created: datetime | None, due: datetime | None, now: datetime | None = None) -> str | None:
-    """'red' when overdue, 'yellow' when little time is left, 'green' otherwise; None without a limit."""
-    if due is None:
+def task_light(task: Any) -> str | None:
+    """An open task's light now (app.sla.deadlines): stands still while its case is parked."""
+    if getattr(task, "state", "open") != "open":
         return None
-    now = now or datetime.now(timezone.utc)
-    if now >= due:
-        return "red"
-    if created is not None and created < due and (due - now) < (due - created) * YELLOW_SHARE:
-        return "yellow"
-    return "green"
+    return deadlines.light(task.yellow_at, task.due_at, clock.now(), task.paused_at)
+
+
+def case_light(case: Any) -> str | None:
+    """An open case's light: its earliest open deadline; the moment of parking while parked."""
+    if case.status != "open":
+        return None
+    return deadlines.light(case.yellow_at, case.due_at, clock.now(), case.parked_at)
+
+
+def signing_pending(task: Any) -> bool:
+    """The task waits to be signed for (签收): its deadline is the sign-for limit, not the handling one."""
+    return task.started_at is None and bool(task.sign_limit)
+
+
+def deadline_label(task: Any) -> str:
+    return _("签收时限") if signing_pending(task) else _("办理时限")
+
+
+def limit_text(limit: str | None) -> str:
+    """'2d' → '2 个工作日', '4h' → '4 个工作小时' (an extension as asked for)."""
+    if not limit:
+        return "—"
+    number, unit = limit[:-1], limit[-1:]
+    if unit == "d":
+        return _("{n} 个工作日", n=number)
+    if unit == "h":
+        return _("{n} 个工作小时", n=number)
+    return limit
+
+
+# ---------------------------------------------------------------------------- small action forms
+
+@dataclass
+class ActionState:
+    """A refused action form (reason, amounts...) to show again with its messages.
+
+    ``key`` names the form on the page (``urge-12``); ``errors`` are per input, ``general`` the
+    messages for the form as a whole; ``values`` what the user typed."""
+
+    key: str
+    values: dict[str, str]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+    message: str | None = None
+
+    @classmethod
+    def from_error(cls, key: str, values: dict[str, str], exc: AppError, inputs: tuple[str, ...],
+                   aliases: dict[str, str] | None = None) -> ActionState:
+        """Sort an operation's field errors onto the form's inputs (``aliases`` renames fields)."""
+        errors: dict[str, list[str]] = {}
+        general: list[str] = []
+        for name, messages in (exc.errors or {}).items():
+            name = (aliases or {}).get(name, name)
+            if name in inputs:
+                errors.setdefault(name, []).extend(messages)
+            else:
+                general.extend(messages)
+        return cls(key, values, errors, general, localize_message(exc.message))
+
+    def for_form(self, key: str) -> bool:
+        return self.key == key
+
+
+def posted(*names: str) -> dict[str, str]:
+    """The posted text inputs of a small form, trimmed (to show them again when refused)."""
+    return {name: (request.form.get(name) or "").strip() for name in names}

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.cases.models import Case
 from app.core.audit import AuditEvent
+from app.core import clock
 from app.core.auth import Principal
 from app.core.db import session as db
 from app.core.i18n import get_locale, gettext as _
@@ -17,15 +19,44 @@ from app.engine.definitions import LoadedDefinition, TaskMeta, load_definition
 from app.engine.models import Incident, WorkflowInstance
 from app.orgs.directory import UnitInfo, directory
 from app.orgs.models import User
+from app.sla.deadlines import light_condition
+from app.supervision.models import TaskRequest
 from app.tasks.models import Task
-from app.tasks.queries import inbox_conditions, visible_cases_condition
+from app.tasks.queries import NO_FILTERS, TaskFilters, inbox_conditions, visible_cases_condition
 from app.web.forms import display_value
-from app.web.helpers import format_dt
+from app.web.helpers import format_dt, limit_text
 from app.web.labels import category_label, label
 
 
-def inbox_count(principal: Principal, scope: str) -> int:
-    return int(db.scalar(select(func.count(Task.id)).where(*inbox_conditions(principal, scope))) or 0)
+def inbox_count(principal: Principal, scope: str, filters: TaskFilters = NO_FILTERS) -> int:
+    return int(db.scalar(select(func.count(Task.id)).where(*inbox_conditions(principal, scope, filters))) or 0)
+
+
+def pending_task_requests(task_id: int) -> list[TaskRequest]:
+    """Extension and return requests of a task still waiting for a supervisor."""
+    return list(db.scalars(select(TaskRequest).where(TaskRequest.task_id == task_id, TaskRequest.state == "pending")
+                           .options(joinedload(TaskRequest.requested_by)).order_by(TaskRequest.id)))
+
+
+def supervised_task_total(principal: Principal, light: str | None = None, now: datetime | None = None) -> int:
+    """How many open tasks the supervisor's console lists (for paging), optionally of one light."""
+    ranges = principal.ranges("supervisor")
+    scope = or_(*(and_(Task.unit_path >= lo, Task.unit_path < hi) for _r, lo, hi in ranges)) if ranges else false()
+    conditions = [Task.state == "open", scope]
+    if light is not None:
+        conditions.append(light_condition(light, Task.__table__, now or clock.now()))
+    return int(db.scalar(select(func.count(Task.id)).where(*conditions)) or 0)
+
+
+def tasks_and_cases(task_ids: Iterable[int]) -> tuple[dict[int, Task], dict[int, Case]]:
+    """Tasks by id (with their unit) and their cases, two queries: rows of requests show both."""
+    ids = set(task_ids)
+    if not ids:
+        return {}, {}
+    tasks = {t.id: t for t in db.scalars(select(Task).where(Task.id.in_(ids)).options(joinedload(Task.org_unit)))}
+    case_ids = {t.case_id for t in tasks.values()}
+    cases = {c.id: c for c in db.scalars(select(Case).where(Case.id.in_(case_ids)))} if case_ids else {}
+    return tasks, cases
 
 
 def case_definitions(case_ids: Iterable[int]) -> dict[int, LoadedDefinition]:
@@ -133,7 +164,11 @@ class TimelineEntry:
     items: list[tuple[str, str]] = field(default_factory=list)
 
 
-_HIDDEN_DETAIL = {"task", "bpmn_id", "data", "unit", "title"}
+_HIDDEN_DETAIL = {"task", "bpmn_id", "data", "unit", "title", "before", "tasks", "at"}
+# the 督办 details (app.supervision.operations) under readable titles
+_DETAIL_TITLES = {"reason": "理由", "amount": "申请延期", "due_at": "新的办理时限", "tier": "层级", "user": "改派给",
+                  "urge_count": "催办次数", "notified": "通知人数", "message": "内容", "request": "申请编号",
+                  "timers": "定时器"}
 
 
 def timeline(case: Case, definition: LoadedDefinition | None) -> list[TimelineEntry]:
@@ -194,8 +229,24 @@ def _detail_items(action: str, detail: dict[str, Any], definition: LoadedDefinit
         if detail.get("error"):
             items.append((_("错误"), str(detail["error"])))
         return items
+    if action == "task_reassigned" and detail.get("unit"):
+        items.append((_("改派单位"), unit_name_by_code(detail["unit"])))
     for key, value in detail.items():
         if key in _HIDDEN_DETAIL or value is None or value == "":
             continue
-        items.append((key, value if isinstance(value, str) else str(value)))
+        items.append((_(_DETAIL_TITLES[key]) if key in _DETAIL_TITLES else key, _detail_value(key, value)))
     return items
+
+
+def _detail_value(key: str, value: Any) -> str:
+    if key == "due_at":
+        return format_dt(value)
+    if key == "amount" and isinstance(value, str):
+        return limit_text(value)
+    if key == "tier" and isinstance(value, str):
+        return label("tier", value)
+    if key == "request":
+        return f"#{value}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return value if isinstance(value, str) else str(value)

@@ -1,9 +1,13 @@
-"""A task's page (its form, completed by POST), and claiming or releasing a task."""
+"""A task's page (its form, completed by POST), claiming or releasing a task, and the 督办
+actions on it: extension and return requests and escalation (吹哨) for those who work on it;
+reassigning, urging, returning and escalating for the supervisors over its unit."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from app.cases.models import Case
 from app.core.auth import Principal
@@ -12,12 +16,16 @@ from app.core.errors import AppError, Conflict, Forbidden, ValidationFailed
 from app.core.i18n import get_locale, gettext as _
 from app.engine import host
 from app.forms.schema import coerce_form, initial_values, validate
+from app.orgs.models import User
+from app.supervision.operations import escalate_task, reassign_task, request_extension, return_task, urge_task
 from app.tasks.models import Task
 from app.tasks.operations import claim_task, complete_task, task_form, unclaim_task
 from app.tasks.queries import can_claim, can_view_case
 from app.web.forms import form_errors, form_fields, html_values, posted_values
-from app.web.helpers import current_principal, get_or_404, localize_message, login_required, safe_next
-from app.web.queries import case_definitions, task_documentation, task_title
+from app.web.helpers import (ActionState, current_principal, get_or_404, limit_text, localize_message, login_required,
+                             posted, safe_next)
+from app.web.labels import label
+from app.web.queries import case_definitions, pending_task_requests, task_documentation, task_title
 
 bp = Blueprint("tasks", __name__)
 
@@ -47,17 +55,12 @@ def show(task_id: int) -> Any:
     if task.state != "open":
         flash(_closed_message(task), "info")
         return redirect(url_for("cases.show", case_id=case.id))
+    if request.method == "GET":
+        return render_task_page(task, case)
+
     locale = get_locale()
     schema = task_form(task, locale)
     fields = form_fields(schema)
-    if request.method == "GET":
-        try:
-            process_data = host.workflow_data(case)
-        except (LookupError, host.EngineError):
-            process_data = {}
-        values = html_values(fields, initial_values(schema, process_data))
-        return _render(task, case, fields, values, {}, None, 200)
-
     values = posted_values(fields, request.form)
     if task.claimed_by_id != principal.id:
         message = (_("请先签收任务，再提交") if task.claimed_by_id is None
@@ -85,16 +88,45 @@ def _definition(case: Case) -> Any:
     return case_definitions([case.id]).get(case.id)
 
 
+def render_task_page(task: Task, case: Case, action: ActionState | None = None, status: int = 200) -> Any:
+    """The task page with its form as the process fills it in (and a refused action form, if any)."""
+    schema = task_form(task, get_locale())
+    fields = form_fields(schema)
+    try:
+        process_data = host.workflow_data(case)
+    except (LookupError, host.EngineError):
+        process_data = {}
+    values = html_values(fields, initial_values(schema, process_data))
+    return _render(task, case, fields, values, {}, None, status, action)
+
+
+def _accepts(case: Case, task: Task, signal: str) -> bool:
+    """Whether the diagram catches ``signal`` at this task now (else the button is not offered)."""
+    try:
+        return host.accepts_signal(case, task, signal)
+    except (LookupError, host.EngineError):
+        return False
+
+
 def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], errors: dict[str, list[str]],
-            message: str | None, status: int) -> Any:
+            message: str | None, status: int, action: ActionState | None = None) -> Any:
     principal = current_principal()
     definition = _definition(case)
     field_errors, general = form_errors(fields, errors)
+    mine = task.claimed_by_id == principal.id
+    is_open = task.state == "open"
+    works_on = is_open and (mine or can_claim(principal, task))
+    supervises = is_open and principal.covers("supervisor", task.unit_path)
+    flow = works_on or supervises
     return render_template(
         "task.html", task=task, case=case, fields=fields, values=values, errors=field_errors,
         general_errors=general, message=message, title=task_title(task.name, definition, task.bpmn_id),
-        documentation=task_documentation(task, definition), mine=task.claimed_by_id == principal.id,
-        claimable=task.claimed_by_id is None and can_claim(principal, task)), status
+        documentation=task_documentation(task, definition), mine=mine,
+        claimable=task.claimed_by_id is None and can_claim(principal, task),
+        works_on=works_on, supervises=supervises, requests=pending_task_requests(task.id), action=action,
+        can_escalate=flow and _accepts(case, task, "escalate"),
+        can_return=flow and _accepts(case, task, "return"),
+        can_extend=is_open and mine and task.due_at is not None), status
 
 
 def _back(default: str) -> str:
@@ -136,3 +168,111 @@ def unclaim(task_id: int) -> Any:
     flash(_("已退回签收：{case} {task}", case=case.number, task=task_title(task.name, _definition(case), task.bpmn_id)),
           "success")
     return redirect(back)
+
+
+# ---------------------------------------------------------------------------- 督办 actions on a task
+
+def _after_action(principal: Principal, task: Task, case: Case) -> str:
+    """Where a successful action leads: ``next``, else the task while it is open, else its case."""
+    target = safe_next(request.form.get("next"))
+    if target:
+        return target
+    if db.scalar(select(Task.state).where(Task.id == task.id)) == "open":
+        return url_for("tasks.show", task_id=task.id)
+    if can_view_case(principal, case):
+        return url_for("cases.show", case_id=case.id)
+    return url_for("inbox.index")
+
+
+def _task_action(task_id: int, key: str, inputs: tuple[str, ...],
+                 act: Callable[[Principal, Task, Case, dict[str, str]], str],
+                 aliases: dict[str, str] | None = None) -> Any:
+    """Run one action form: flash and redirect when done; show the form again with its messages
+    when refused (422, nothing stored); a conflict (task ended meanwhile...) is flashed."""
+    principal = current_principal()
+    task, case = _load(task_id)
+    _check_view(principal, task, case)
+    values = posted(*inputs)
+    try:
+        done = act(principal, task, case, values)
+    except ValidationFailed as exc:
+        db.rollback()
+        state = ActionState.from_error(key, values, exc, inputs, aliases)
+        if request.args.get("origin") == "console":
+            from app.web.supervision import render_console
+            return render_console(state, 422)
+        return render_task_page(task, case, state, 422)
+    except Conflict as exc:
+        db.rollback()
+        flash(localize_message(exc.message), "error")
+        return redirect(safe_next(request.form.get("next")) or url_for("tasks.show", task_id=task.id))
+    flash(done, "success")
+    return redirect(_after_action(principal, task, case))
+
+
+def _whole_number(text: str, name: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValidationFailed(_("表单有误，请检查标出的字段"),
+                               errors={name: [_("请填写正整数")]}) from None
+    return number
+
+
+@bp.post("/tasks/<int:task_id>/extension")
+@login_required
+def extension(task_id: int) -> Any:
+    def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
+        amount = _whole_number(values["amount"], "amount")
+        per = "hours" if values["per"] == "hours" else "days"
+        req = request_extension(task, principal, values["reason"], **{per: amount})
+        return _("已提交延期申请（{amount}），等待督办员审批", amount=limit_text(req.amount))
+    return _task_action(task_id, "extension", ("amount", "per", "reason"), act, {"hours": "amount", "days": "amount"})
+
+
+@bp.post("/tasks/<int:task_id>/return")
+@login_required
+def return_(task_id: int) -> Any:
+    def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
+        status, _request = return_task(task, principal, values["reason"])
+        if status == "returned":
+            return _("已退单，案件退回派遣环节")
+        return _("已提交退单申请，等待督办员审批")
+    return _task_action(task_id, "return", ("reason",), act)
+
+
+@bp.post("/tasks/<int:task_id>/escalate")
+@login_required
+def escalate(task_id: int) -> Any:
+    def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
+        escalated = escalate_task(task, principal, values["reason"])
+        db.refresh(escalated)
+        return _("已上报，案件转到{tier}", tier=label("tier", escalated.tier))
+    return _task_action(task_id, "escalate", ("reason",), act)
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@login_required
+def reassign(task_id: int) -> Any:
+    def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
+        user = db.scalar(select(User).where(User.username == values["user"])) if values["user"] else None
+        if values["user"] and user is None:
+            unknown = {"user": [_("没有用户名为 {name} 的用户", name=values["user"])]}
+            try:  # with neither user nor unit the operation refuses without changing anything: its reason check
+                reassign_task(task, principal, values["reason"])
+            except ValidationFailed as exc:
+                raise ValidationFailed(exc.message, errors={**(exc.errors or {}), **unknown}) from None
+        reassign_task(task, principal, values["reason"], user=user, unit_code=values["unit"] or None)
+        return _("已改派：{task}", task=task_title(task.name, _definition(case), task.bpmn_id))
+    return _task_action(task_id, "reassign", ("user", "unit", "reason"), act)
+
+
+@bp.post("/tasks/<int:task_id>/urge")
+@login_required
+def urge(task_id: int) -> Any:
+    def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
+        urged = urge_task(task, principal, values["reason"])
+        return _("已催办：{task}（第 {n} 次）", task=task_title(task.name, _definition(case), task.bpmn_id),
+                 n=urged.urge_count)
+    key = f"urge-{task_id}" if request.args.get("origin") == "console" else "urge"
+    return _task_action(task_id, key, ("reason",), act)

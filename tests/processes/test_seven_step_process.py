@@ -1,8 +1,11 @@
-"""Walks the seven-step closed loop (processes/seven_step_loop.bpmn + rules/dispatch_proposal.dmn)
-with SpiffWorkflow alone, and checks the diagram against docs/process-conventions.md.
+"""Walks the seven-step closed loop (processes/seven_step_loop.bpmn, which runs event assignment
+and handling in the four-tier circulation: processes/four_tier_circulation.bpmn calling
+processes/tier_handling.bpmn at each tier; rules/starting_tier.dmn + rules/dispatch_proposal.dmn)
+with SpiffWorkflow alone, and checks the diagrams against docs/process-conventions.md.
 
-The org helpers `unit_ancestor` / `unit_department` are small fakes here: these tests are about the
-diagram, the rules and the forms, not about the org module.
+The org helpers `unit_ancestor` / `unit_department` are small fakes here, and so are the host's
+`deadline()` / `remind()` / `supervise()` (app/engine/effects.py) used by the handling timers:
+these tests are about the diagrams, the rules and the forms, not about the org module or the host.
 """
 import json
 import re
@@ -11,17 +14,23 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_FILE = ROOT / 'processes' / 'seven_step_loop.bpmn'
+BPMN_FILES = [BPMN_FILE, ROOT / 'processes' / 'four_tier_circulation.bpmn', ROOT / 'processes' / 'tier_handling.bpmn']
 DMN_FILE = ROOT / 'rules' / 'dispatch_proposal.dmn'
+DMN_FILES = [DMN_FILE, ROOT / 'rules' / 'starting_tier.dmn']
 FORMS_DIR = ROOT / 'forms'
 PROCESS_ID = 'seven_step_loop'
+FAR_FUTURE = '9999-12-31T00:00:00+00:00'
 
 ROLES = {'operator', 'grid_worker', 'dispatcher', 'handler', 'supervisor', 'designer', 'leader', 'admin'}
 STAGES = {'collect', 'verify', 'assign', 'handle', 'feedback', 'inspect', 'evaluate'}
@@ -65,12 +74,33 @@ def unit_department(code, dept_type):
     return DEPARTMENTS.get((code, dept_type))
 
 
+# ---- fake host effects ---------------------------------------------------------------------
+class Effects:
+    """`deadline()` answers what the test sets (far future: no deadline yet, like the host before
+    a deadline is known); `remind()` / `supervise()` are recorded."""
+
+    def __init__(self):
+        self.moments = {'yellow': FAR_FUTURE, 'due': FAR_FUTURE}
+        self.calls = []
+
+    def deadline(self, point='due'):
+        return self.moments[point]
+
+    def remind(self, task_id, message):
+        self.calls.append(('remind', task_id, message))
+
+    def supervise(self, task_id, message):
+        self.calls.append(('supervise', task_id, message))
+
+
 # ---- helpers -----------------------------------------------------------------------------
 @pytest.fixture(scope='module')
 def specs():
     parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_file(str(BPMN_FILE))
-    parser.add_dmn_file(str(DMN_FILE))
+    for path in BPMN_FILES:
+        parser.add_bpmn_file(str(path))
+    for path in DMN_FILES:
+        parser.add_dmn_file(str(path))
     return parser.get_spec(PROCESS_ID), parser.get_subprocess_specs(PROCESS_ID)
 
 
@@ -94,11 +124,19 @@ def seed(**overrides):
     return data
 
 
-def start(specs, **overrides):
+# a manhole cover (component 01): starts at the district tier, proposed to the district's sz
+MANHOLE = {'category_code': 'component:01002', 'category_kind': 'component', 'category_major': '01'}
+
+
+def start(specs, effects=None, **overrides):
     spec, subprocess_specs = specs
+    effects = effects or Effects()
     engine = PythonScriptEngine(environment=TaskDataEnvironment({
         'unit_ancestor': unit_ancestor,
         'unit_department': unit_department,
+        'deadline': effects.deadline,
+        'remind': effects.remind,
+        'supervise': effects.supervise,
     }))
     wf = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
     wf.task_tree.data.update(seed(**overrides))
@@ -111,18 +149,23 @@ def ready(wf):
 
 
 def ready_names(wf):
-    return [t.task_spec.name for t in ready(wf)]
+    return [t.task_spec.bpmn_id for t in ready(wf)]
 
 
 def complete(wf, name, **form_data):
     """Complete the only ready user task, which must be `name`, like the host does: validate the
-    submitted data against the task's form, merge it into the task data, run, do engine steps."""
+    submitted data against the task's form, merge it into the task data (every field of the form,
+    absent ones as None), run, do engine steps."""
     tasks = ready(wf)
-    assert [t.task_spec.name for t in tasks] == [name]
-    task = tasks[0]
+    assert [t.task_spec.bpmn_id for t in tasks] == [name]
+    return complete_task(wf, tasks[0], **form_data)
+
+
+def complete_task(wf, task, **form_data):
     schema = load_form(task.task_spec.extensions['properties']['form'])
     errors = [e.message for e in Draft202012Validator(schema).iter_errors(form_data)]
-    assert not errors, f'{name}: form data rejected by its form: {errors}'
+    assert not errors, f'{task.task_spec.bpmn_id}: form data rejected by its form: {errors}'
+    task.data.update({field: None for field in schema['properties']})
     task.data.update(form_data)
     task.run()
     wf.do_engine_steps()
@@ -130,22 +173,34 @@ def complete(wf, name, **form_data):
 
 
 def task_data(wf, name):
-    tasks = [t for t in ready(wf) if t.task_spec.name == name]
+    tasks = [t for t in ready(wf) if t.task_spec.bpmn_id == name]
     assert tasks, f'{name} is not ready (ready: {ready_names(wf)})'
     return tasks[0].data
 
 
+def send_signal(wf, name, **payload):
+    """What the host does for an escalation (吹哨) or an approved return (退单)."""
+    wf.send_event(BpmnEvent(SignalEventDefinition(name), payload=payload))
+    wf.do_engine_steps()
+
+
+def dispatch(wf, lead_unit=None, time_limit=None, **extra):
+    """The triage of the current tier dispatches to `lead_unit` (default: the proposal)."""
+    data = task_data(wf, 'triage')
+    complete(wf, 'triage', decision='dispatch', lead_unit=lead_unit or data['proposed_lead'],
+             time_limit=time_limit or data['time_limit'], **extra)
+
+
 def finish_from_handle(wf, satisfied=True):
-    complete(wf, 'handle_case', action='handle')
+    complete(wf, 'handle_case', handling_notes='已处置完毕')
     complete(wf, 'report_back', result='resolved', result_notes='已清理完毕', measures=['clean'])
     complete(wf, 'inspect_case', passed=True)
     complete(wf, 'callback_case', satisfied=satisfied, reached=True, score=5 if satisfied else 2)
 
 
-def file_and_assign(wf):
+def file_and_triage(wf, lead_unit=None):
     complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency='normal')
-    data = task_data(wf, 'assign_case')
-    complete(wf, 'assign_case', handling_unit=data['proposed_unit'], time_limit=data['time_limit'])
+    dispatch(wf, lead_unit)
 
 
 # ---- paths -------------------------------------------------------------------------------
@@ -154,19 +209,23 @@ def test_happy_path_closes_case(specs):
     assert ready_names(wf) == ['verify_on_site']
     data = task_data(wf, 'verify_on_site')
     assert (data['rework_count'], data['reopen_count'], data['max_reopen'], data['outcome']) == (0, 0, 2, None)
+    assert (data['escalation_count'], data['return_count'], data['tier'], data['solved_tier']) == (0, 0, None, None)
 
     complete(wf, 'verify_on_site', confirmed=True, verify_notes='现场确有暴露垃圾')
     complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency='normal')
 
-    data = task_data(wf, 'assign_case')
+    # exposed garbage (event 06) starts in the community micro loop
+    data = task_data(wf, 'triage')
     assert data['proposed_department'] == 'hw'
     assert data['time_limit'] == '4h'
     assert data['district_unit'] == 'd-01'
     assert data['proposed_unit'] == 'd-01-hw'
-    complete(wf, 'assign_case', handling_unit='d-01-hw', time_limit='4h')
+    assert (data['tier'], data['tier_unit'], data['proposed_lead']) == ('community', 'c-01', 'c-01')
+    complete(wf, 'triage', decision='dispatch', lead_unit='c-01', time_limit='4h')
 
-    assert task_data(wf, 'handle_case')['handling_unit'] == 'd-01-hw'
-    complete(wf, 'handle_case', action='handle')
+    data = task_data(wf, 'handle_case')
+    assert (data['handling_unit'], data['co_units']) == ('c-01', [])
+    complete(wf, 'handle_case', handling_notes='已清理')
     complete(wf, 'report_back', result='resolved', result_notes='已清理完毕',
              measures=['clean'], finished_at='2025-03-03T10:00:00+08:00')
     complete(wf, 'inspect_case', passed=True)
@@ -177,6 +236,8 @@ def test_happy_path_closes_case(specs):
     assert wf.data['outcome'] == 'closed'
     assert wf.data['rework_count'] == 0
     assert wf.data['reopen_count'] == 0
+    assert (wf.data['escalation_count'], wf.data['return_count']) == (0, 0)
+    assert (wf.data['solved_tier'], wf.data['handling_unit']) == ('community', 'c-01')
     ends = [t.task_spec.name for t in wf.get_tasks(state=TaskState.COMPLETED)]
     assert 'case_closed' in ends and 'case_rejected' not in ends
 
@@ -188,30 +249,50 @@ def test_rejection(specs):
     assert wf.data['outcome'] == 'rejected'
     ends = [t.task_spec.name for t in wf.get_tasks(state=TaskState.COMPLETED)]
     assert 'case_rejected' in ends and 'case_closed' not in ends
-    assert 'propose_dispatch' not in ends
+    assert 'starting_tier' not in ends and 'propose_dispatch' not in ends and 'circulation' not in ends
 
 
-def test_handler_return_goes_back_to_assign(specs):
-    wf = start(specs, channel='grid')
-    file_and_assign(wf)
-    complete(wf, 'handle_case', action='return', return_reason='wrong_area', return_notes='不在本辖区')
-    assert ready_names(wf) == ['assign_case']
+def test_handler_return_goes_back_to_triage(specs):
+    # the handle form has no return choice any more: a return is the BPMN signal `return`, sent by
+    # the host once a supervisor approved it (or a supervisor returned the task directly)
+    assert 'action' not in load_form('handle_case.json')['properties']
+    wf = start(specs, channel='grid', **MANHOLE)
+    complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency='normal')
+    assert task_data(wf, 'triage')['tier'] == 'district'
+    dispatch(wf, 'd-01-jt', '4h')  # the wrong department
+    assert ready_names(wf) == ['handle_case']
+    send_signal(wf, 'return', reason='不属于交通部门职责')
+    assert ready_names(wf) == ['triage']
+    data = task_data(wf, 'triage')
+    assert (data['tier'], data['tier_unit'], data['return_count']) == ('district', 'd-01', 1)
+    assert data['returned'] == {'reason': '不属于交通部门职责'}
+    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.CANCELLED, manual=True)] == ['handle_case']
+    # triage itself catches no return: the process refuses the signal there
+    with pytest.raises(WorkflowException, match='not waiting'):
+        send_signal(wf, 'return', reason='再退一次')
+    assert ready_names(wf) == ['triage'] and task_data(wf, 'triage')['return_count'] == 1
     # the dispatcher re-routes to another unit
-    complete(wf, 'assign_case', handling_unit='city-hw', time_limit='1d')
+    complete(wf, 'triage', decision='dispatch', lead_unit='d-01-sz', time_limit='1d')
     data = task_data(wf, 'handle_case')
-    assert (data['handling_unit'], data['time_limit']) == ('city-hw', '1d')
+    assert (data['handling_unit'], data['time_limit']) == ('d-01-sz', '1d')
     finish_from_handle(wf)
     assert wf.is_completed() and wf.data['outcome'] == 'closed'
+    assert wf.data['return_count'] == 1 and wf.data['escalation_count'] == 0
 
 
-def test_failed_inspection_goes_back_to_handle(specs):
-    wf = start(specs, channel='grid')
-    file_and_assign(wf)
-    complete(wf, 'handle_case', action='handle')
-    complete(wf, 'report_back', result='partially', result_notes='部分清理')
-    complete(wf, 'inspect_case', passed=False, inspect_notes='仍有垃圾未清')
-    assert ready_names(wf) == ['handle_case']
-    assert task_data(wf, 'handle_case')['rework_count'] == 1
+def test_failed_inspection_goes_back_to_triage_of_the_solving_tier(specs):
+    wf = start(specs, channel='grid', **MANHOLE)
+    file_and_triage(wf, lead_unit='d-01-hw')  # not the proposal (d-01-sz)
+    complete(wf, 'handle_case', handling_notes='已加固')
+    complete(wf, 'report_back', result='partially', result_notes='部分处置')
+    complete(wf, 'inspect_case', passed=False, inspect_notes='井盖仍松动')
+    assert ready_names(wf) == ['triage']
+    data = task_data(wf, 'triage')
+    assert data['rework_count'] == 1
+    # back at the tier that solved it, proposed to the unit that handled it
+    assert (data['tier'], data['tier_unit'], data['proposed_lead']) == ('district', 'd-01', 'd-01-hw')
+    dispatch(wf)
+    assert task_data(wf, 'handle_case')['handling_unit'] == 'd-01-hw'
     finish_from_handle(wf)
     assert wf.is_completed()
     assert wf.data['outcome'] == 'closed'
@@ -220,17 +301,96 @@ def test_failed_inspection_goes_back_to_handle(specs):
 
 def test_unsatisfied_callback_reopens_at_most_max_reopen_times(specs):
     wf = start(specs, channel='grid')
-    file_and_assign(wf)
+    file_and_triage(wf)
     finish_from_handle(wf, satisfied=False)
-    assert ready_names(wf) == ['handle_case']
-    assert task_data(wf, 'handle_case')['reopen_count'] == 1
+    assert ready_names(wf) == ['triage']
+    data = task_data(wf, 'triage')
+    assert data['reopen_count'] == 1
+    assert (data['tier'], data['proposed_lead']) == ('community', 'c-01')
+    dispatch(wf)
     finish_from_handle(wf, satisfied=False)
-    assert ready_names(wf) == ['handle_case']
-    assert task_data(wf, 'handle_case')['reopen_count'] == 2
+    assert ready_names(wf) == ['triage']
+    assert task_data(wf, 'triage')['reopen_count'] == 2
+    dispatch(wf)
     finish_from_handle(wf, satisfied=False)  # limit reached: closed although unsatisfied
     assert wf.is_completed()
     assert wf.data['outcome'] == 'closed'
     assert wf.data['reopen_count'] == 2
+
+
+def test_reopened_case_comes_back_to_the_tier_that_solved_it(specs):
+    # the community escalates; the street solves it; the reopened case goes back to the street
+    wf = start(specs, channel='grid')
+    complete(wf, 'file_case', decision='file', grid_unit='c-01')
+    complete(wf, 'triage', decision='escalate', escalate_reason='需要街道协调')
+    assert task_data(wf, 'triage')['tier'] == 'street'
+    dispatch(wf, 's-01', '1d')
+    finish_from_handle(wf, satisfied=False)
+    data = task_data(wf, 'triage')
+    assert (data['tier'], data['tier_unit'], data['proposed_lead'], data['reopen_count']) == ('street', 's-01', 's-01', 1)
+
+
+def test_escalation_climbs_the_tiers(specs):
+    wf = start(specs, channel='grid')
+    complete(wf, 'file_case', decision='file', grid_unit='c-01')
+    climbed = []
+    for _ in range(4):
+        data = task_data(wf, 'triage')
+        climbed.append((data['tier'], data['tier_unit'], data['proposed_lead'], data['escalation_count']))
+        complete(wf, 'triage', decision='escalate', escalate_reason='本级无法解决')
+    data = task_data(wf, 'triage')
+    climbed.append((data['tier'], data['tier_unit'], data['proposed_lead'], data['escalation_count']))
+    assert climbed == [('community', 'c-01', 'c-01', 0), ('street', 's-01', 's-01', 1),
+                       ('district', 'd-01', 'd-01-hw', 2), ('city', 'city', 'city-hw', 3),
+                       ('city', 'city', 'city-hw', 4)]  # the city is the top: it triages again
+    # a handler blows the whistle (吹哨) with the escalate signal; from the street to the district here
+    wf = start(specs, channel='grid')
+    complete(wf, 'file_case', decision='file', grid_unit='c-01')
+    complete(wf, 'triage', decision='escalate', escalate_reason='需要街道协调')
+    dispatch(wf, 's-01', '1d')
+    send_signal(wf, 'escalate', reason='涉及多个部门')
+    assert ready_names(wf) == ['triage']
+    data = task_data(wf, 'triage')
+    assert (data['tier'], data['escalation_count'], data['escalation']) == ('district', 2, {'reason': '涉及多个部门'})
+    dispatch(wf)
+    finish_from_handle(wf)
+    assert wf.is_completed() and wf.data['solved_tier'] == 'district' and wf.data['handling_unit'] == 'd-01-hw'
+
+
+def test_co_handlers_work_in_parallel_with_the_lead(specs):
+    wf = start(specs, channel='grid', **MANHOLE)
+    complete(wf, 'file_case', decision='file', grid_unit='c-01')
+    dispatch(wf, 'd-01-sz', co_units=['d-01-jt', 'd-01-sz', 's-01'])  # the lead in co_units is dropped
+    tasks = sorted((t.task_spec.bpmn_id, t.data.get('co_unit') or t.data['handling_unit']) for t in ready(wf))
+    assert tasks == [('cohandle_case', 'd-01-jt'), ('cohandle_case', 's-01'), ('handle_case', 'd-01-sz')]
+    by_unit = {t.data.get('co_unit') or t.data['handling_unit']: t for t in ready(wf)}
+    complete_task(wf, by_unit['d-01-sz'], handling_notes='已更换井盖')
+    assert sorted(ready_names(wf)) == ['cohandle_case', 'cohandle_case']  # waits for every co-handler
+    complete_task(wf, by_unit['d-01-jt'], cohandling_notes='已设置交通警示')
+    complete_task(wf, by_unit['s-01'], cohandling_notes='已通知居民')
+    assert ready_names(wf) == ['report_back']
+    assert task_data(wf, 'report_back')['handling_unit'] == 'd-01-sz'
+
+
+def test_handling_timers_remind_and_supervise(specs):
+    effects = Effects()
+    wf = start(specs, effects, channel='grid', **MANHOLE)
+    file_and_triage(wf)
+    wf.refresh_waiting_tasks()
+    wf.do_engine_steps()
+    assert effects.calls == [] and ready_names(wf) == ['handle_case']  # no deadline known yet
+
+    # a handle task whose yellow and due moments have passed: reminded (催办) and supervised (转督办)
+    effects = Effects()
+    effects.moments.update(yellow='2020-01-01T01:00:00+00:00', due='2020-01-01T02:00:00+00:00')
+    wf = start(specs, effects, channel='grid', **MANHOLE)
+    file_and_triage(wf)
+    wf.refresh_waiting_tasks()
+    wf.do_engine_steps()
+    assert sorted(c[:2] for c in effects.calls) == [('remind', 'handle_case'), ('supervise', 'handle_case')]
+    assert ready_names(wf) == ['handle_case']  # neither interrupts the work
+    finish_from_handle(wf)
+    assert wf.is_completed() and wf.data['outcome'] == 'closed'
 
 
 def test_grid_channel_skips_verification(specs):
@@ -245,57 +405,68 @@ def test_case_without_grid_skips_verification(specs):
     schema = load_form('file_case.json')
     assert not Draft202012Validator(schema).is_valid({'decision': 'file'})
     complete(wf, 'file_case', decision='file', grid_unit='c-01')
-    assert task_data(wf, 'assign_case')['proposed_unit'] == 'd-01-hw'
+    data = task_data(wf, 'triage')
+    assert data['proposed_unit'] == 'd-01-hw'
+    assert (data['district_unit'], data['tier'], data['tier_unit']) == ('d-01', 'community', 'c-01')
 
 
 def test_user_tasks_carry_their_unit_and_limit(specs):
     wf = start(specs)
     complete(wf, 'verify_on_site', confirmed=True)
     complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency='urgent')
-    data = task_data(wf, 'assign_case')
+    data = task_data(wf, 'triage')
     assert (data['proposed_department'], data['time_limit']) == ('hw', '2h')
-    complete(wf, 'assign_case', handling_unit=data['proposed_unit'], time_limit=data['time_limit'])
+    engine = wf.script_engine
     task = ready(wf)[0]
     spec_props = task.task_spec.extensions['properties']
-    engine = wf.script_engine
-    assert engine.evaluate(task, spec_props['unit']) == 'd-01-hw'
+    assert engine.evaluate(task, spec_props['unit']) == 'c-01'
+    assert engine.evaluate(task, spec_props['limit']) == '1h'
+    complete(wf, 'triage', decision='dispatch', lead_unit=data['proposed_lead'], time_limit=data['time_limit'])
+    task = ready(wf)[0]
+    spec_props = task.task_spec.extensions['properties']
+    assert task.task_spec.bpmn_id == 'handle_case'
+    assert engine.evaluate(task, spec_props['unit']) == 'c-01'
     assert engine.evaluate(task, spec_props['limit']) == '2h'
+    assert engine.evaluate(task, spec_props['sign_limit']) == '2h'
 
 
-# ---- dispatch proposal (DMN) ---------------------------------------------------------------
-@pytest.mark.parametrize('kind, major, urgency, department, limit, unit', [
-    ('component', '01', 'normal', 'sz', '4h', 'd-01-sz'),     # manhole covers etc.
-    ('component', '01', 'urgent', 'sz', '2h', 'd-01-sz'),
-    ('event', '01', 'normal', 'sz', '4h', 'd-01-sz'),
-    ('event', '02', 'normal', 'jt', '1d', 'd-01-jt'),
-    ('component', '04', 'normal', 'yl', '2d', 'd-01-yl'),
-    ('event', '06', 'normal', 'hw', '4h', 'd-01-hw'),         # exposed garbage
-    ('event', '07', 'normal', 'cg', '3d', 'd-01-cg'),
-    ('event', '08', 'normal', 'zj', '7d', 'd-01-zj'),         # construction
-    ('event', '08', 'urgent', 'zj', '4h', 'd-01-zj'),
-    ('event', '09', 'normal', 'cg', '1d', 'd-01-cg'),
-    ('event', '10', 'normal', 'zh', '7d', 'city-zh'),         # district has no zh: city office
-    ('component', '06', 'normal', 'zh', '7d', 'city-zh'),     # no such component class: catch-all
-    (None, None, 'normal', 'zh', '7d', 'city-zh'),            # uncategorised
-    (None, None, 'urgent', 'zh', '1d', 'city-zh'),
+# ---- dispatch proposal and starting tier (DMN) ----------------------------------------------
+@pytest.mark.parametrize('kind, major, urgency, department, limit, unit, tier, lead', [
+    ('component', '01', 'normal', 'sz', '4h', 'd-01-sz', 'district', 'd-01-sz'),     # manhole covers etc.
+    ('component', '01', 'urgent', 'sz', '2h', 'd-01-sz', 'district', 'd-01-sz'),
+    ('event', '01', 'normal', 'sz', '4h', 'd-01-sz', 'district', 'd-01-sz'),
+    ('event', '02', 'normal', 'jt', '1d', 'd-01-jt', 'district', 'd-01-jt'),
+    ('component', '04', 'normal', 'yl', '2d', 'd-01-yl', 'district', 'd-01-yl'),
+    ('event', '06', 'normal', 'hw', '4h', 'd-01-hw', 'community', 'c-01'),         # exposed garbage
+    ('event', '07', 'normal', 'cg', '3d', 'd-01-cg', 'street', 's-01'),
+    ('event', '08', 'normal', 'zj', '7d', 'd-01-zj', 'district', 'd-01-zj'),       # construction
+    ('event', '08', 'urgent', 'zj', '4h', 'd-01-zj', 'district', 'd-01-zj'),
+    ('event', '09', 'normal', 'cg', '1d', 'd-01-cg', 'street', 's-01'),
+    ('event', '10', 'normal', 'zh', '7d', 'city-zh', 'street', 's-01'),            # district has no zh: city office
+    ('component', '06', 'normal', 'zh', '7d', 'city-zh', 'district', 'd-01'),      # no such component class: catch-all
+    (None, None, 'normal', 'zh', '7d', 'city-zh', 'street', 's-01'),               # uncategorised
+    (None, None, 'urgent', 'zh', '1d', 'city-zh', 'street', 's-01'),
 ])
-def test_dispatch_proposal(specs, kind, major, urgency, department, limit, unit):
+def test_dispatch_proposal(specs, kind, major, urgency, department, limit, unit, tier, lead):
     code = f'{kind}:{major}001' if kind else None
     wf = start(specs, channel='grid', category_kind=kind, category_major=major,
                category_code=code, urgency=urgency)
     complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency=urgency)
-    data = task_data(wf, 'assign_case')
+    data = task_data(wf, 'triage')
     assert (data['proposed_department'], data['time_limit'], data['proposed_unit']) == (department, limit, unit)
-    assert re.fullmatch(load_form('assign_case.json')['properties']['time_limit']['pattern'], data['time_limit'])
+    assert re.fullmatch(load_form('triage.json')['properties']['time_limit']['pattern'], data['time_limit'])
+    tier_units = {'community': 'c-01', 'street': 's-01', 'district': 'd-01', 'city': 'city'}
+    assert (data['tier'], data['tier_unit'], data['proposed_lead']) == (tier, tier_units[tier], lead)
 
 
 def test_proposal_falls_back_to_city_department(specs):
     # community c-02 lies in district d-02, which has no departments of its own
     wf = start(specs, channel='grid', grid_unit='c-02', district_unit='d-02')
     complete(wf, 'file_case', decision='file', grid_unit='c-02')
-    data = task_data(wf, 'assign_case')
+    data = task_data(wf, 'triage')
     assert data['district_unit'] == 'd-02'
     assert data['proposed_unit'] == 'city-hw'
+    assert (data['tier'], data['tier_unit']) == ('community', 'c-02')
 
 
 def test_every_major_class_has_a_specific_rule():
@@ -322,22 +493,24 @@ def test_every_major_class_has_a_specific_rule():
 
 # ---- diagram against the conventions --------------------------------------------------------
 def test_user_tasks_follow_conventions(specs):
-    spec, _ = specs
-    user_tasks = [ts for ts in spec.task_specs.values() if isinstance(ts, UserTask)]
-    assert sorted(ts.name for ts in user_tasks) == sorted([
-        'verify_on_site', 'file_case', 'assign_case', 'handle_case',
+    spec, subprocess_specs = specs
+    user_tasks = [ts for sp in [spec, *subprocess_specs.values()] for ts in sp.task_specs.values()
+                  if isinstance(ts, UserTask)]
+    assert sorted(ts.bpmn_id for ts in user_tasks) == sorted([
+        'verify_on_site', 'file_case', 'triage', 'handle_case', 'cohandle_case',
         'report_back', 'inspect_case', 'callback_case'])
     stages = set()
     for ts in user_tasks:
         props = ts.extensions.get('properties', {})
-        assert {'form', 'unit', 'stage'} <= set(props), ts.name
-        assert props['stage'] in STAGES, ts.name
+        assert {'form', 'unit', 'stage'} <= set(props), ts.bpmn_id
+        assert props['stage'] in STAGES, ts.bpmn_id
         stages.add(props['stage'])
-        if 'limit' in props:
-            assert props['limit']
+        for key in ('limit', 'sign_limit'):
+            if key in props:
+                assert props[key], (ts.bpmn_id, key)
         match = re.search(r'\(([a-z_]+)\)$', ts.lane or '')
-        assert match and match.group(1) in ROLES, (ts.name, ts.lane)
-        assert (ts.documentation or '').strip(), ts.name
+        assert match and match.group(1) in ROLES, (ts.bpmn_id, ts.lane)
+        assert (ts.documentation or '').strip(), ts.bpmn_id
         form_path = FORMS_DIR / props['form']
         assert form_path.is_file(), form_path
         schema = load_form(props['form'])
@@ -349,18 +522,34 @@ def test_user_tasks_follow_conventions(specs):
     assert stages == STAGES
 
 
-def test_lanes():
-    tree = etree.parse(str(BPMN_FILE))
+def _lanes(path):
+    tree = etree.parse(str(path))
     lanes = {lane.get('name'): [r.text for r in lane.findall('bpmn:flowNodeRef', NS)]
              for lane in tree.iterfind('.//bpmn:lane', NS)}
-    assert set(lanes) == {'受理员 (operator)', '网格员 (grid_worker)', '派遣员 (dispatcher)', '处置人员 (handler)'}
-    assert 'file_case' in lanes['派遣员 (dispatcher)']
-    assert 'handle_case' in lanes['处置人员 (handler)']
     process = tree.find('bpmn:process', NS)
     nodes = {el.get('id') for el in process if el.get('id') and el.tag != f'{{{NS["bpmn"]}}}sequenceFlow'
              and el.tag != f'{{{NS["bpmn"]}}}laneSet' and not el.tag.endswith('documentation')}
     refs = [r for refs in lanes.values() for r in refs]
-    assert sorted(refs) == sorted(nodes)  # every flow node in exactly one lane
+    assert sorted(refs) == sorted(nodes), path.name  # every flow node in exactly one lane
+    for name in lanes:
+        assert re.search(r'\(([a-z_]+)\)$', name).group(1) in ROLES, (path.name, name)
+    return tree, lanes
+
+
+def test_lanes():
+    _, lanes = _lanes(BPMN_FILE)
+    assert set(lanes) == {'受理员 (operator)', '网格员 (grid_worker)', '派遣员 (dispatcher)', '处置人员 (handler)'}
+    assert 'file_case' in lanes['派遣员 (dispatcher)']
+    assert 'circulation' in lanes['派遣员 (dispatcher)']
+    _, lanes = _lanes(ROOT / 'processes' / 'four_tier_circulation.bpmn')
+    assert set(lanes) == {'派遣员 (dispatcher)'}
+    tree, lanes = _lanes(ROOT / 'processes' / 'tier_handling.bpmn')
+    assert set(lanes) == {'派遣员 (dispatcher)', '处置人员 (handler)'}
+    assert 'triage' in lanes['派遣员 (dispatcher)']
+    # handle_case sits in the handling sub-process, which is drawn in the handler lane
+    assert {'handling', 'report_back'} <= set(lanes['处置人员 (handler)'])
+    handling = tree.find('bpmn:process/bpmn:subProcess[@id="handling"]', NS)
+    assert {'handle_case', 'cohandle_case'} <= {el.get('id') for el in handling.iterfind('bpmn:userTask', NS)}
 
 
 def test_other_forms_are_valid_schemas():
@@ -388,10 +577,11 @@ def test_case_intake_form():
     assert not validator.is_valid({**ok, 'category_code': '06010'})
 
 
-def test_bpmn_file_is_safe_and_has_no_reserved_ids():
-    text = BPMN_FILE.read_text(encoding='utf-8')
+@pytest.mark.parametrize('path', BPMN_FILES, ids=lambda p: p.name)
+def test_bpmn_file_is_safe_and_has_no_reserved_ids(path):
+    text = path.read_text(encoding='utf-8')
     assert '<!DOCTYPE' not in text and '<!ENTITY' not in text
-    tree = etree.parse(str(BPMN_FILE))
+    tree = etree.parse(str(path))
     ids = {el.get('id') for el in tree.iter() if isinstance(el.tag, str) and el.get('id')}
     assert not ids & {'Start', 'End'}
     for expr in tree.iterfind('.//bpmn:conditionExpression', NS):
