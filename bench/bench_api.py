@@ -912,9 +912,12 @@ def build_templates(replicas: int, seed: int) -> list[dict[str, Any]]:
                     plan.append(("verify_on_site", {"confirmed": True}))
                 plan.append(("file_case", {"decision": "reject", "reject_reason": "不属于受理范围"} if kind == "rejected"
                              else {"decision": "file", "grid_unit": grid, "urgency": "normal"}))
-                plan.append(("assign_case", {"handling_unit": dept or units.department(units.ancestor(grid, "district"), "sz"),
-                                             "time_limit": rng.choice(["4h", "8h", "1d", "3d"])}))
-                plan.append(("handle_case", {"action": "handle"}))
+                # the category starts at the district tier (rules/starting_tier.dmn): its dispatcher
+                # picks one of the district's departments
+                plan.append(("triage", {"decision": "dispatch", "co_units": [],
+                                        "lead_unit": dept or units.department(units.ancestor(grid, "district"), "sz"),
+                                        "time_limit": rng.choice(["4h", "8h", "1d", "3d"])}))
+                plan.append(("handle_case", {"handling_notes": "已处理"}))
                 plan.append(("report_back", {"result": "resolved", "result_notes": "已处理"}))
                 plan.append(("inspect_case", {"passed": True}))
                 plan.append(("callback_case", {"satisfied": True, "score": 5, "reached": True}))
