@@ -916,7 +916,7 @@ def build_templates(replicas: int, seed: int) -> list[dict[str, Any]]:
                 # picks one of the district's departments
                 plan.append(("triage", {"decision": "dispatch", "co_units": [],
                                         "lead_unit": dept or units.department(units.ancestor(grid, "district"), "sz"),
-                                        "time_limit": rng.choice(["4h", "8h", "1d", "3d"])}))
+                                        "handling_limit": rng.choice(["4h", "8h", "1d", "3d"])}))
                 plan.append(("handle_case", {"handling_notes": "已处理"}))
                 plan.append(("report_back", {"result": "resolved", "result_notes": "已处理"}))
                 plan.append(("inspect_case", {"passed": True}))

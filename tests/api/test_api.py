@@ -118,7 +118,7 @@ def test_other_district_cannot_see_or_claim(api: Api, make_case: Callable[..., d
     dispatcher = api("demo_dispatcher")
     dispatcher.claim_and_complete(task["id"], {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal"})
     triage = _task(dispatcher.get(f"/api/v1/cases/{case['id']}").get_json(), "triage")
-    r = dispatcher.claim_and_complete(triage["id"], {"decision": "dispatch", "lead_unit": "d1-sz", "time_limit": "4h"})
+    r = dispatcher.claim_and_complete(triage["id"], {"decision": "dispatch", "lead_unit": "d1-sz", "handling_limit": "4h"})
     assert r.status_code == 200, r.get_json()
     handle = _task(r.get_json(), "handle_case")
     assert handle["org_unit"]["code"] == "d1-sz"

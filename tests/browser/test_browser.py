@@ -54,5 +54,5 @@ def test_log_in_claim_fill_and_complete(browser: Any, live_server: str, api: Cal
 
     after = api("demo_dispatcher").get(f"/api/v1/cases/{case['id']}").get_json()
     assert [t["bpmn_id"] for t in after["current_tasks"]] == ["triage"]
-    assert after["grid_unit"] == "d1-s1-c2"
+    assert after["grid_unit"] == "d1-s1-c2" and after["tier"] == "district"
     page.close()

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import pytest
 
 FILE = {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal"}
-TRIAGE = {"decision": "dispatch", "lead_unit": "d1-sz", "time_limit": "4h"}
+TRIAGE = {"decision": "dispatch", "lead_unit": "d1-sz", "handling_limit": "4h"}
 HANDLE = {"handling_notes": "已更换井盖"}
 REPORT = {"result": "resolved", "result_notes": "已更换井盖"}
 PASS = {"passed": True}
@@ -96,7 +96,7 @@ def test_return_by_the_unit_goes_back_to_assignment(walk: Callable[..., Walker],
     w = walk(channel="grid")
     w.do("file_case", "demo_dispatcher", FILE)
     # the district dispatches it to the wrong department
-    w.do("triage", "demo_dispatcher", {"decision": "dispatch", "lead_unit": "d1-jt", "time_limit": "1d"})
+    w.do("triage", "demo_dispatcher", {"decision": "dispatch", "lead_unit": "d1-jt", "handling_limit": "1d"})
     handle = w.task("handle_case")
     assert handle["org_unit"]["code"] == "d1-jt"
     unit = api("handler_d1_jt")
@@ -134,7 +134,7 @@ def test_return_by_the_unit_goes_back_to_assignment(walk: Callable[..., Walker],
 def test_supervisor_returns_a_task_at_once(walk: Callable[..., Walker], api: Callable[[str], Any]) -> None:
     w = walk(channel="grid")
     w.do("file_case", "demo_dispatcher", FILE)
-    w.do("triage", "demo_dispatcher", {"decision": "dispatch", "lead_unit": "d1-jt", "time_limit": "1d"})
+    w.do("triage", "demo_dispatcher", {"decision": "dispatch", "lead_unit": "d1-jt", "handling_limit": "1d"})
     handle = w.task("handle_case")
     assert api("handler_d2_sz").post(f"/api/v1/tasks/{handle['id']}/return", json={"reason": "不在本区"}).status_code == 403
     r = api("demo_supervisor").post(f"/api/v1/tasks/{handle['id']}/return", json={"reason": "派错部门，退回重新派遣"})

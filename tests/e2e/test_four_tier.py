@@ -44,7 +44,7 @@ def test_a_case_climbs_community_street_district_city(api: Callable[[str], Any],
     triage = only_task(case, "triage")
     assert triage["org_unit"]["code"] == "d1-s1"
     # the street dispatches to its own handling team; the handler blows the whistle (吹哨)
-    case = do(api, "dispatcher_d1_s1", triage["id"], {"decision": "dispatch", "lead_unit": "d1-s1", "time_limit": "4h"})
+    case = do(api, "dispatcher_d1_s1", triage["id"], {"decision": "dispatch", "lead_unit": "d1-s1", "handling_limit": "4h"})
     handle = only_task(case, "handle_case")
     assert handle["org_unit"]["code"] == "d1-s1" and handle["sign_limit"] == "2h"
     r = api("handler_d1_s1").post(f"/api/v1/tasks/{handle['id']}/escalate", json={"reason": "涉及多个部门，街道无法解决"})
@@ -64,7 +64,7 @@ def test_a_case_climbs_community_street_district_city(api: Callable[[str], Any],
     triage = only_task(case, "triage")
     assert triage["org_unit"]["code"] == "city"
     # the city solves it with a city bureau
-    case = do(api, "demo_dispatcher", triage["id"], {"decision": "dispatch", "lead_unit": "city-hw", "time_limit": "1d"})
+    case = do(api, "demo_dispatcher", triage["id"], {"decision": "dispatch", "lead_unit": "city-hw", "handling_limit": "1d"})
     handle = only_task(case, "handle_case")
     assert handle["org_unit"]["code"] == "city-hw"
     case = do(api, "handler_city_hw", handle["id"], {"handling_notes": "已协调清运"})
@@ -82,10 +82,10 @@ def test_dispatched_down_with_co_handlers_in_parallel(api: Callable[[str], Any],
     form = api("dispatcher_d1").get(f"/api/v1/tasks/{triage['id']}").get_json()["form"]
     lead_choices = form["properties"]["lead_unit"]["enum"]
     assert "d1-sz" in lead_choices and "d1-s2-c1" in lead_choices and "d2-sz" not in lead_choices  # own area only
-    r = api("dispatcher_d1").claim_and_complete(triage["id"], {"decision": "dispatch", "lead_unit": "d2-sz", "time_limit": "4h"})
+    r = api("dispatcher_d1").claim_and_complete(triage["id"], {"decision": "dispatch", "lead_unit": "d2-sz", "handling_limit": "4h"})
     assert r.status_code == 422 and "lead_unit" in r.get_json()["errors"]
     case = api("dispatcher_d1").post(f"/api/v1/tasks/{triage['id']}/complete", json={"data": {
-        "decision": "dispatch", "lead_unit": "d1-sz", "co_units": ["d1-jt", "d1-s2"], "time_limit": "4h"}}).get_json()
+        "decision": "dispatch", "lead_unit": "d1-sz", "co_units": ["d1-jt", "d1-s2"], "handling_limit": "4h"}}).get_json()
     tasks = {(t["bpmn_id"], t["org_unit"]["code"]) for t in case["current_tasks"]}
     assert tasks == {("handle_case", "d1-sz"), ("cohandle_case", "d1-jt"), ("cohandle_case", "d1-s2")}
     assert case["handling_unit"] == "d1-sz"

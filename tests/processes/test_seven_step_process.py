@@ -1,7 +1,7 @@
-"""Walks the seven-step closed loop (processes/seven_step_loop.bpmn, which runs event assignment
-and handling in the four-tier circulation: processes/four_tier_circulation.bpmn calling
-processes/tier_handling.bpmn at each tier; rules/starting_tier.dmn + rules/dispatch_proposal.dmn)
-with SpiffWorkflow alone, and checks the diagrams against docs/process-conventions.md.
+"""Walks the seven-step closed loop (processes/seven_step_loop.bpmn, whose event assignment and
+handling run in the four-tier circulation, each tier calling processes/tier_handling.bpmn;
+rules/starting_tier.dmn + rules/dispatch_proposal.dmn) with SpiffWorkflow alone, and checks the
+diagrams against docs/process-conventions.md.
 
 The org helpers `unit_ancestor` / `unit_department` are small fakes here, and so are the host's
 `deadline()` / `remind()` / `supervise()` (app/engine/effects.py) used by the handling timers:
@@ -25,7 +25,8 @@ from SpiffWorkflow.util.task import TaskState
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_FILE = ROOT / 'processes' / 'seven_step_loop.bpmn'
-BPMN_FILES = [BPMN_FILE, ROOT / 'processes' / 'four_tier_circulation.bpmn', ROOT / 'processes' / 'tier_handling.bpmn']
+BPMN_FILES = sorted((ROOT / 'processes').glob('*.bpmn'))  # the case process and the processes it calls
+TIER_FILE = ROOT / 'processes' / 'tier_handling.bpmn'
 DMN_FILE = ROOT / 'rules' / 'dispatch_proposal.dmn'
 DMN_FILES = [DMN_FILE, ROOT / 'rules' / 'starting_tier.dmn']
 FORMS_DIR = ROOT / 'forms'
@@ -188,7 +189,7 @@ def dispatch(wf, lead_unit=None, time_limit=None, **extra):
     """The triage of the current tier dispatches to `lead_unit` (default: the proposal)."""
     data = task_data(wf, 'triage')
     complete(wf, 'triage', decision='dispatch', lead_unit=lead_unit or data['proposed_lead'],
-             time_limit=time_limit or data['time_limit'], **extra)
+             handling_limit=time_limit or data['time_limit'], **extra)
 
 
 def finish_from_handle(wf, satisfied=True):
@@ -221,7 +222,7 @@ def test_happy_path_closes_case(specs):
     assert data['district_unit'] == 'd-01'
     assert data['proposed_unit'] == 'd-01-hw'
     assert (data['tier'], data['tier_unit'], data['proposed_lead']) == ('community', 'c-01', 'c-01')
-    complete(wf, 'triage', decision='dispatch', lead_unit='c-01', time_limit='4h')
+    complete(wf, 'triage', decision='dispatch', lead_unit='c-01', handling_limit='4h')
 
     data = task_data(wf, 'handle_case')
     assert (data['handling_unit'], data['co_units']) == ('c-01', [])
@@ -272,7 +273,7 @@ def test_handler_return_goes_back_to_triage(specs):
         send_signal(wf, 'return', reason='再退一次')
     assert ready_names(wf) == ['triage'] and task_data(wf, 'triage')['return_count'] == 1
     # the dispatcher re-routes to another unit
-    complete(wf, 'triage', decision='dispatch', lead_unit='d-01-sz', time_limit='1d')
+    complete(wf, 'triage', decision='dispatch', lead_unit='d-01-sz', handling_limit='1d')
     data = task_data(wf, 'handle_case')
     assert (data['handling_unit'], data['time_limit']) == ('d-01-sz', '1d')
     finish_from_handle(wf)
@@ -421,7 +422,7 @@ def test_user_tasks_carry_their_unit_and_limit(specs):
     spec_props = task.task_spec.extensions['properties']
     assert engine.evaluate(task, spec_props['unit']) == 'c-01'
     assert engine.evaluate(task, spec_props['limit']) == '1h'
-    complete(wf, 'triage', decision='dispatch', lead_unit=data['proposed_lead'], time_limit=data['time_limit'])
+    complete(wf, 'triage', decision='dispatch', lead_unit=data['proposed_lead'], handling_limit=data['time_limit'])
     task = ready(wf)[0]
     spec_props = task.task_spec.extensions['properties']
     assert task.task_spec.bpmn_id == 'handle_case'
@@ -443,7 +444,7 @@ def test_user_tasks_carry_their_unit_and_limit(specs):
     ('event', '08', 'urgent', 'zj', '4h', 'd-01-zj', 'district', 'd-01-zj'),
     ('event', '09', 'normal', 'cg', '1d', 'd-01-cg', 'street', 's-01'),
     ('event', '10', 'normal', 'zh', '7d', 'city-zh', 'street', 's-01'),            # district has no zh: city office
-    ('component', '06', 'normal', 'zh', '7d', 'city-zh', 'district', 'd-01'),      # no such component class: catch-all
+    ('component', '06', 'normal', 'zh', '7d', 'city-zh', 'district', None),        # catch-all; the district has no zh office: no proposal
     (None, None, 'normal', 'zh', '7d', 'city-zh', 'street', 's-01'),               # uncategorised
     (None, None, 'urgent', 'zh', '1d', 'city-zh', 'street', 's-01'),
 ])
@@ -454,7 +455,7 @@ def test_dispatch_proposal(specs, kind, major, urgency, department, limit, unit,
     complete(wf, 'file_case', decision='file', grid_unit='c-01', urgency=urgency)
     data = task_data(wf, 'triage')
     assert (data['proposed_department'], data['time_limit'], data['proposed_unit']) == (department, limit, unit)
-    assert re.fullmatch(load_form('triage.json')['properties']['time_limit']['pattern'], data['time_limit'])
+    assert re.fullmatch(load_form('triage.json')['properties']['handling_limit']['pattern'], data['time_limit'])
     tier_units = {'community': 'c-01', 'street': 's-01', 'district': 'd-01', 'city': 'city'}
     assert (data['tier'], data['tier_unit'], data['proposed_lead']) == (tier, tier_units[tier], lead)
 
@@ -537,13 +538,12 @@ def _lanes(path):
 
 
 def test_lanes():
+    for path in BPMN_FILES:
+        _lanes(path)
     _, lanes = _lanes(BPMN_FILE)
     assert set(lanes) == {'受理员 (operator)', '网格员 (grid_worker)', '派遣员 (dispatcher)', '处置人员 (handler)'}
     assert 'file_case' in lanes['派遣员 (dispatcher)']
-    assert 'circulation' in lanes['派遣员 (dispatcher)']
-    _, lanes = _lanes(ROOT / 'processes' / 'four_tier_circulation.bpmn')
-    assert set(lanes) == {'派遣员 (dispatcher)'}
-    tree, lanes = _lanes(ROOT / 'processes' / 'tier_handling.bpmn')
+    tree, lanes = _lanes(TIER_FILE)
     assert set(lanes) == {'派遣员 (dispatcher)', '处置人员 (handler)'}
     assert 'triage' in lanes['派遣员 (dispatcher)']
     # handle_case sits in the handling sub-process, which is drawn in the handler lane
@@ -588,13 +588,17 @@ def test_bpmn_file_is_safe_and_has_no_reserved_ids(path):
         assert '__' not in expr.text and 'import' not in expr.text and '${' not in expr.text
 
 
-def test_diagram_interchange_is_complete():
-    tree = etree.parse(str(BPMN_FILE))
+@pytest.mark.parametrize('path', BPMN_FILES, ids=lambda p: p.name)
+def test_diagram_interchange_is_complete(path):
+    tree = etree.parse(str(path))
     process = tree.find('bpmn:process', NS)
     collaboration = tree.find('bpmn:collaboration', NS)
     participant = collaboration.find('bpmn:participant', NS)
-    assert participant.get('processRef') == PROCESS_ID
+    assert participant.get('processRef') == process.get('id')
+    if path == BPMN_FILE:
+        assert process.get('id') == PROCESS_ID
     plane = tree.find('.//bpmndi:BPMNPlane', NS)
+    assert plane is not None, f'{path.name} has no diagram (bpmndi): docs/process-conventions.md asks to keep it'
     assert plane.get('bpmnElement') == collaboration.get('id')
 
     shapes = {}
@@ -605,18 +609,26 @@ def test_diagram_interchange_is_complete():
                                        for p in edge.iterfind('di:waypoint', NS)]
              for edge in plane.iterfind('bpmndi:BPMNEdge', NS)}
 
-    flows = {f.get('id'): (f.get('sourceRef'), f.get('targetRef')) for f in process.iterfind('bpmn:sequenceFlow', NS)}
+    # sequence flows of the process and of its (expanded) sub-processes
+    flows = {f.get('id'): (f.get('sourceRef'), f.get('targetRef')) for f in process.iter(f'{{{NS["bpmn"]}}}sequenceFlow')}
     lanes = [lane.get('id') for lane in process.iterfind('.//bpmn:lane', NS)]
     flow_nodes = {}
     for lane in process.iterfind('.//bpmn:lane', NS):
         for ref in lane.iterfind('bpmn:flowNodeRef', NS):
             flow_nodes[ref.text] = lane.get('id')
+    # the flow nodes inside a sub-process are drawn inside it, not referenced by a lane
+    nested = {}
+    for sub in process.iter(f'{{{NS["bpmn"]}}}subProcess'):
+        for el in sub:
+            if el.get('id') and el.tag != f'{{{NS["bpmn"]}}}sequenceFlow':
+                nested[el.get('id')] = sub.get('id')
+    boundary = {b.get('id'): b.get('attachedToRef') for b in process.iter(f'{{{NS["bpmn"]}}}boundaryEvent')}
 
     assert participant.get('id') in shapes
-    for element in lanes + list(flow_nodes):
+    for element in lanes + list(flow_nodes) + list(nested):
         assert element in shapes, f'no BPMNShape for {element}'
     assert set(edges) == set(flows), 'every sequence flow needs exactly one BPMNEdge'
-    assert set(shapes) == set(lanes) | set(flow_nodes) | {participant.get('id')}
+    assert set(shapes) == set(lanes) | set(flow_nodes) | set(nested) | {participant.get('id')}
 
     def inside(inner, outer):
         x, y, w, h = inner
@@ -630,10 +642,22 @@ def test_diagram_interchange_is_complete():
         return (within_x and within_y and
                 (abs(px - x) < 0.5 or abs(px - x - w) < 0.5 or abs(py - y) < 0.5 or abs(py - y - h) < 0.5))
 
+    def centre(box):
+        x, y, w, h = box
+        return x + w / 2, y + h / 2
+
     pool = shapes[participant.get('id')]
     for node, lane in flow_nodes.items():
         assert inside(shapes[lane], pool)
+        if node in boundary:
+            continue
         assert inside(shapes[node], shapes[lane]), f'{node} is drawn outside its lane {lane}'
+    for node, sub in nested.items():
+        if node in boundary:
+            continue
+        assert inside(shapes[node], shapes[sub]), f'{node} is drawn outside its sub-process {sub}'
+    for event, activity in boundary.items():
+        assert on_border(centre(shapes[event]), shapes[activity]), f'{event} is not drawn on the border of {activity}'
     for flow_id, (src, tgt) in flows.items():
         points = edges[flow_id]
         assert len(points) >= 2

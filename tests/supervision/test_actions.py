@@ -29,7 +29,7 @@ def handling(api: Api, make_case: Callable[..., dict[str, Any]], at_time: Callab
     r = api("demo_dispatcher").claim_and_complete(case["current_tasks"][0]["id"],
                                                   {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal"})
     r = api("demo_dispatcher").claim_and_complete(r.get_json()["current_tasks"][0]["id"],
-                                                  {"decision": "dispatch", "lead_unit": "d1-sz", "time_limit": "4h"})
+                                                  {"decision": "dispatch", "lead_unit": "d1-sz", "handling_limit": "4h"})
     [task] = [x for x in r.get_json()["current_tasks"] if x["bpmn_id"] == "handle_case"]
     assert api("demo_handler").post(f"/api/v1/tasks/{task['id']}/claim").status_code == 200
     return api("demo_handler").get(f"/api/v1/tasks/{task['id']}").get_json()  # type: ignore[no-any-return]

@@ -29,7 +29,7 @@ from app.web.labels import LABELS
 ROOT = Path(__file__).resolve().parents[2]
 STAGE_NAMES = ["信息采集", "核实立案", "事件分配", "任务处理", "执行反馈", "核查结案", "考核评价"]
 FILE = {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal"}
-TRIAGE = {"decision": "dispatch", "lead_unit": "d1-sz", "time_limit": "4h"}
+TRIAGE = {"decision": "dispatch", "lead_unit": "d1-sz", "handling_limit": "4h"}
 
 
 # ---------------------------------------------------------------------------- helpers
