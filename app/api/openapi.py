@@ -34,7 +34,9 @@ def spec_dict() -> dict[str, Any]:
                    info={"description": "Case management for a city's unified operations (一网统管). "
                                         "Every call except /auth/token takes 'Authorization: Bearer <token>'."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for name in ("TokenRequest", "Token", "CaseCreate", "Task", "TaskDetail", "Case", "Complete", "Error"):
+    for name in ("TokenRequest", "Token", "CaseCreate", "Task", "TaskDetail", "Case", "Complete", "Error", "Reason",
+                 "Reassign", "ExtensionRequestCreate", "Decision", "TaskRequest", "ReturnResult", "Notification",
+                 "MarkRead"):
         spec.components.schema(name, schema=getattr(schemas, f"{name}Schema"))
     task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     case_id = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -60,7 +62,11 @@ def spec_dict() -> dict[str, Any]:
             {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["due", "-due", "created", "-created"]}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
             {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-            {"name": "candidates", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}],
+            {"name": "candidates", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}},
+            {"name": "light", "in": "query", "schema": {"type": "string", "enum": ["green", "yellow", "red"]}},
+            {"name": "tier", "in": "query", "schema": {"type": "string", "enum": ["community", "street", "district", "city"]}},
+            {"name": "unit", "in": "query", "schema": {"type": "string"},
+             "description": "org-unit code: tasks of that unit and the units below it"}],
         "responses": {"200": {"description": "tasks", "content": {"application/json": {"schema": {
             "type": "object", "properties": {"tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
                                              "limit": {"type": "integer"}, "offset": {"type": "integer"}}}}}},
@@ -80,6 +86,51 @@ def spec_dict() -> dict[str, Any]:
                       "202": _resp("accepted but the process failed: kept as an incident for an administrator"),
                       "409": _resp("not claimed by the caller, or no longer open", "Error"),
                       "422": _resp("field errors; nothing changed", "Error"), **ERRORS}}})
+    acting = {"409": _resp("the process does not allow it at this step, or the task changed meanwhile", "Error"),
+              "422": _resp("field errors; nothing changed", "Error"), **ERRORS}
+    for action, summary, body, answer in (
+            ("reassign", "Give the task to another user and/or unit (supervisor)", "Reassign", _resp("the task", "Task")),
+            ("urge", "催办: notify the holder (supervisor)", "Reason", _resp("the task", "Task")),
+            ("escalate", "上报/吹哨: send the case to the next tier", "Reason", _resp("the case", "Case"))):
+        spec.path(f"/api/v1/tasks/{{task_id}}/{action}", operations={"post": {
+            "summary": summary, "security": secured, "parameters": [task_id], "requestBody": _json(body),
+            "responses": {"200": answer, **acting}}})
+    spec.path("/api/v1/tasks/{task_id}/return", operations={"post": {
+        "summary": "退单: a supervisor returns the task to dispatch at once; its handler asks for it",
+        "security": secured, "parameters": [task_id], "requestBody": _json("Reason"),
+        "responses": {"200": _resp("returned", "ReturnResult"), "201": _resp("requested, waiting for a supervisor", "ReturnResult"),
+                      **acting}}})
+    spec.path("/api/v1/tasks/{task_id}/extension-requests", operations={"post": {
+        "summary": "延期申请: the holder asks for more working hours or days, before the deadline",
+        "security": secured, "parameters": [task_id], "requestBody": _json("ExtensionRequestCreate"),
+        "responses": {"201": _resp("the pending request", "TaskRequest"), **acting}}})
+    request_id = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    for kind in ("extension", "return"):
+        spec.path(f"/api/v1/{kind}-requests/{{request_id}}/decision", operations={"post": {
+            "summary": f"Approve or refuse a pending {kind} request (supervisor)", "security": secured,
+            "parameters": [request_id], "requestBody": _json("Decision"),
+            "responses": {"200": _resp("the decided request", "TaskRequest"), **acting}}})
+    for action, summary in (("park", "挂账: the clocks of the case's tasks stand (supervisor)"),
+                            ("unpark", "Take the case off the parked list; the working time left is kept")):
+        spec.path(f"/api/v1/cases/{{case_id}}/{action}", operations={"post": {
+            "summary": summary, "security": secured, "parameters": [case_id], "requestBody": _json("Reason"),
+            "responses": {"200": _resp("the case", "Case"), **acting}}})
+    spec.path("/api/v1/supervision", operations={"get": {
+        "summary": "The supervisor's console: open tasks by light, escalated cases, waiting requests", "security": secured,
+        "parameters": [{"name": "light", "in": "query", "schema": {"type": "string", "enum": ["green", "yellow", "red"]}}],
+        "responses": {"200": _resp("the console"), "422": _resp("invalid query", "Error"), **ERRORS}}})
+    spec.path("/api/v1/notifications", operations={"get": {
+        "summary": "The caller's recent notifications and unread count", "security": secured,
+        "parameters": [{"name": "unread", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}],
+        "responses": {"200": {"description": "notifications", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {
+                "unread": {"type": "integer"},
+                "notifications": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}}}}}}},
+            **ERRORS}}})
+    spec.path("/api/v1/notifications/read", operations={"post": {
+        "summary": "Mark notifications read (all, or the given ids)", "security": secured, "requestBody": _json("MarkRead"),
+        "responses": {"200": _resp("how many were marked and how many remain unread"),
+                      "422": _resp("invalid input", "Error"), **ERRORS}}})
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})
