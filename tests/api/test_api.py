@@ -1,6 +1,8 @@
 """Every API endpoint, with bad input and permission refusals."""
 from __future__ import annotations
 
+import re
+
 from typing import Any, Callable
 
 import pytest
@@ -192,6 +194,12 @@ def test_openapi_describes_every_path(client: FlaskClient) -> None:
     paths = set(doc["paths"])
     assert {"/api/v1/auth/token", "/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/tasks", "/api/v1/tasks/{task_id}",
             "/api/v1/tasks/{task_id}/claim", "/api/v1/tasks/{task_id}/unclaim", "/api/v1/tasks/{task_id}/complete"} <= paths
+    # and every route the API serves, with each of its methods
+    served = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
+              for rule in client.application.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    described = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    assert served <= described, sorted(served - described)
 
 
 def test_answers_have_exactly_the_documented_fields(api: Api, make_case: Callable[..., dict[str, Any]]) -> None:
