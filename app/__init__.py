@@ -61,7 +61,7 @@ def _wants_json() -> bool:
 
 def register_errorhandlers(app: Flask) -> None:
     from app.core.errors import AppError, Conflict
-    from app.engine.host import CaseConflict, NoProcessDeployed
+    from app.engine.host import CaseConflict, EngineIncidentError, NoProcessDeployed
 
     def respond(status: int, body: dict[str, Any]) -> Any:
         if _wants_json():
@@ -79,6 +79,14 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CaseConflict)
     def case_conflict(exc: CaseConflict) -> Any:
         return app_error(Conflict(str(exc)))
+
+    @app.errorhandler(EngineIncidentError)
+    def engine_incident(exc: EngineIncidentError) -> Any:
+        # the action reached the process, which failed: the incident is kept (a 2xx answer
+        # commits it) and the case stays at its last good state for an administrator to retry
+        return respond(202, {"status": "incident", "incident": exc.incident.id,
+                             "message": "流程在此步出错，已记录并通知管理员 / the process failed on this step; "
+                                        "an administrator was notified and can retry it"})
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:

@@ -27,10 +27,10 @@ from app.engine.models import WorkflowInstance
 log = logging.getLogger(__name__)
 
 INSTANCES, CASES = WorkflowInstance.__table__, Case.__table__
-# due, not blocked by an incident (an administrator must act first), after the last case handled
+# due (SpiffWorkflow fires a timer once its moment has passed), not blocked by an incident (an administrator must act first), after the last case handled
 _DUE = (select(INSTANCES.c.case_id)
         .join(CASES, CASES.c.id == INSTANCES.c.case_id)
-        .where(INSTANCES.c.next_timer_at <= bindparam("k_now"), INSTANCES.c.case_id > bindparam("k_after"),
+        .where(INSTANCES.c.next_timer_at < bindparam("k_now"), INSTANCES.c.case_id > bindparam("k_after"),
                CASES.c.has_incident.is_(False))
         .order_by(INSTANCES.c.case_id).limit(bindparam("k_limit")))
 _DUE_LOCKED = _DUE.with_for_update(skip_locked=True, of=INSTANCES)

@@ -202,10 +202,11 @@ def escalate_task(task: Task, principal: Principal, reason: Any) -> Case:
         raise Forbidden("您不能上报此任务 / you may not escalate this task")
     text = _reason(reason)
     case = _case_of(task)
-    record("task_escalated", actor=principal.user, case_id=case.id, task_id=task.id, task=task.name, reason=text,
-           tier=case.tier)
+    from_tier = case.tier
     _engine_call(host.signal, case, task, "escalate", {"reason": text, "by": principal.username,
-                                                        "from_tier": case.tier}, principal.user)
+                                                        "from_tier": from_tier}, principal.user)
+    record("task_escalated", actor=principal.user, case_id=case.id, task_id=task.id, task=task.name, reason=text,
+           tier=from_tier, to_tier=case.tier)
     notify(_supervisor_ids(task.unit_path), "escalated", f"案件上报：{task.name}。理由：{text}", case_id=case.id,
            task_id=task.id, actor=principal.user)
     return case
@@ -222,8 +223,8 @@ def return_task(task: Task, principal: Principal, reason: Any) -> tuple[str, Tas
     text = _reason(reason)
     case = _case_of(task)
     if principal.covers("supervisor", task.unit_path):
-        record("task_returned", actor=principal.user, case_id=case.id, task_id=task.id, task=task.name, reason=text)
         _return(task, case, text, principal)
+        record("task_returned", actor=principal.user, case_id=case.id, task_id=task.id, task=task.name, reason=text)
         return "returned", None
     if not _may_work_on(principal, task):
         raise Forbidden("您不能对此任务申请退单 / you may not return this task")

@@ -50,7 +50,8 @@ class TaskFilters:
         if self.light is not None:
             out.append(light_condition(self.light, Task.__table__, self.now or clock.now()))
         if self.tier is not None:
-            out.append(exists().where(Case.id == Task.case_id, Case.tier == self.tier))
+            tiered = aliased(Case)  # an alias: lists that also join Case must not correlate with it
+            out.append(exists().where(tiered.id == Task.case_id, tiered.tier == self.tier))
         if self.unit_path is not None:
             lo, hi = subtree_bounds(self.unit_path)
             out.extend([Task.unit_path >= lo, Task.unit_path < hi])

@@ -12,13 +12,16 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from app.cases.models import CASE_STATUSES, CHANNELS, Case
 from app.cases.operations import create_case
-from app.core.errors import Forbidden, ValidationFailed
+from app.core.db import session as db
+from app.core.errors import Conflict, Forbidden, ValidationFailed
 from app.core.i18n import get_locale, gettext as _
 from app.engine import host
 from app.forms.schema import coerce_form, initial_values, validate
+from app.supervision.operations import park_case, unpark_case
 from app.tasks.queries import can_claim, can_view_case, candidates, open_tasks
 from app.web.forms import form_errors, form_fields, html_values, posted_values
-from app.web.helpers import Pager, current_principal, get_or_404, login_required, page_arg, page_size, role_required
+from app.web.helpers import (ActionState, Pager, current_principal, engine_incident_message, get_or_404,
+                             localize_message, login_required, page_arg, page_size, posted, role_required, safe_next)
 from app.web.labels import STAGES
 from app.web.queries import case_definitions, case_list, communities, display_names, task_titles, timeline
 
@@ -122,21 +125,72 @@ def _render_new(fields: list[Any], values: dict[str, Any], errors: dict[str, lis
 
 # ---------------------------------------------------------------------------- the case page
 
+def _load_case(case_id: int) -> Case:
+    case = get_or_404(Case, case_id, _("找不到该案件"))
+    if not can_view_case(current_principal(), case):
+        raise Forbidden(_("此案件不在您的单位范围内"))
+    return case
+
+
 @bp.get("/cases/<int:case_id>")
 @login_required
 def show(case_id: int) -> Any:
+    return render_case_page(_load_case(case_id))
+
+
+def render_case_page(case: Case, action: ActionState | None = None, status: int = 200) -> Any:
     principal = current_principal()
-    case = get_or_404(Case, case_id, _("找不到该案件"))
-    if not can_view_case(principal, case):
-        raise Forbidden(_("此案件不在您的单位范围内"))
     definition = case_definitions([case.id]).get(case.id)
     tasks = open_tasks(case.id)
     who = candidates(tasks)
     names = display_names(u for users in who.values() for u in users)
     claimable = {t.id for t in tasks if t.claimed_by_id is None and can_claim(principal, t)}
+    supervised = {t.id for t in tasks if principal.covers("supervisor", t.unit_path)}
     return render_template(
         "cases/show.html", case=case, tasks=tasks, task_names=task_titles(tasks), candidates=who, names=names,
-        claimable=claimable, steps=stepper(case), events=timeline(case, definition))
+        claimable=claimable, supervised=supervised, can_park=bool(supervised) and case.status == "open",
+        steps=stepper(case), events=timeline(case, definition), action=action), status
+
+
+# ---------------------------------------------------------------------------- parking (挂账)
+
+def _park_action(case_id: int, key: str, operation: Any, done: str) -> Any:
+    """Park or un-park: flash and go back when done; show the form again when refused (422)."""
+    principal = current_principal()
+    case = _load_case(case_id)
+    values = posted("reason")
+    back = safe_next(request.form.get("next")) or url_for("cases.show", case_id=case.id)
+    try:
+        operation(case, principal, values["reason"])
+    except ValidationFailed as exc:
+        db.rollback()
+        state = ActionState.from_error(key, values, exc, ("reason",))
+        if request.args.get("origin") == "console":
+            from app.web.supervision import render_console
+            return render_console(state, 422)
+        return render_case_page(case, state, 422)
+    except Conflict as exc:
+        db.rollback()
+        flash(localize_message(exc.message), "error")
+        return redirect(back)
+    except host.EngineIncidentError:  # kept for an administrator: this request commits it
+        flash(engine_incident_message(), "warning")
+        return redirect(back)
+    flash(done.format(number=case.number), "success")
+    return redirect(back)
+
+
+@bp.post("/cases/<int:case_id>/park")
+@role_required("supervisor")
+def park(case_id: int) -> Any:
+    return _park_action(case_id, "park", park_case, _("已挂账：{number}，计时暂停"))
+
+
+@bp.post("/cases/<int:case_id>/unpark")
+@role_required("supervisor")
+def unpark(case_id: int) -> Any:
+    key = f"unpark-{case_id}" if request.args.get("origin") == "console" else "unpark"
+    return _park_action(case_id, key, unpark_case, _("已取消挂账：{number}，恢复计时"))
 
 
 def stepper(case: Case) -> list[dict[str, str]]:

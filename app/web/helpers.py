@@ -218,6 +218,11 @@ class ActionState:
         return self.key == key
 
 
+def engine_incident_message() -> str:
+    """An action's process step failed: the engine kept an incident (the request commits it)."""
+    return _("操作已保存，但流程在此步出错，正在等待管理员处理（流程异常）。")
+
+
 def posted(*names: str) -> dict[str, str]:
     """The posted text inputs of a small form, trimmed (to show them again when refused)."""
     return {name: (request.form.get(name) or "").strip() for name in names}

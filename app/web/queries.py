@@ -166,7 +166,7 @@ class TimelineEntry:
 
 _HIDDEN_DETAIL = {"task", "bpmn_id", "data", "unit", "title", "before", "tasks", "at"}
 # the 督办 details (app.supervision.operations) under readable titles
-_DETAIL_TITLES = {"reason": "理由", "amount": "申请延期", "due_at": "新的办理时限", "tier": "层级", "user": "改派给",
+_DETAIL_TITLES = {"reason": "理由", "amount": "延期时长", "due_at": "新的办理时限", "tier": "层级", "user": "改派给",
                   "urge_count": "催办次数", "notified": "通知人数", "message": "内容", "request": "申请编号",
                   "timers": "定时器"}
 

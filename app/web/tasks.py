@@ -22,8 +22,8 @@ from app.tasks.models import Task
 from app.tasks.operations import claim_task, complete_task, task_form, unclaim_task
 from app.tasks.queries import can_claim, can_view_case
 from app.web.forms import form_errors, form_fields, html_values, posted_values
-from app.web.helpers import (ActionState, current_principal, get_or_404, limit_text, localize_message, login_required,
-                             posted, safe_next)
+from app.web.helpers import (ActionState, current_principal, engine_incident_message, get_or_404, limit_text,
+                             localize_message, login_required, posted, safe_next)
 from app.web.labels import label
 from app.web.queries import case_definitions, pending_task_requests, task_documentation, task_title
 
@@ -118,15 +118,18 @@ def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], e
     works_on = is_open and (mine or can_claim(principal, task))
     supervises = is_open and principal.covers("supervisor", task.unit_path)
     flow = works_on or supervises
+    requests = pending_task_requests(task.id)
+    waiting = {r.kind for r in requests}
     return render_template(
         "task.html", task=task, case=case, fields=fields, values=values, errors=field_errors,
         general_errors=general, message=message, title=task_title(task.name, definition, task.bpmn_id),
         documentation=task_documentation(task, definition), mine=mine,
         claimable=task.claimed_by_id is None and can_claim(principal, task),
-        works_on=works_on, supervises=supervises, requests=pending_task_requests(task.id), action=action,
+        works_on=works_on, supervises=supervises, requests=requests, action=action,
         can_escalate=flow and _accepts(case, task, "escalate"),
-        can_return=flow and _accepts(case, task, "return"),
-        can_extend=is_open and mine and task.due_at is not None), status
+        # one request of a kind waits at a time; a supervisor's return is not a request
+        can_return=flow and (supervises or "return" not in waiting) and _accepts(case, task, "return"),
+        can_extend=is_open and mine and task.due_at is not None and "extension" not in waiting), status
 
 
 def _back(default: str) -> str:
@@ -206,6 +209,10 @@ def _task_action(task_id: int, key: str, inputs: tuple[str, ...],
         db.rollback()
         flash(localize_message(exc.message), "error")
         return redirect(safe_next(request.form.get("next")) or url_for("tasks.show", task_id=task.id))
+    except host.EngineIncidentError:
+        # the process failed on this step: the incident is kept (this request commits) for an admin
+        flash(engine_incident_message(), "warning")
+        return redirect(_after_action(principal, task, case))
     flash(done, "success")
     return redirect(_after_action(principal, task, case))
 

@@ -122,3 +122,33 @@ def test_a_stale_version_cannot_overwrite(app: Flask, monkeypatch: pytest.Monkey
     monkeypatch.setattr(host, "_load", real_load)
     with app.app_context():
         assert [t.bpmn_id for t in _open(case_id)] == ["t1"]
+
+
+def test_an_action_that_breaks_the_process_keeps_its_incident(app: Flask, api: Callable[[str], Any]) -> None:
+    """An escalation whose path fails in the diagram answers 202 and the incident is stored (not a 500)."""
+    pid = "host_incident_signal"
+    signal = ('<bpmn:signal id="sig_escalate" name="escalate"/>')
+    xml = linear(pid).replace("<bpmn:collaboration", signal + "\n  <bpmn:collaboration")
+    xml = xml.replace("<bpmn:endEvent id=\"ev_end\"/>", """<bpmn:endEvent id="ev_end"/>
+    <bpmn:boundaryEvent id="b_escalate" attachedToRef="t1"><bpmn:signalEventDefinition signalRef="sig_escalate"/></bpmn:boundaryEvent>
+    <bpmn:scriptTask id="s_broken" name="坏脚本"><bpmn:script>x = 1 / 0</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="ev_escalated"/>
+    <bpmn:sequenceFlow id="fb1" sourceRef="b_escalate" targetRef="s_broken"/>
+    <bpmn:sequenceFlow id="fb2" sourceRef="s_broken" targetRef="ev_escalated"/>""")
+    xml = xml.replace("<bpmn:flowNodeRef>ev_start</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>ev_start</bpmn:flowNodeRef>"
+                      "<bpmn:flowNodeRef>s_broken</bpmn:flowNodeRef><bpmn:flowNodeRef>ev_escalated</bpmn:flowNodeRef>")
+    with app.app_context():
+        with transaction():
+            deploy(bundle(pid, xml), pid)
+        with transaction():
+            case_id = _new_case(pid)
+            task_id = _open(case_id)[0].id
+        session.remove()
+    r = api("demo_supervisor").post(f"/api/v1/tasks/{task_id}/escalate", json={"reason": "需要上级协调"})
+    assert r.status_code == 202, r.get_json()
+    assert r.get_json()["status"] == "incident"
+    with app.app_context():
+        incident = session.get(Incident, r.get_json()["incident"])
+        assert incident is not None and "ZeroDivisionError" in incident.error
+        assert session.get(Case, case_id).has_incident
+        assert [t.id for t in _open(case_id)] == [task_id]  # the last good state: still at t1

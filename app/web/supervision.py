@@ -1,0 +1,114 @@
+"""The supervisor's console (督办台): open tasks by light, escalated and returned cases, requests
+waiting for a decision and parked cases, with the actions on them. Only for supervisors; every
+list is scoped to the units where the user holds the supervisor role (app.supervision.queries)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.cases.models import Case
+from app.core.db import session as db
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.i18n import gettext as _
+from app.engine import host
+from app.sla.deadlines import LIGHTS
+from app.supervision import queries as sq
+from app.supervision.models import TaskRequest
+from app.supervision.operations import decide_request
+from app.tasks.models import Task
+from app.web.helpers import (ActionState, Pager, current_principal, engine_incident_message, get_or_404,
+                             localize_message, page_arg, page_size, posted, role_required, safe_next)
+from app.web.labels import label
+from app.web.queries import supervised_task_total, task_titles, tasks_and_cases
+
+bp = Blueprint("supervision", __name__)
+
+
+def console_light() -> str | None:
+    light = request.args.get("light")
+    return light if light in LIGHTS else None
+
+
+def render_console(action: ActionState | None = None, status: int = 200) -> Any:
+    """The console for the current supervisor; ``light=`` and ``page=`` of the query string choose
+    the task table (a refused action posted from here keeps them, and comes back with them)."""
+    principal = current_principal()
+    light = console_light()
+    summary = sq.overview(principal)
+    all_open = supervised_task_total(principal)
+    pager = Pager(page_arg(), page_size(), supervised_task_total(principal, light) if light else all_open,
+                  endpoint="supervision.index", args={"light": light})
+    rows = sq.tasks(principal, light, limit=pager.per_page, offset=pager.offset)
+    if action is not None and action.key.startswith("urge-"):
+        rows = _with_refused_row(rows, int(action.key.removeprefix("urge-")))
+    extensions = sq.pending_requests(principal, "extension")
+    returns = sq.pending_requests(principal, "return")
+    request_tasks, request_cases = tasks_and_cases(r.task_id for r in extensions + returns)
+    returned = sq.returned_waiting(principal)
+    titles = task_titles([t for t, _c in rows] + [t for t, _c in returned] + list(request_tasks.values()))
+    view = {"light": light, "page": pager.page if pager.page > 1 else None}  # kept by the forms posted from here
+    return render_template(
+        "supervision/console.html", summary=summary, all_open=all_open, light=light, lights=LIGHTS, rows=rows,
+        pager=pager, titles=titles, extensions=extensions, returns=returns, request_tasks=request_tasks,
+        request_cases=request_cases, escalated=sq.escalated_cases(principal), returned=returned,
+        parked=sq.parked_cases(principal), action=action, view=view,
+        here=url_for("supervision.index", **view)), status
+
+
+@bp.get("/supervision")
+@role_required("supervisor")
+def index() -> Any:
+    return render_console()
+
+
+@bp.post("/supervision/requests/<int:request_id>/decide")
+@role_required("supervisor")
+def decide(request_id: int) -> Any:
+    """Approve or refuse an extension or return request, with a reason (from the console or the task page)."""
+    principal = current_principal()
+    req = get_or_404(TaskRequest, request_id, _("找不到该申请"))
+    key = f"decide-{req.id}"
+    values = posted("decision", "reason")
+    back = safe_next(request.form.get("next")) or url_for("supervision.index")
+    try:
+        if values["decision"] not in ("approve", "refuse"):
+            raise ValidationFailed(_("表单有误，请检查标出的字段"), errors={"decision": [_("请选择批准或不批准")]})
+        decide_request(req, principal, values["decision"] == "approve", values["reason"])
+    except ValidationFailed as exc:
+        db.rollback()
+        state = ActionState.from_error(key, values, exc, ("decision", "reason"), {"approve": "decision"})
+        return _rerender_for_request(req, state)
+    except Conflict as exc:
+        db.rollback()
+        flash(localize_message(exc.message), "error")
+        return redirect(back)
+    except host.EngineIncidentError:  # kept for an administrator: this request commits it
+        flash(engine_incident_message(), "warning")
+        return redirect(back)
+    verdict = _("已批准") if values["decision"] == "approve" else _("未批准")
+    flash(_("{kind} #{id}：{verdict}", kind=label("request_kind", req.kind), id=req.id, verdict=verdict), "success")
+    return redirect(back)
+
+
+def _rerender_for_request(req: TaskRequest, state: ActionState) -> Any:
+    if request.args.get("origin") == "task":
+        from app.web.tasks import render_task_page
+        task = db.get(Task, req.task_id)
+        case = db.get(Case, req.case_id)
+        if task is None or case is None:  # pragma: no cover - rows are never deleted
+            raise NotFound(_("找不到该任务"))
+        return render_task_page(task, case, state, 422)
+    return render_console(state, 422)
+
+
+def _with_refused_row(rows: list[tuple[Task, Case]], task_id: int) -> list[tuple[Task, Case]]:
+    """The table shown again after a refused quick urge keeps that task's row (with its message),
+    even when the list moved on and the task is on another page now."""
+    if any(task.id == task_id for task, _case in rows):
+        return rows
+    found = db.execute(select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id == task_id)
+                       .options(joinedload(Task.org_unit), joinedload(Task.claimed_by))).unique().first()
+    return [(found[0], found[1]), *rows] if found is not None else rows
