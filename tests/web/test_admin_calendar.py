@@ -17,16 +17,7 @@ from app.core.db import session, transaction
 from app.orgs.models import User
 from app.sla.models import CalendarDay
 from app.sla.service import current_calendar, invalidate_calendar
-
-
-def html(response: Any) -> str:
-    return response.get_data(as_text=True)
-
-
-def csrf(page: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert m, "no csrf_token in the page"
-    return m.group(1)
+from tests.web.pages import csrf, html
 
 
 def _clear(app: Flask) -> None:

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
+from tests.web.pages import csrf, html
 
 Api = Callable[[str], Any]
 LOCAL = "+08:00"
@@ -21,27 +20,6 @@ LOCAL = "+08:00"
 
 def t(hhmm: str) -> str:
     return f"2026-12-01T{hhmm}:00{LOCAL}"
-
-
-def html(response: Any) -> str:
-    return response.get_data(as_text=True)
-
-
-def csrf(page: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert m, "no csrf_token in the page"
-    return m.group(1)
-
-
-@pytest.fixture()
-def browser(app: Flask, login: Callable[..., Any]) -> Callable[[str], FlaskClient]:
-    """A fresh logged-in client per demo user, in Chinese whatever the user chose before."""
-    def make(username: str) -> FlaskClient:
-        client = app.test_client()
-        assert login(client, username).status_code == 302
-        client.post("/lang/zh", data={"csrf_token": csrf(html(client.get("/inbox")))})
-        return client
-    return make
 
 
 def handling_task(api: Api, make_case: Callable[..., dict[str, Any]], limit: str = "4h", **case: Any) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -25,6 +24,7 @@ from app.engine.models import Incident
 from app.web.forms import form_fields
 from app.web.helpers import format_dt
 from app.web.labels import LABELS
+from tests.web.pages import csrf, html, token
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE_NAMES = ["信息采集", "核实立案", "事件分配", "任务处理", "执行反馈", "核查结案", "考核评价"]
@@ -33,33 +33,6 @@ TRIAGE = {"decision": "dispatch", "lead_unit": "d1-sz", "handling_limit": "4h"}
 
 
 # ---------------------------------------------------------------------------- helpers
-
-def csrf(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert m, "no csrf_token in the page"
-    return m.group(1)
-
-
-def token(client: FlaskClient, url: str = "/inbox") -> str:
-    """A CSRF token of the current session, read from a page as a browser would."""
-    page = client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    return csrf(page.get_data(as_text=True))
-
-
-def html(response: Any) -> str:
-    return response.get_data(as_text=True)
-
-
-@pytest.fixture()
-def browser(app: Flask, login: Callable[..., Any]) -> Callable[[str], FlaskClient]:
-    """A fresh logged-in test client per demo user."""
-    def make(username: str) -> FlaskClient:
-        client = app.test_client()
-        r = login(client, username)
-        assert r.status_code == 302, html(r)
-        return client
-    return make
 
 
 def first_task(case: dict[str, Any], bpmn_id: str | None = None) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -23,39 +22,13 @@ from app.notifications.models import Notification
 from app.sla.deadlines import LIGHTS, light
 from app.supervision.models import TaskRequest
 from app.tasks.models import Task
+from tests.web.pages import csrf, html, token
 
 Api = Callable[[str], Any]
 
 
 def t(hhmm: str) -> str:
     return f"2026-12-01T{hhmm}:00+08:00"
-
-
-def html(response: Any) -> str:
-    return response.get_data(as_text=True)
-
-
-def csrf(page: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert m, "no csrf_token in the page"
-    return m.group(1)
-
-
-def token(client: FlaskClient, url: str = "/inbox") -> str:
-    page = client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    return csrf(html(page))
-
-
-@pytest.fixture()
-def browser(app: Flask, login: Callable[..., Any]) -> Callable[[str], FlaskClient]:
-    """A fresh logged-in client per demo user, in Chinese whatever the user chose before."""
-    def make(username: str) -> FlaskClient:
-        client = app.test_client()
-        assert login(client, username).status_code == 302
-        client.post("/lang/zh", data={"csrf_token": csrf(html(client.get("/inbox")))})
-        return client
-    return make
 
 
 def handling_task(api: Api, make_case: Callable[..., dict[str, Any]], claim: bool = True) -> dict[str, Any]:
