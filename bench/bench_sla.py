@@ -9,8 +9,7 @@ Measures, per database (SQLite by default; PostgreSQL with --database-url or --b
               query (app.engine.timers.due_statement) must read ix_workflow_instances_next_timer
               and examine about as many rows as are due, not all cases: SQLite EXPLAIN QUERY PLAN,
               PostgreSQL EXPLAIN (ANALYZE, BUFFERS), for the first batch and for an idle sweep with
-              nothing due, with the query's time against a forced full scan and against a keyset
-              query on (next_timer_at, case_id) that is NOT the app's (a candidate, for comparison);
+              nothing due, with the query's time against a forced full scan;
               where the sweep's time goes per case. On PostgreSQL the same sweep also runs as two
               `flask scheduler sweep` processes at once on a copy of the database (CREATE DATABASE
               ... TEMPLATE): wall time, and a check that each of the 1,000 cases fired exactly once
@@ -620,22 +619,6 @@ def seed_timers(db: B.Database, args: argparse.Namespace) -> dict[str, Any]:
             "_due_ids": due_ids}
 
 
-def keyset_candidate(dialect: str) -> Any:
-    """NOT the app's query: the due cases in (next_timer_at, case_id) order with a keyset on that
-    pair, so the index ix_workflow_instances_next_timer gives the order and the scan stops after a
-    batch. A candidate fix, measured for comparison only."""
-    from sqlalchemy import Integer, bindparam, select, tuple_
-    from app.engine.timers import CASES, INSTANCES
-    query = (select(INSTANCES.c.case_id, INSTANCES.c.next_timer_at)
-             .join(CASES, CASES.c.id == INSTANCES.c.case_id)
-             .where(INSTANCES.c.next_timer_at < bindparam("k_now", type_=INSTANCES.c.next_timer_at.type),
-                    tuple_(INSTANCES.c.next_timer_at, INSTANCES.c.case_id)
-                    > tuple_(bindparam("k_t", type_=INSTANCES.c.next_timer_at.type), bindparam("k_after", type_=Integer)),
-                    CASES.c.has_incident.is_(False))
-             .order_by(INSTANCES.c.next_timer_at, INSTANCES.c.case_id).limit(bindparam("k_limit")))
-    return query.with_for_update(skip_locked=True, of=INSTANCES) if dialect == "postgresql" else query
-
-
 def pg_rows_examined(plan: str, table: str = "workflow_instances") -> int | None:
     """Rows a PostgreSQL plan read from ``table``: returned rows plus rows removed by filters."""
     lines = plan.splitlines()
@@ -658,7 +641,7 @@ def pg_rows_examined(plan: str, table: str = "workflow_instances") -> int | None
 
 def due_query(app: Any, args: argparse.Namespace, n_due: int) -> dict[str, Any]:
     """The due-case query as the sweep sends it (first batch, and an idle sweep with nothing due):
-    plans, times, rows examined; a forced full scan; and a keyset candidate for comparison."""
+    plans, times, rows examined; and a forced full scan for comparison."""
     from app.core.db import session
     from app.engine.timers import due_statement
     out: dict[str, Any] = {"batch": args.batch, "due": n_due}
@@ -680,14 +663,10 @@ def due_query(app: Any, args: argparse.Namespace, n_due: int) -> dict[str, Any]:
         return sql, dbapi_params
 
     queries = {
-        "app": as_sent(due_statement(dialect), {"k_now": T_SWEEP, "k_after": 0, "k_limit": args.batch}),
-        "app_idle": as_sent(due_statement(dialect), {"k_now": T_IDLE, "k_after": 0, "k_limit": args.batch}),
-        "keyset": as_sent(keyset_candidate(dialect), {"k_now": T_SWEEP, "k_t": epoch, "k_after": 0, "k_limit": args.batch}),
-        "keyset_idle": as_sent(keyset_candidate(dialect), {"k_now": T_IDLE, "k_t": epoch, "k_after": 0,
-                                                            "k_limit": args.batch}),
+        "app": as_sent(due_statement(dialect), {"k_now": T_SWEEP, "k_t": epoch, "k_after": 0, "k_limit": args.batch}),
+        "app_idle": as_sent(due_statement(dialect), {"k_now": T_IDLE, "k_t": epoch, "k_after": 0, "k_limit": args.batch}),
     }
     out["sql"] = queries["app"][0]
-    out["keyset_sql"] = queries["keyset"][0]
     with engine.connect() as conn:
 
         def timed(sql: str, params: Any, setup: list[str], n: int, budget: float = 8.0) -> float:
@@ -1229,10 +1208,6 @@ def print_report(report: dict[str, Any]) -> None:
     add("  due query, idle (nothing due): ms / examined",
         lambda r: f"{r[T]['due_query']['app_idle']['ms_median']:.2f} / {examined(r[T]['due_query']['app_idle'])}", "≈ 0")
     add("  forced full scan: ms", lambda r: r[T]["due_query"]["full_scan_ms_median"], spec=".2f")
-    add("  candidate keyset query (not the app's): ms / examined",
-        lambda r: f"{r[T]['due_query']['keyset']['ms_median']:.2f} / {examined(r[T]['due_query']['keyset'])}")
-    add("  candidate keyset query, idle: ms / examined",
-        lambda r: f"{r[T]['due_query']['keyset_idle']['ms_median']:.2f} / {examined(r[T]['due_query']['keyset_idle'])}")
     add("  one sweep(): fired / seconds",
         lambda r: f"{r[T]['sweep']['fired']:,} / {r[T]['sweep']['seconds']:.2f}")
     add("  per case: ms (DB ms, statements)",
@@ -1276,8 +1251,6 @@ def print_report(report: dict[str, Any]) -> None:
             print("  " + q["plan"].replace("\n", "\n  "))
             print(f"\ndue-case query plan with nothing due, the idle sweep every 30 s ({k}):")
             print("  " + q["app_idle"]["plan"].replace("\n", "\n  "))
-            print(f"\nfor comparison, NOT the app's query: keyset on (next_timer_at, case_id), first batch ({k}):")
-            print("  " + q["keyset"]["plan"].replace("\n", "\n  "))
         if "lights" in r:
             p = r["lights"]["plans"]["console_count"]
             print(f"\nconsole count-by-light query plan ({k}, demo_supervisor):")

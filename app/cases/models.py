@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Float, Integer, Boolean
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Float, Integer, Boolean, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, utcnow
@@ -13,6 +13,9 @@ from app.orgs.models import OrgUnit, User
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CASE_STATUSES = ("open", "closed", "rejected")
 TIERS = ("community", "street", "district", "city")
+ESCALATED_SQL = "status = 'open' AND (escalation_count > 0 OR supervised_at IS NOT NULL)"
+PARKED_SQL = "status = 'open' AND parked_at IS NOT NULL"
+RETURNED_SQL = "status = 'open' AND return_count > 0"
 CHANNELS = ("hotline", "grid", "city_mgmt", "police110", "mailbox", "wechat", "weibo", "open311", "api")
 URGENCIES = ("normal", "urgent")
 
@@ -23,6 +26,10 @@ class Case(Base):
         UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
         Index("ix_cases_status_created", "status", "created_at"),
         Index("ix_cases_status_due", "status", "due_at"),
+        # the supervisor's lists: few open cases each (queries repeat these conditions literally)
+        Index("ix_cases_open_escalated", "id", sqlite_where=text(ESCALATED_SQL), postgresql_where=text(ESCALATED_SQL)),
+        Index("ix_cases_open_parked", "id", sqlite_where=text(PARKED_SQL), postgresql_where=text(PARKED_SQL)),
+        Index("ix_cases_open_returned", "id", sqlite_where=text(RETURNED_SQL), postgresql_where=text(RETURNED_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

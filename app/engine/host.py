@@ -122,6 +122,7 @@ _CASE_DEADLINE = select(func.min(TASKS.c.due_at), func.min(TASKS.c.yellow_at)).w
 _UPDATE_INSTANCE = update(INSTANCES).where(INSTANCES.c.case_id == bindparam("k_case"),
                                            INSTANCES.c.version == bindparam("k_version"))
 _UPDATE_CASE = update(CASES).where(CASES.c.id == bindparam("k_case"))
+_UPDATE_NEXT_TIMER = update(INSTANCES).where(INSTANCES.c.case_id == bindparam("k_case"))
 _UPDATE_OPEN_TASK = update(TASKS).where(TASKS.c.id == bindparam("k_task"), TASKS.c.state == "open")
 _insert_case_once: dict[str, Any] = {}
 
@@ -226,13 +227,16 @@ def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any) -> N
 def fire_timers(case: Case) -> bool:
     """Run the case's expired timers; return True when something moved."""
     loaded = _load(case)
-    before = dumps(loaded.workflow)
+    if not _due_timer_names(loaded.workflow, utcnow()):
+        # nothing has passed yet (a stale mark): keep the state, correct the mark
+        _sql(_UPDATE_NEXT_TIMER, {"k_case": case.id, "next_timer_at": _next_timer(loaded.workflow)})
+        return False
 
     def act() -> None:
         loaded.workflow.refresh_timers()
         loaded.workflow.do_engine_steps()
 
-    return _advance(case, loaded, {"type": "timers"}, None, act, unchanged=before)
+    return _advance(case, loaded, {"type": "timers"}, None, act)
 
 
 def reschedule(case: Case, timings: dict[int, Timing | None], actor: Any, reason: dict[str, Any]) -> None:
@@ -401,7 +405,7 @@ def _run(workflow: CaseWorkflow, definition: LoadedDefinition, act: Any, existin
 
 
 def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act: Any,
-             completed: Task | None = None, unchanged: str | None = None) -> bool:
+             completed: Task | None = None) -> bool:
     """Apply ``act`` and run the engine; then write state, tasks, case and audit (or an incident)."""
     now = utcnow()
     existing = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASKS, {"k_case": case.id})}
@@ -411,8 +415,6 @@ def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act
         incident = _open_incident(case.id, action, exc, actor)
         _set_incident_flag(case, True)
         raise EngineIncidentError(incident) from None
-    if unchanged is not None and step.state == unchanged:
-        return False
     result = _sql(_UPDATE_INSTANCE, {"k_case": case.id, "k_version": loaded.version, "state": step.state,
                                      "version": loaded.version + 1, "next_timer_at": step.next_timer,
                                      "updated_at": now})
@@ -511,7 +513,7 @@ def _due_timer_names(workflow: CaseWorkflow, now: datetime) -> list[str]:
     names = []
     for event in workflow.waiting_events():
         moment = _as_moment(getattr(event, "value", None))
-        if moment is not None and moment <= now:
+        if moment is not None and moment < now:  # as SpiffWorkflow decides: once the moment has passed
             names.append(event.name or event.event_type)
     return names
 

@@ -40,7 +40,8 @@ class WorkflowInstance(Base):
     """
 
     __tablename__ = "workflow_instances"
-    __table_args__ = (Index("ix_workflow_instances_next_timer", "next_timer_at"),)
+    # the timer sweep reads due cases in (next_timer_at, case_id) order (app.engine.timers)
+    __table_args__ = (Index("ix_workflow_instances_next_timer", "next_timer_at", "case_id"),)
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))

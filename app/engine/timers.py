@@ -7,16 +7,16 @@ scheduler processes (on one or several machines) share the work and fire each ti
 SQLite the database has one writer at a time, and the version check of every workflow update
 turns a second scheduler's stale copy into a skipped conflict instead of a second firing.
 
-A sweep catches up after downtime: everything due up to now fires, in order of case id.
+A sweep catches up after downtime: everything due up to now fires, oldest timer first.
 """
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, select, tuple_
 
 from app.cases.models import Case
 from app.core import clock
@@ -27,12 +27,18 @@ from app.engine.models import WorkflowInstance
 log = logging.getLogger(__name__)
 
 INSTANCES, CASES = WorkflowInstance.__table__, Case.__table__
-# due (SpiffWorkflow fires a timer once its moment has passed), not blocked by an incident (an administrator must act first), after the last case handled
-_DUE = (select(INSTANCES.c.case_id)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Due (SpiffWorkflow fires a timer once its moment has passed) and not blocked by an incident (an
+# administrator must act first), in (next_timer_at, case_id) order after the last case handled:
+# the index ix_workflow_instances_next_timer on that pair gives the order, so a batch reads about
+# as many index entries as it returns, however many cases exist.
+_DUE = (select(INSTANCES.c.case_id, INSTANCES.c.next_timer_at)
         .join(CASES, CASES.c.id == INSTANCES.c.case_id)
-        .where(INSTANCES.c.next_timer_at < bindparam("k_now"), INSTANCES.c.case_id > bindparam("k_after"),
+        .where(INSTANCES.c.next_timer_at < bindparam("k_now", type_=INSTANCES.c.next_timer_at.type),
+               tuple_(INSTANCES.c.next_timer_at, INSTANCES.c.case_id)
+               > tuple_(bindparam("k_t", type_=INSTANCES.c.next_timer_at.type), bindparam("k_after", type_=Integer)),
                CASES.c.has_incident.is_(False))
-        .order_by(INSTANCES.c.case_id).limit(bindparam("k_limit")))
+        .order_by(INSTANCES.c.next_timer_at, INSTANCES.c.case_id).limit(bindparam("k_limit")))
 _DUE_LOCKED = _DUE.with_for_update(skip_locked=True, of=INSTANCES)
 
 
@@ -65,19 +71,19 @@ def sweep(now: datetime | None = None, batch: int = 100, keep_ids: bool = False)
     started = time.perf_counter()
     result = SweepResult()
     at = clock.now()
-    after = 0
+    after: tuple[datetime, int] = (EPOCH, 0)
     while True:
         with transaction():
             statement = due_statement(session.get_bind().dialect.name)
-            ids = list(session.execute(statement, {"k_now": at, "k_after": after, "k_limit": batch}).scalars())
-            if not ids:
+            rows = session.execute(statement, {"k_now": at, "k_t": after[0], "k_after": after[1], "k_limit": batch}).all()
+            if not rows:
                 break
             result.batches += 1
-            for case_id in ids:
+            for case_id, _moment in rows:
                 _fire(case_id, result)
                 if keep_ids:
                     result.case_ids.append(case_id)
-            after = ids[-1]
+            after = (rows[-1].next_timer_at, rows[-1].case_id)
         session.remove()
     result.seconds = time.perf_counter() - started
     if result.fired or result.incidents or result.conflicts:
