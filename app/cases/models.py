@@ -26,10 +26,11 @@ class Case(Base):
         UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
         Index("ix_cases_status_created", "status", "created_at"),
         Index("ix_cases_status_due", "status", "due_at"),
-        # the supervisor's lists: few open cases each (queries repeat these conditions literally)
-        Index("ix_cases_open_escalated", "id", sqlite_where=text(ESCALATED_SQL), postgresql_where=text(ESCALATED_SQL)),
-        Index("ix_cases_open_parked", "id", sqlite_where=text(PARKED_SQL), postgresql_where=text(PARKED_SQL)),
-        Index("ix_cases_open_returned", "id", sqlite_where=text(RETURNED_SQL), postgresql_where=text(RETURNED_SQL)),
+        # the supervisor's lists: few open cases each. Queries repeat these conditions literally, and
+        # the indexed column is the status their WHERE tests, so SQLite's planner can search them
+        Index("ix_cases_open_escalated", "status", sqlite_where=text(ESCALATED_SQL), postgresql_where=text(ESCALATED_SQL)),
+        Index("ix_cases_open_parked", "status", sqlite_where=text(PARKED_SQL), postgresql_where=text(PARKED_SQL)),
+        Index("ix_cases_open_returned", "status", sqlite_where=text(RETURNED_SQL), postgresql_where=text(RETURNED_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

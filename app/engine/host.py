@@ -184,6 +184,9 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
            "yellow_at": None, "supervised_at": None, "parked_at": None, "park_reason": None}
     if failure is None:
         row.update(_mirror_values(workflow, step.projection, now))
+        timed = [t for t in step.timings.values() if t is not None]
+        if timed:  # the case's deadline is its most urgent task's
+            row.update(due_at=min(t.due_at for t in timed), yellow_at=min(t.yellow_at for t in timed))
 
     # the case row is written first: a repeated delivery (same channel message id or idempotency
     # key) inserts nothing, and nothing else is written for it
@@ -194,10 +197,6 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
     _sql(_INSERT_INSTANCE, {"case_id": case_id, "definition_id": definition.id, "state": step.state,
                             "version": 1, "next_timer_at": step.next_timer, "updated_at": now})
     tasks = _insert_tasks(case_id, step.projection, step.timings, now, paused=False)
-    deadline_values = _deadline_of(tasks)
-    if any(deadline_values.values()):
-        _sql(_UPDATE_CASE, {"k_case": case_id, **deadline_values})
-        row.update(deadline_values)
     case = Case(id=case_id, **{k: v for k, v in row.items() if k != "id"})
     record("case_created", actor=actor, case_id=case_id, at=now, channel=case.channel, title=case.title,
            category_code=case.category_code, grid_unit=seed.get("grid_unit"))
@@ -424,7 +423,7 @@ def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act
         record("timers_fired", case_id=case.id, at=now, timers=step.fired)
     _sync_tasks(case, existing, step, completed, actor, now)
     values = _mirror_values(loaded.workflow, step.projection, now)
-    values.update(_case_deadline(case.id))
+    values.update(_deadline_after(existing, step))
     _sql(_UPDATE_CASE, {"k_case": case.id, **values})
     _written(case, values)
     if step.effects:
@@ -606,9 +605,13 @@ def _sync_tasks(case: Case, existing: dict[str, Any], step: Step, completed: Tas
     _record_created(case.id, _insert_tasks(case.id, new, step.timings, now, paused=case.parked_at is not None), now)
 
 
-def _deadline_of(tasks: list[Any]) -> dict[str, Any]:
-    dues = [t.due_at for t in tasks if t.due_at is not None]
-    yellows = [t.yellow_at for t in tasks if t.yellow_at is not None]
+def _deadline_after(existing: dict[str, Any], step: Step) -> dict[str, Any]:
+    """The case's deadline (its most urgent open task's) once ``step`` is written, without a query."""
+    projected = {p.spiff_id for p in step.projection}
+    kept = [r for sid, r in existing.items() if sid in projected and r.due_at is not None]
+    new = [t for t in step.timings.values() if t is not None]
+    dues = [r.due_at for r in kept] + [t.due_at for t in new]
+    yellows = [r.yellow_at for r in kept if r.yellow_at is not None] + [t.yellow_at for t in new]
     return {"due_at": min(dues) if dues else None, "yellow_at": min(yellows) if yellows else None}
 
 

@@ -66,32 +66,32 @@ def overview(principal: Principal, now: datetime | None = None) -> Overview:
 
 
 def _count_cases(principal: Principal, condition: str) -> int:
-    return int(session.scalar(select(func.count()).select_from(CASES).where(
-        text(condition), _case_in_scope(principal))) or 0)
+    query = select(func.count()).select_from(CASES).where(_case_in_scope(principal))
+    return int(session.scalar(query.where(text(condition))) or 0)
 
 
 def tasks(principal: Principal, light: str | None = None, limit: int = 50, offset: int = 0,
           now: datetime | None = None) -> list[tuple[Task, Case]]:
     """Open tasks under the supervisor's units, most urgent first, optionally of one light.
 
-    Tasks with a deadline come in deadline order straight from an index (no sort of all open
-    tasks); the few without one follow."""
+    The order is taken on narrow rows from the covering index of open tasks (deadline and id
+    only); the page's tasks and cases are loaded afterwards, 50 rows instead of all open ones."""
     at = now or clock.now()
-
-    def page(conditions: list[Any], order: list[Any], lim: int, off: int) -> list[tuple[Task, Case]]:
-        query = (select(Task, Case).join(Case, Case.id == Task.case_id).where(*_open_tasks(principal), *conditions)
-                 .options(joinedload(Task.org_unit), joinedload(Task.claimed_by))
-                 .order_by(*order).limit(lim).offset(off))
-        return [(t, c) for t, c in session.execute(query).unique().all()]
-
-    timed = [literal_column("tasks.due_at IS NOT NULL")]
+    timed = [*_open_tasks(principal), literal_column("tasks.due_at IS NOT NULL")]
     if light is not None:
         timed.append(light_condition(light, TASKS, at))
-    rows = page(timed, [Task.due_at, Task.id], limit, offset)
-    if light is not None or len(rows) == limit:
-        return rows
-    timed_total = len(rows) + offset if rows else _count_timed(principal)
-    return rows + page([Task.due_at.is_(None)], [Task.id], limit - len(rows), max(0, offset - timed_total))
+    ids = list(session.scalars(select(TASKS.c.id).where(*timed).order_by(TASKS.c.due_at, TASKS.c.id)
+                               .limit(limit).offset(offset)))
+    if light is None and len(ids) < limit:  # then the tasks without a deadline
+        timed_total = len(ids) + offset if ids else _count_timed(principal)
+        ids += session.scalars(select(TASKS.c.id).where(*_open_tasks(principal), TASKS.c.due_at.is_(None))
+                               .order_by(TASKS.c.id).limit(limit - len(ids)).offset(max(0, offset - timed_total)))
+    if not ids:
+        return []
+    query = (select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.id.in_(ids))
+             .options(joinedload(Task.org_unit), joinedload(Task.claimed_by)))
+    found = {t.id: (t, c) for t, c in session.execute(query).unique().all()}
+    return [found[i] for i in ids if i in found]
 
 
 def _count_timed(principal: Principal) -> int:
@@ -101,29 +101,40 @@ def _count_timed(principal: Principal) -> int:
 
 def escalated_cases(principal: Principal, limit: int = 50) -> list[Case]:
     """Open cases that climbed a tier or were put under supervision by an overdue timer."""
-    return list(session.scalars(select(Case).where(text(ESCALATED_SQL), _case_in_scope(principal))
-                                .order_by(Case.supervised_at.desc().nulls_last(), Case.updated_at.desc()).limit(limit)))
+    query = select(Case).where(_case_in_scope(principal)).order_by(
+        Case.supervised_at.desc().nulls_last(), Case.updated_at.desc()).limit(limit)
+    return list(session.scalars(query.where(text(ESCALATED_SQL))))
 
 
 def parked_cases(principal: Principal, limit: int = 50) -> list[Case]:
-    return list(session.scalars(select(Case).where(text(PARKED_SQL), _case_in_scope(principal))
-                                .order_by(Case.parked_at).limit(limit)))
+    query = select(Case).where(_case_in_scope(principal)).order_by(Case.parked_at).limit(limit)
+    return list(session.scalars(query.where(text(PARKED_SQL))))
 
 
-def _returned_conditions(principal: Principal) -> list[Any]:
-    returned = select(CASES.c.id).where(text(RETURNED_SQL))
-    return [*_open_tasks(principal), TASKS.c.stage == ASSIGN, TASKS.c.case_id.in_(returned)]
+def _waiting_dispatch(principal: Principal) -> list[Any]:
+    """The returned case's dispatch task is open under the supervisor's units."""
+    return [*_open_tasks(principal), TASKS.c.stage == ASSIGN]
+
+
+def _returned_cases(principal: Principal) -> Any:
+    """Returned open cases (from their partial index) with a dispatch task waiting in scope."""
+    waiting = exists().where(TASKS.c.case_id == CASES.c.id, *_waiting_dispatch(principal))
+    return select(CASES.c.id).where(text(RETURNED_SQL), waiting)
 
 
 def returned_waiting(principal: Principal, limit: int = 50) -> list[tuple[Task, Case]]:
     """Dispatch tasks of returned cases (退单) waiting to be dispatched again."""
-    query = (select(Task, Case).join(Case, Case.id == Task.case_id).where(*_returned_conditions(principal))
+    case_ids = list(session.scalars(_returned_cases(principal).limit(limit)))
+    if not case_ids:
+        return []
+    query = (select(Task, Case).join(Case, Case.id == Task.case_id)
+             .where(Task.case_id.in_(case_ids), *_waiting_dispatch(principal))
              .options(joinedload(Task.org_unit)).order_by(Task.created_at).limit(limit))
     return [(t, c) for t, c in session.execute(query).unique().all()]
 
 
 def _count_returned(principal: Principal) -> int:
-    return int(session.scalar(select(func.count()).select_from(TASKS).where(*_returned_conditions(principal))) or 0)
+    return int(session.scalar(select(func.count()).select_from(_returned_cases(principal).subquery())) or 0)
 
 
 def pending_requests(principal: Principal, kind: str | None = None, limit: int = 50) -> list[TaskRequest]:

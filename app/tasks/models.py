@@ -26,10 +26,7 @@ class Task(Base):
         # covers counting lights: the deadline columns are in the index
         Index("ix_tasks_open_unit_due", "unit_path", "due_at", "yellow_at", "paused_at",
               sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
-        # the most urgent open tasks first, whatever their unit
-        Index("ix_tasks_open_due", "due_at", "id",
-              sqlite_where=text("state = 'open' AND due_at IS NOT NULL"),
-              postgresql_where=text("state = 'open' AND due_at IS NOT NULL")),
+
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

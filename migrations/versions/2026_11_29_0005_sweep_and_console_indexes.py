@@ -1,9 +1,9 @@
 """Indexes for the timer sweep and the supervisor's console
 
 The sweep now reads due cases in (next_timer_at, case_id) order with a keyset, so the timer
-index carries case_id too. The console counts lights from a covering index of open tasks, lists
-the most urgent open tasks straight from a deadline index, and finds escalated, parked and
-returned cases through partial indexes that hold only those open cases.
+index carries case_id too. The console counts and orders lights from a covering index of open
+tasks, and finds escalated, parked and returned cases through partial indexes that hold only those
+open cases.
 
 Revision ID: 0005
 Revises: 0004
@@ -20,7 +20,6 @@ branch_labels = None
 depends_on = None
 
 OPEN_TASK = "state = 'open'"
-OPEN_TIMED_TASK = "state = 'open' AND due_at IS NOT NULL"
 CASE_LISTS = {
     "ix_cases_open_escalated": "status = 'open' AND (escalation_count > 0 OR supervised_at IS NOT NULL)",
     "ix_cases_open_parked": "status = 'open' AND parked_at IS NOT NULL",
@@ -39,10 +38,9 @@ def upgrade() -> None:
     with op.batch_alter_table("tasks") as batch:
         batch.drop_index("ix_tasks_open_unit_due", **_partial(OPEN_TASK))
         batch.create_index("ix_tasks_open_unit_due", ["unit_path", "due_at", "yellow_at", "paused_at"], **_partial(OPEN_TASK))
-        batch.create_index("ix_tasks_open_due", ["due_at", "id"], **_partial(OPEN_TIMED_TASK))
     with op.batch_alter_table("cases") as batch:
         for name, condition in CASE_LISTS.items():
-            batch.create_index(name, ["id"], **_partial(condition))
+            batch.create_index(name, ["status"], **_partial(condition))
 
 
 def downgrade() -> None:
@@ -50,7 +48,6 @@ def downgrade() -> None:
         for name, condition in CASE_LISTS.items():
             batch.drop_index(name, **_partial(condition))
     with op.batch_alter_table("tasks") as batch:
-        batch.drop_index("ix_tasks_open_due", **_partial(OPEN_TIMED_TASK))
         batch.drop_index("ix_tasks_open_unit_due", **_partial(OPEN_TASK))
         batch.create_index("ix_tasks_open_unit_due", ["unit_path", "due_at"], **_partial(OPEN_TASK))
     with op.batch_alter_table("workflow_instances") as batch:
