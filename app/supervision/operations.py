@@ -140,7 +140,7 @@ def reassign_task(task: Task, principal: Principal, reason: Any, user: User | No
                                    errors={"unit": [f"{unit.name} 没有“{task.role}”角色的人员 / nobody holds the role {task.role} there"]})
         _engine_call(host.move_task, case, task, unit_code, principal.user)
     if user is not None:
-        if not user.active or not principal.covers("supervisor", task.unit_path):
+        if not user.active:
             raise ValidationFailed("用户不可用 / user not available", errors={"user": ["用户已停用 / user inactive"]})
         from app.core.auth import load_principal
         target = load_principal(user.id)

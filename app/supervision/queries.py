@@ -94,6 +94,14 @@ def tasks(principal: Principal, light: str | None = None, limit: int = 50, offse
     return [found[i] for i in ids if i in found]
 
 
+def count_tasks(principal: Principal, light: str | None = None, now: datetime | None = None) -> int:
+    """How many open tasks the console lists (for paging), optionally of one light."""
+    conditions = _open_tasks(principal)
+    if light is not None:
+        conditions.append(light_condition(light, TASKS, now or clock.now()))
+    return int(session.scalar(select(func.count()).select_from(TASKS).where(*conditions)) or 0)
+
+
 def _count_timed(principal: Principal) -> int:
     return int(session.scalar(select(func.count()).select_from(TASKS).where(
         *_open_tasks(principal), TASKS.c.due_at.is_not(None))) or 0)

@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from app.cases.models import CASE_STATUSES, CHANNELS, Case
+from app.cases.models import CASE_STATUSES, CHANNELS, TIERS, Case
+from app.sla.deadlines import LIGHTS
 from app.cases.operations import create_case
 from app.core.db import session as db
 from app.core.errors import Conflict, Forbidden, ValidationFailed
@@ -23,7 +24,7 @@ from app.web.forms import form_errors, form_fields, html_values, posted_values
 from app.web.helpers import (ActionState, Pager, current_principal, engine_incident_message, get_or_404,
                              localize_message, login_required, page_arg, page_size, posted, role_required, safe_next)
 from app.web.labels import STAGES
-from app.web.queries import case_definitions, case_list, communities, display_names, task_titles, timeline
+from app.web.queries import CASE_SORTS, case_definitions, case_list, communities, display_names, task_titles, timeline
 
 bp = Blueprint("cases", __name__)
 
@@ -39,10 +40,14 @@ def index() -> Any:
     status = request.args.get("status") if request.args.get("status") in CASE_STATUSES else None
     channel = request.args.get("channel") if request.args.get("channel") in CHANNELS else None
     text = (request.args.get("q") or "").strip()[:100] or None
+    light = request.args.get("light") if request.args.get("light") in LIGHTS else None
+    tier = request.args.get("tier") if request.args.get("tier") in TIERS else None
+    sort = request.args.get("sort") if request.args.get("sort") in CASE_SORTS else "-created"
     page, per_page = page_arg(), page_size()
-    cases, total = case_list(principal, status, channel, text, page, per_page)
+    cases, total = case_list(principal, status, channel, text, page, per_page, light, tier, sort)
     return render_template("cases/list.html", cases=cases, pager=Pager(page, per_page, total),
-                           status=status, channel=channel, q=text or "", statuses=CASE_STATUSES, channels=CHANNELS)
+                           status=status, channel=channel, q=text or "", statuses=CASE_STATUSES, channels=CHANNELS,
+                           light=light, lights=LIGHTS, tier=tier, tiers=TIERS, sort=sort)
 
 
 # ---------------------------------------------------------------------------- intake

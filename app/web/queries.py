@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.cases.models import Case
@@ -36,16 +36,6 @@ def pending_task_requests(task_id: int) -> list[TaskRequest]:
     """Extension and return requests of a task still waiting for a supervisor."""
     return list(db.scalars(select(TaskRequest).where(TaskRequest.task_id == task_id, TaskRequest.state == "pending")
                            .options(joinedload(TaskRequest.requested_by)).order_by(TaskRequest.id)))
-
-
-def supervised_task_total(principal: Principal, light: str | None = None, now: datetime | None = None) -> int:
-    """How many open tasks the supervisor's console lists (for paging), optionally of one light."""
-    ranges = principal.ranges("supervisor")
-    scope = or_(*(and_(Task.unit_path >= lo, Task.unit_path < hi) for _r, lo, hi in ranges)) if ranges else false()
-    conditions = [Task.state == "open", scope]
-    if light is not None:
-        conditions.append(light_condition(light, Task.__table__, now or clock.now()))
-    return int(db.scalar(select(func.count(Task.id)).where(*conditions)) or 0)
 
 
 def tasks_and_cases(task_ids: Iterable[int]) -> tuple[dict[int, Task], dict[int, Case]]:
@@ -129,9 +119,15 @@ def display_names(usernames: Iterable[str]) -> dict[str, str]:
     return dict(db.execute(select(User.username, User.display_name).where(User.username.in_(names))).all())
 
 
+CASE_SORTS = {"-created": (Case.created_at.desc(), Case.id.desc()),
+              "due": (Case.due_at.is_(None), Case.due_at, Case.id)}
+
+
 def case_list(principal: Principal, status: str | None, channel: str | None, text: str | None,
-              page: int, per_page: int) -> tuple[list[Case], int]:
-    """Cases the user may see, newest first, filtered; with the total for paging."""
+              page: int, per_page: int, light: str | None = None, tier: str | None = None,
+              sort: str = "-created") -> tuple[list[Case], int]:
+    """Cases the user may see, filtered (also by light and tier), newest or most urgent first;
+    with the total for paging."""
     conditions = [visible_cases_condition(principal)]
     if status:
         conditions.append(Case.status == status)
@@ -139,8 +135,12 @@ def case_list(principal: Principal, status: str | None, channel: str | None, tex
         conditions.append(Case.channel == channel)
     if text:
         conditions.append(Case.title.contains(text, autoescape=True))
+    if light:
+        conditions += [Case.status == "open", light_condition(light, Case.__table__, clock.now())]
+    if tier:
+        conditions.append(Case.tier == tier)
     total = db.scalar(select(func.count(Case.id)).where(*conditions)) or 0
-    rows = db.scalars(select(Case).where(*conditions).order_by(Case.created_at.desc(), Case.id.desc())
+    rows = db.scalars(select(Case).where(*conditions).order_by(*CASE_SORTS.get(sort, CASE_SORTS["-created"]))
                       .limit(per_page).offset((page - 1) * per_page)).all()
     return list(rows), int(total)
 

@@ -22,7 +22,7 @@ from app.tasks.models import Task
 from app.web.helpers import (ActionState, Pager, current_principal, engine_incident_message, get_or_404,
                              localize_message, page_arg, page_size, posted, role_required, safe_next)
 from app.web.labels import label
-from app.web.queries import supervised_task_total, task_titles, tasks_and_cases
+from app.web.queries import task_titles, tasks_and_cases
 
 bp = Blueprint("supervision", __name__)
 
@@ -38,8 +38,8 @@ def render_console(action: ActionState | None = None, status: int = 200) -> Any:
     principal = current_principal()
     light = console_light()
     summary = sq.overview(principal)
-    all_open = supervised_task_total(principal)
-    pager = Pager(page_arg(), page_size(), supervised_task_total(principal, light) if light else all_open,
+    all_open = sq.count_tasks(principal)
+    pager = Pager(page_arg(), page_size(), sq.count_tasks(principal, light) if light else all_open,
                   endpoint="supervision.index", args={"light": light})
     rows = sq.tasks(principal, light, limit=pager.per_page, offset=pager.offset)
     if action is not None and action.key.startswith("urge-"):

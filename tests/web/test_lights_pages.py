@@ -173,3 +173,23 @@ def test_lights_in_english(api: Api, make_case: Callable[..., dict[str, Any]], b
         assert row is not None and "Overdue" in row
     finally:  # the choice is stored as the user's preference: give it back
         handler.post("/lang/zh", data={"csrf_token": csrf(html(handler.get("/inbox")))})
+
+
+def test_case_list_filters_by_light_and_tier_and_sorts_by_deadline(
+        api: Api, make_case: Callable[..., dict[str, Any]], browser: Callable[[str], FlaskClient],
+        at_time: Callable[[str], Any]) -> None:
+    at_time(t("09:00"))
+    soon = handling_task(api, make_case, "1h", title="灯测试 早到期")  # sign-for limit 2h: due 11:00
+    at_time(t("09:30"))
+    later = handling_task(api, make_case, "1h", title="灯测试 晚到期")  # due 11:30
+    client = browser("demo_supervisor")
+    at_time(t("10:40"))  # soon is yellow (80 % of 2h = 10:36), later still green (yellow at 11:06)
+    page = html(client.get("/cases?q=灯测试&light=yellow"))
+    assert soon["case_number"] in page and later["case_number"] not in page
+    page = html(client.get("/cases?q=灯测试&light=green&tier=district"))
+    assert later["case_number"] in page and soon["case_number"] not in page
+    assert soon["case_number"] not in html(client.get("/cases?q=灯测试&tier=community"))
+    page = html(client.get("/cases?q=灯测试&sort=due"))
+    assert page.index(soon["case_number"]) < page.index(later["case_number"])
+    page = html(client.get("/cases?q=灯测试"))  # newest first
+    assert page.index(later["case_number"]) < page.index(soon["case_number"])
