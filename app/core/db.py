@@ -86,7 +86,12 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
             raise ValueError("an in-memory SQLite database cannot be shared between connections")
     else:
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # psycopg prepares statements it runs often, and PostgreSQL may then switch them to one
+        # generic plan for any parameters: for scoped lists (a unit's path range, a light) that
+        # plan is far worse than one made for the actual values (the supervisor's console went
+        # from 35 to 70 ms). Keep the prepared statements, plan each execution for its values.
+        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True,
+                      connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)

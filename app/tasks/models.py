@@ -23,8 +23,8 @@ class Task(Base):
               sqlite_where=text("state = 'open' AND claimed_by_id IS NULL"),
               postgresql_where=text("state = 'open' AND claimed_by_id IS NULL")),
         # the supervisor's console and the light filters: open tasks under a unit, by deadline
-        # covers counting lights: the deadline columns are in the index
-        Index("ix_tasks_open_unit_due", "unit_path", "due_at", "yellow_at", "paused_at",
+        # covers counting and ordering lights: the deadline columns and the id are in the index
+        Index("ix_tasks_open_unit_due", "unit_path", "due_at", "yellow_at", "paused_at", "id",
               sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
 
     )

@@ -37,7 +37,8 @@ def upgrade() -> None:
         batch.create_index("ix_workflow_instances_next_timer", ["next_timer_at", "case_id"])
     with op.batch_alter_table("tasks") as batch:
         batch.drop_index("ix_tasks_open_unit_due", **_partial(OPEN_TASK))
-        batch.create_index("ix_tasks_open_unit_due", ["unit_path", "due_at", "yellow_at", "paused_at"], **_partial(OPEN_TASK))
+        batch.create_index("ix_tasks_open_unit_due", ["unit_path", "due_at", "yellow_at", "paused_at", "id"],
+                           **_partial(OPEN_TASK))
     with op.batch_alter_table("cases") as batch:
         for name, condition in CASE_LISTS.items():
             batch.create_index(name, ["status"], **_partial(condition))
