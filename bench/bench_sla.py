@@ -1116,7 +1116,7 @@ def light_plans(app: Any, measured: dict[str, Any]) -> dict[str, Any]:
             conn.rollback()
     for key in ("console_count", "console_list_red", "inbox_red"):
         plans[key]["uses_open_unit_due"] = "ix_tasks_open_unit_due" in plans[key]["plan"]
-        plans[key]["uses_index"] = any(x in plans[key]["plan"] for x in ("Index Scan", "USING INDEX", "USING COVERING INDEX"))
+        plans[key]["uses_index"] = any(x in plans[key]["plan"] for x in ("Index Scan", "Index Only Scan", "USING INDEX", "USING COVERING INDEX"))
     return plans
 
 
