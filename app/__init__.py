@@ -41,6 +41,8 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     # SpiffWorkflow logs every task state change at INFO: far too much, and slow on the hot path
     for name in ("spiff", "spiff.workflow", "spiff.task"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # APScheduler logs every run of the sweep job at INFO; the sweep logs what it fired itself
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 
 def register_blueprints(app: Flask) -> None:
