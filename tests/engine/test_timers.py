@@ -143,3 +143,40 @@ def test_two_scheduler_processes_fire_each_timer_once(
         assert len(_notifications(app, x["case_id"], "reminder")) == 1
     fired = sum(int(out.split("fired ")[1].split(" ")[0]) for out, _err in outputs)
     assert fired >= len(tasks)  # every case moved, in one process or the other
+
+
+def test_an_intermediate_timer_fires_from_the_sweep(app: Flask, at_time: Callable[[str], Any]) -> None:
+    """Not only boundary timers: any timer event a designer draws waits in next_timer_at."""
+    from app.cases.models import Case
+    from app.core.db import transaction
+    from app.engine import host
+    from app.engine.definitions import deploy
+    from app.tasks.models import Task
+    from tests.engine.bpmn_factory import bundle, linear
+
+    pid = "timer_intermediate"
+    xml = linear(pid).replace('<bpmn:sequenceFlow id="f1" sourceRef="t1" targetRef="t2"/>', (
+        '<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDate>'
+        "'2026-12-01T14:00:00+08:00'</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"
+        '<bpmn:sequenceFlow id="f1a" sourceRef="t1" targetRef="wait"/>'
+        '<bpmn:sequenceFlow id="f1b" sourceRef="wait" targetRef="t2"/>'))
+    xml = xml.replace("<bpmn:flowNodeRef>t2</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>t2</bpmn:flowNodeRef><bpmn:flowNodeRef>wait</bpmn:flowNodeRef>")
+    at_time(t("09:00"))
+    with app.app_context():
+        with transaction():
+            deploy(bundle(pid, xml), pid)
+        with transaction():
+            case_id = host.start_case({"channel": "api", "title": "定时", "description": "d", "address": "a",
+                                       "urgency": "normal"}, pid, {"dispatch_unit": "city"}).case.id
+        with transaction():
+            case = session.get(Case, case_id)
+            first = session.scalar(select(Task).filter_by(case_id=case_id, state="open"))
+            host.complete_task(case, first, {}, None)
+        assert session.scalar(select(WorkflowInstance.next_timer_at).filter_by(case_id=case_id)).isoformat() \
+            == "2026-12-01T06:00:00+00:00"
+        session.remove()
+        sweep(at_time(t("13:59")))
+        assert session.scalar(select(func.count()).select_from(Task).filter_by(case_id=case_id, state="open")) == 0
+        session.remove()
+        sweep(at_time(t("14:01")))
+        assert [x.bpmn_id for x in session.scalars(select(Task).filter_by(case_id=case_id, state="open"))] == ["t2"]
