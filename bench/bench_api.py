@@ -120,7 +120,8 @@ class Databases:
         self.made.append(db)
         return db
 
-    def _new_pg(self, name: str) -> Database:
+    def _new_pg(self, name: str, template: str | None = None) -> Database:
+        """A scratch database on the server, empty or a copy of ``template`` (CREATE DATABASE ... TEMPLATE)."""
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
         assert self.server_url is not None
@@ -130,7 +131,7 @@ class Databases:
         try:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-                conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+                conn.execute(text(f'CREATE DATABASE "{dbname}"' + (f' TEMPLATE "{template}"' if template else "")))
         except Exception as exc:  # noqa: BLE001
             raise BenchError(f"cannot create database {dbname} on {self.server_url}: {exc}") from None
         finally:

@@ -170,32 +170,8 @@ def make_app(db: B.Database) -> Any:
 
 
 def clone_pg(dbs: B.Databases, src: B.Database, name: str) -> B.Database:
-    """A copy of a scratch PostgreSQL database (CREATE DATABASE ... TEMPLATE), dropped with the others."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    assert dbs.server_url is not None
-    base = make_url(dbs.server_url).set(drivername="postgresql+psycopg")
-    dbname = f"tongguan_bench_{os.getpid()}_{name}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{dbname}" TEMPLATE "{src.label}"'))
-    except Exception as exc:  # noqa: BLE001
-        raise BenchError(f"cannot copy {src.label} to {dbname}: {exc}") from None
-    finally:
-        admin.dispose()
-
-    def drop() -> None:
-        eng = create_engine(base, isolation_level="AUTOCOMMIT")
-        try:
-            with eng.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        finally:
-            eng.dispose()
-
-    url = base.set(database=dbname, drivername="postgresql").render_as_string(hide_password=False)
-    db = B.Database("postgresql", url, drop, dbname)
+    """A copy of a scratch PostgreSQL database, dropped with the others."""
+    db = dbs._new_pg(name, template=src.label)
     dbs.made.append(db)
     return db
 

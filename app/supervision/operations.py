@@ -30,6 +30,7 @@ from app.sla import deadlines
 from app.sla.calendar import parse_limit
 from app.supervision.models import TaskRequest
 from app.tasks.models import Task
+from app.tasks.operations import start_clock
 from app.tasks.queries import ancestor_paths
 
 MAX_REASON = 1000
@@ -71,9 +72,7 @@ def _engine_call(call: Any, *args: Any) -> None:
     """Run a host action, turning the engine's refusals into API errors."""
     try:
         call(*args)
-    except host.EventNotExpected as exc:
-        raise Conflict(str(exc)) from None
-    except (host.TaskNotReady, host.CaseConflict, host.CaseHasIncident) as exc:
+    except (host.EventNotExpected, host.TaskNotReady, host.CaseConflict, host.CaseHasIncident) as exc:
         raise Conflict(str(exc)) from None
 
 
@@ -151,33 +150,13 @@ def reassign_task(task: Task, principal: Principal, reason: Any, user: User | No
         session.execute(update(Task).where(Task.id == task.id, Task.state == "open")
                         .values(claimed_by_id=user.id, claimed_at=now).execution_options(synchronize_session=False))
         session.refresh(task)
-        _start_clock(task, principal, now)
+        start_clock(task, principal.user, now)
     record("task_reassigned", actor=principal.user, case_id=task.case_id, task_id=task.id, task=task.name,
            reason=text, before=before, unit=unit_code, user=getattr(user, "username", None))
     recipients = _holder_or_candidates(task)
     notify(recipients, "reassigned", f"督办员改派给您：{task.name}。理由：{text}", case_id=task.case_id,
            task_id=task.id, actor=principal.user)
     return task
-
-
-def _start_clock(task: Task, principal: Principal, now: datetime) -> None:
-    """Start a sign-for task's clock at its first claim (签收): its limit counts from now."""
-    if task.sign_limit is None or task.started_at is not None or task.time_limit is None:
-        return
-    timing = deadlines.timing(now, task.time_limit)
-    case = _case_of(task)
-    if case.parked_at is not None:
-        session.execute(update(Task).where(Task.id == task.id).values(
-            started_at=now, yellow_at=timing.yellow_at, due_at=timing.due_at).execution_options(synchronize_session=False))
-        session.refresh(task)
-        return
-    _engine_call(host.reschedule, case, {task.id: timing}, principal.user, {"why": "claimed", "task_id": task.id})
-    session.refresh(task)
-
-
-def start_clock_on_claim(task: Task, principal: Principal) -> None:
-    """Called by a claim: the department's clock starts when it signs for the task."""
-    _start_clock(task, principal, task.claimed_at or utcnow())
 
 
 def urge_task(task: Task, principal: Principal, reason: Any) -> Task:

@@ -5,6 +5,7 @@ the same task exactly one wins and the other is told who has it.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -19,6 +20,7 @@ from app.engine.definitions import load_definition
 from app.engine.models import WorkflowInstance
 from app.forms import schema as forms
 from app.orgs.models import User
+from app.sla import deadlines
 from app.tasks.models import Task
 from app.tasks.queries import can_claim
 
@@ -50,9 +52,27 @@ def claim_task(task: Task, principal: Principal) -> Task:
         raise Conflict(f"任务已被 {holder.display_name if holder else '他人'} 签收 / already claimed by {holder.username if holder else 'someone else'}",
                        claimed_by=holder.username if holder else None)
     record("task_claimed", actor=principal.user, case_id=task.case_id, task_id=task.id, task=task.name)
-    from app.supervision.operations import start_clock_on_claim
-    start_clock_on_claim(task, principal)
+    start_clock(task, principal.user, now)
     return task
+
+
+def start_clock(task: Task, actor: Any, now: datetime) -> None:
+    """The department's clock starts when it signs for the task (签收): a task with a sign-for
+    limit gets its own limit from ``now`` on its first claim, and the process's timers follow."""
+    if task.sign_limit is None or task.started_at is not None or task.time_limit is None:
+        return
+    timing = deadlines.timing(now, task.time_limit)
+    case = session.get(Case, task.case_id)
+    assert case is not None
+    if case.parked_at is not None:  # the clock stands: the deadlines wait for the un-park
+        session.execute(update(Task).where(Task.id == task.id).values(
+            started_at=now, yellow_at=timing.yellow_at, due_at=timing.due_at).execution_options(synchronize_session=False))
+    else:
+        try:
+            host.reschedule(case, {task.id: timing}, actor, {"why": "claimed", "task_id": task.id})
+        except (host.TaskNotReady, host.CaseConflict, host.CaseHasIncident) as exc:
+            raise Conflict(str(exc)) from None
+    session.refresh(task)
 
 
 def unclaim_task(task: Task, principal: Principal) -> Task:
