@@ -8,7 +8,9 @@ from sqlalchemy import bindparam, select
 
 from app.cases.models import Case
 from app.core import clock
+from app.attachments.operations import case_attachments
 from app.core.audit import AuditEvent
+from app.duplicates.queries import duplicate_candidates, merged_cases
 from app.core.db import session
 from app.sla.deadlines import light
 from app.orgs.directory import directory
@@ -107,4 +109,17 @@ def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str,
         "current_tasks": [task_dict(t, cands.get(t.id), now) for t in tasks],
     }
     out["history"] = history(case.id) if events is None else history_dicts(events)
+    out.update(extension=case.extension_data, merged_into=case.merged_into_id, repeat_count=case.repeat_count or 0)
+    fresh = events is not None  # a case just created: nothing can have been merged into it or attached yet
+    out["duplicate_candidates"] = duplicate_candidates(case.id) if case.status == "open" else []
+    out["merged_cases"] = [] if fresh else [
+        {"case_id": m.id, "number": m.number, "channel": m.channel, "merged_at": m.merged_at,
+         "reporter": {"name": m.reporter_name, "phone": m.reporter_phone}} for m in merged_cases(case.id)]
+    out["attachments"] = [] if fresh else [attachment_dict(a) for a in case_attachments(case.id)]
     return out
+
+
+def attachment_dict(a: Any) -> dict[str, Any]:
+    return {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "source": a.source,
+            "uploaded_by": a.uploaded_by.username if a.uploaded_by else None, "created_at": a.created_at,
+            "url": f"/api/v1/attachments/{a.id}"}

@@ -1,7 +1,9 @@
 """The work order. Business data lives here, indexed and queryable without loading a workflow."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Float, Integer, Boolean, text
@@ -11,7 +13,7 @@ from app.core.db import Base, utcnow
 from app.orgs.models import OrgUnit, User
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-CASE_STATUSES = ("open", "closed", "rejected")
+CASE_STATUSES = ("open", "closed", "rejected", "merged")  # merged: follows its master case
 TIERS = ("community", "street", "district", "city")
 ESCALATED_SQL = "status = 'open' AND (escalation_count > 0 OR supervised_at IS NOT NULL)"
 PARKED_SQL = "status = 'open' AND parked_at IS NOT NULL"
@@ -66,10 +68,22 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
+    # the channel's extension form (forms/channels/<channel>.json), as JSON text
+    extension: Mapped[str | None] = mapped_column(Text)
+    # duplicates: a merged case follows its master; the master counts the repeats it absorbed
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    merged_at: Mapped[datetime | None] = mapped_column()
+    repeat_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     grid_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[grid_unit_id])
     handling_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[handling_unit_id])
     created_by: Mapped[User | None] = relationship()
+    merged_into: Mapped["Case | None"] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
+
+    @property
+    def extension_data(self) -> dict[str, Any]:
+        """The channel's extension fields as a dict (empty when there are none)."""
+        return json.loads(self.extension) if self.extension else {}
 
     @property
     def number(self) -> str:

@@ -1,6 +1,7 @@
 """Operations that change work orders. They flush, never commit: the request commits once."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import current_app
@@ -10,6 +11,8 @@ from app.cases.models import Case
 from app.core.auth import Principal
 from app.core.db import session
 from app.core.errors import ValidationFailed
+from app.cases.channels import reporter_identity, validate_extension
+from app.duplicates.operations import check_new_case
 from app.engine import host
 from app.orgs.directory import directory
 
@@ -38,6 +41,11 @@ def create_case(data: dict[str, Any], actor: Principal | None,
     existing = find_existing(channel, None, idempotency_key) if idempotency_key else None
     if existing is not None:
         return existing, False, None
+    extension = data.get("extension") or {}
+    errors = validate_extension(channel, extension)
+    errors.update(_category_errors(data.get("category_code")))
+    if errors:
+        raise ValidationFailed("invalid input", errors=errors)
     units = directory()
     grid_code = data.get("grid_unit")
     if grid_code is not None:
@@ -54,6 +62,8 @@ def create_case(data: dict[str, Any], actor: Principal | None,
         "urgency": data.get("urgency") or "normal", "reporter_name": reporter.get("name"),
         "reporter_phone": reporter.get("phone"), "grid_unit_id": units.by_code[grid_code].id if grid_code else None,
         "created_by_id": actor.id if actor else None,
+        "extension": json.dumps(extension, ensure_ascii=False, sort_keys=True) if extension else None,
+        "merged_into_id": None, "merged_at": None, "repeat_count": 0,
     }
     settings = current_app.config["SETTINGS"]
     try:
@@ -66,7 +76,20 @@ def create_case(data: dict[str, Any], actor: Principal | None,
         if existing is None:
             raise
         return existing, False, None
+    checked = check_new_case(started.case, values, reporter_identity(channel, extension, values["reporter_phone"]), actor)
+    if checked.auto_merged_into is not None:
+        started.merged_into = checked.auto_merged_into
     return started.case, True, started
+
+
+def _category_errors(category_code: str | None) -> dict[str, list[str]]:
+    """A category must be in the active catalogue (GB/T 47678.5)."""
+    if not category_code:
+        return {}
+    from app.catalog.service import lookup_category
+    if lookup_category(category_code) is None:
+        return {"category_code": [f"不在分类目录中 / {category_code} is not in the category catalogue"]}
+    return {}
 
 
 def process_seed(values: dict[str, Any], grid_code: str | None, dispatch_unit: str) -> dict[str, Any]:

@@ -99,6 +99,7 @@ class Started:
     tasks: list[Any]  # rows with the columns of Task
     incident: Incident | None
     events: list[dict[str, Any]]  # its audit events as written: the whole history of the new case
+    merged_into: int | None = None  # set by intake when the new case was merged at once (an exact repeat)
 
 
 # ---------------------------------------------------------------------------- public door
@@ -347,6 +348,22 @@ def dismiss_incident(incident: Incident, actor: Any) -> None:
     _set_incident_flag(case, False)
 
 
+def cancel_case(case: Case, outcome: str, actor: Any, reason: dict[str, Any]) -> None:
+    """End the case's process without finishing it (a duplicate merged into its master).
+
+    Every waiting task is cancelled and every timer disarmed; the case gets ``outcome`` as its
+    status. The state stays readable on the case page, like a finished one.
+    """
+    loaded = _load(case)
+    if loaded.workflow.is_completed():
+        raise EventNotExpected(f"案件流程已结束 / the process of case {case.id} has ended")
+
+    def act() -> None:
+        loaded.workflow.cancel()
+
+    _advance(case, loaded, {"type": "cancel", "outcome": outcome, **reason}, actor, act, outcome=outcome)
+
+
 def workflow_data(case: Case) -> dict[str, Any]:
     """Read-only view of the case's current process variables (for the case page)."""
     return _current_data(_load(case, lock=False).workflow)
@@ -404,7 +421,7 @@ def _run(workflow: CaseWorkflow, definition: LoadedDefinition, act: Any, existin
 
 
 def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act: Any,
-             completed: Task | None = None) -> bool:
+             completed: Task | None = None, outcome: str | None = None) -> bool:
     """Apply ``act`` and run the engine; then write state, tasks, case and audit (or an incident)."""
     now = utcnow()
     existing = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASKS, {"k_case": case.id})}
@@ -424,6 +441,8 @@ def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act
     _sync_tasks(case, existing, step, completed, actor, now)
     values = _mirror_values(loaded.workflow, step.projection, now)
     values.update(_deadline_after(existing, step))
+    if outcome is not None:
+        values["status"] = outcome
     _sql(_UPDATE_CASE, {"k_case": case.id, **values})
     _written(case, values)
     if step.effects:

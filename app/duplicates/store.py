@@ -1,0 +1,103 @@
+"""The detector's index in the database: file a case under its keys, look a new report up by its keys.
+
+A lookup is one statement of per-key index range reads, each stopped after ``PER_KEY`` rows
+(newest cases first), then one primary-key read of at most ``MAX_SCORED`` fingerprints. Neither
+depends on how many cases the database holds: closed cases leave the index when their window
+ends (:func:`purge`).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, text, update
+
+from app.cases.models import Case
+from app.core.db import session
+from app.duplicates.detector import Fingerprint, Rules, lookup_keys, stored_keys
+from app.duplicates.models import CaseFingerprint, DuplicateKey
+
+PER_KEY = 30  # newest cases read per key: a common pair of words cannot flood the scorer
+MAX_SCORED = 120  # candidates scored per report, those sharing the most keys first
+KEYS, PRINTS, CASES = DuplicateKey.__table__, CaseFingerprint.__table__, Case.__table__
+
+_FINGERPRINTS = select(PRINTS, CASES.c.status, CASES.c.closed_at).join(CASES, CASES.c.id == PRINTS.c.case_id).where(
+    PRINTS.c.case_id.in_(bindparam("ids", expanding=True)))
+_lookup_sql: dict[int, Any] = {}
+
+
+def _lookup_statement(n: int) -> Any:
+    """``n`` per-key reads in one statement (cached per number of keys)."""
+    statement = _lookup_sql.get(n)
+    if statement is None:
+        parts = [f"SELECT case_id FROM (SELECT case_id FROM duplicate_keys WHERE key = :k{i} "
+                 f"ORDER BY case_id DESC LIMIT {PER_KEY}) AS q{i}" for i in range(n)]
+        statement = _lookup_sql[n] = text(" UNION ALL ".join(parts))
+    return statement
+
+
+def _conn() -> Any:
+    return session.connection()
+
+
+def find(fp: Fingerprint, rules: Rules, now: datetime, exclude: int | None = None) -> list[tuple[int, Fingerprint]]:
+    """Live cases sharing a key with ``fp``: open ones, and those closed within the window."""
+    keys = sorted(lookup_keys(fp))
+    hits = Counter(r[0] for r in _conn().execute(_lookup_statement(len(keys)), {f"k{i}": k for i, k in enumerate(keys)}))
+    hits.pop(exclude, None)
+    if not hits:
+        return []
+    ids = [case_id for case_id, _ in hits.most_common(MAX_SCORED)]
+    since = now - timedelta(days=rules.window_days)
+    out = []
+    for row in _conn().execute(_FINGERPRINTS, {"ids": ids}):
+        if row.status == "open" or (row.status in ("closed", "rejected") and row.closed_at and row.closed_at >= since):
+            out.append((row.case_id, from_row(row)))
+    return out
+
+
+def from_row(row: Any) -> Fingerprint:
+    return Fingerprint(text=row.text, tags=json.loads(row.tags), created_at=row.created_at, lat=row.lat, lng=row.lng,
+                       category_code=row.category_code, address=row.address, reporter=row.reporter, exact=row.exact)
+
+
+def add(case_id: int, fp: Fingerprint) -> None:
+    """File a new case under its keys."""
+    _conn().execute(insert(PRINTS), {
+        "case_id": case_id, "created_at": fp.created_at, "text": fp.text,
+        "tags": json.dumps(fp.tags, ensure_ascii=False), "lat": fp.lat, "lng": fp.lng,
+        "category_code": fp.category_code, "address": fp.address, "reporter": fp.reporter, "exact": fp.exact,
+        "indexed": True})
+    _conn().execute(insert(KEYS), [{"key": k, "case_id": case_id} for k in stored_keys(fp)])
+
+
+def fingerprint_of(case_id: int) -> Fingerprint | None:
+    row = _conn().execute(_FINGERPRINTS, {"ids": [case_id]}).first()
+    return from_row(row) if row is not None else None
+
+
+def move_keys(from_case: int, to_case: int) -> None:
+    """A merged case's keys now find its master: a repeat worded like either is found."""
+    theirs = {r[0] for r in _conn().execute(select(KEYS.c.key).where(KEYS.c.case_id == from_case))}
+    mine = {r[0] for r in _conn().execute(select(KEYS.c.key).where(KEYS.c.case_id == to_case))}
+    _conn().execute(delete(KEYS).where(KEYS.c.case_id == from_case))
+    fresh = theirs - mine
+    if fresh:
+        _conn().execute(insert(KEYS), [{"key": k, "case_id": to_case} for k in fresh])
+    _conn().execute(update(PRINTS).where(PRINTS.c.case_id == from_case).values(indexed=False))
+
+
+def purge(now: datetime, window_days: int, batch: int = 1000) -> int:
+    """Take the keys of cases closed longer ago than the window out of the index; returns how many cases."""
+    since = now - timedelta(days=window_days)
+    ids = [r[0] for r in _conn().execute(
+        select(PRINTS.c.case_id).join(CASES, CASES.c.id == PRINTS.c.case_id)
+        .where(text("case_fingerprints.indexed"), CASES.c.status != "open",
+               CASES.c.closed_at.is_not(None), CASES.c.closed_at < since)
+        .limit(batch))]
+    if ids:
+        _conn().execute(delete(KEYS).where(KEYS.c.case_id.in_(ids)))
+        _conn().execute(update(PRINTS).where(PRINTS.c.case_id.in_(ids)).values(indexed=False))
+    return len(ids)
