@@ -1,4 +1,5 @@
-"""The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds.
+"""The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds (and an
+hourly one that keeps the duplicate detector's index to live cases).
 
 Run it as its own process next to gunicorn (``flask scheduler run``); several may run, on
 several machines, because the sweep locks what it works on in the database
@@ -19,6 +20,7 @@ from flask import Flask
 
 log = logging.getLogger(__name__)
 JOB_ID = "tongguan-timer-sweep"
+PURGE_JOB_ID = "tongguan-duplicate-purge"
 _embedded: BackgroundScheduler | None = None
 _embedded_lock = threading.Lock()
 
@@ -33,11 +35,28 @@ def sweep_job(app: Flask) -> None:
             log.exception("timer sweep failed; retrying at the next interval")
 
 
+def purge_job(app: Flask) -> None:
+    """Hourly: cases closed longer ago than the duplicate window leave the detector's index."""
+    from app.core.db import transaction, utcnow
+    from app.duplicates.store import purge
+    with app.app_context():
+        try:
+            window = app.config["SETTINGS"].DEDUP_WINDOW_DAYS
+            while True:
+                with transaction():
+                    if purge(utcnow(), window) < 1000:
+                        break
+        except Exception:  # noqa: BLE001 - a failed purge must not stop the scheduler
+            log.exception("duplicate-index purge failed; retrying at the next run")
+
+
 def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
     from datetime import datetime, timezone
     # one run at a time; runs missed while busy or down collapse into one catch-up run
     scheduler.add_job(sweep_job, "interval", args=[app], seconds=interval, id=JOB_ID, max_instances=1,
                       coalesce=True, misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
+    scheduler.add_job(purge_job, "interval", args=[app], hours=1, id=PURGE_JOB_ID, max_instances=1, coalesce=True,
+                      misfire_grace_time=None)
 
 
 def run_forever(app: Flask, interval: int | None = None) -> None:

@@ -3,6 +3,7 @@ its job sweeps due timers (the sweep itself is tested in tests/engine/test_timer
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,7 +22,7 @@ def test_starts_once_per_process(embedded_app: Flask) -> None:
     first = scheduler.start_embedded(embedded_app)
     assert first is not None and first.running
     assert scheduler.start_embedded(embedded_app) is first
-    assert [job.id for job in first.get_jobs()] == [scheduler.JOB_ID]
+    assert sorted(job.id for job in first.get_jobs()) == sorted([scheduler.JOB_ID, scheduler.PURGE_JOB_ID])
 
 
 def test_not_in_the_reloader_watcher(embedded_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,3 +47,21 @@ def test_the_job_survives_a_failing_sweep(app: Flask, monkeypatch: pytest.Monkey
     monkeypatch.setattr(timers, "sweep", broken)
     scheduler.sweep_job(app)  # logs, does not raise
     assert "timer sweep failed" in caplog.text
+
+
+def test_the_purge_job_takes_old_closed_cases_out_of_the_duplicate_index(
+        app: Flask, make_case: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from app.cases.models import Case
+    from app.core.db import transaction, utcnow
+    from app.duplicates.models import DuplicateKey
+    case = make_case()
+    with app.app_context(), transaction() as s:
+        row = s.get(Case, case["id"])
+        row.status, row.closed_at = "closed", utcnow() - timedelta(days=app.config["SETTINGS"].DEDUP_WINDOW_DAYS + 1)
+    scheduler.purge_job(app)
+    with app.app_context(), transaction() as s:
+        assert s.scalar(select(func.count()).select_from(DuplicateKey).where(DuplicateKey.case_id == case["id"])) == 0

@@ -208,13 +208,24 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
     return Started(case, tasks, incident, write_pending())
 
 
-def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any) -> None:
-    """Complete a ready user task with validated form data and run the engine to its next wait."""
+def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any,
+                  proposals: dict[str, str] | None = None) -> None:
+    """Complete a ready user task with validated form data and run the engine to its next wait.
+
+    ``proposals`` maps form fields to the process variables that proposed their value (a form
+    field's ``x-default-from``: the rules' department, time limit, …). A value that differs from
+    its proposal is recorded as an override in the audit trail.
+    """
     loaded = _load(case)
     fresh = _sql(_SELECT_TASK_STATE, {"k_task": task.id}).one()
     if fresh.state != "open":
         raise TaskNotReady(f"任务已结束 / task {task.id} is {fresh.state}")
     spiff_task = _ready_spiff_task(loaded.workflow, task.id, fresh.spiff_id)
+    overrides = []
+    for name, variable in (proposals or {}).items():
+        proposed, chosen = spiff_task.data.get(variable), data.get(name)
+        if proposed is not None and chosen is not None and chosen != proposed:
+            overrides.append({"field": name, "proposed": proposed, "chosen": chosen})
 
     def act() -> None:
         spiff_task.data.update(data)
@@ -222,6 +233,9 @@ def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any) -> N
         loaded.workflow.do_engine_steps()
 
     _advance(case, loaded, {"type": "complete", "task_id": task.id, "data": data}, actor, act, completed=task)
+    if overrides:
+        record("proposal_overridden", actor=actor, case_id=case.id, task_id=task.id, task=task.name,
+               overrides=overrides)
 
 
 def fire_timers(case: Case) -> bool:
@@ -362,6 +376,13 @@ def cancel_case(case: Case, outcome: str, actor: Any, reason: dict[str, Any]) ->
         loaded.workflow.cancel()
 
     _advance(case, loaded, {"type": "cancel", "outcome": outcome, **reason}, actor, act, outcome=outcome)
+
+
+def task_data(case: Case, task: Task) -> dict[str, Any]:
+    """Read-only view of the process variables a waiting task sees (its form's proposals come from here)."""
+    workflow = _load(case, lock=False).workflow
+    spiff_task = _spiff(workflow, task.spiff_id)
+    return dict(spiff_task.data) if spiff_task is not None else _current_data(workflow)
 
 
 def workflow_data(case: Case) -> dict[str, Any]:

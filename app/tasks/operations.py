@@ -122,7 +122,9 @@ def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale
     record("task_completed", actor=principal.user, case_id=case.id, task_id=task.id, task=task.name,
            bpmn_id=task.bpmn_id, data=values)
     try:
-        host.complete_task(case, task, values, principal.user)
+        host.complete_task(case, task, values, principal.user, proposals={
+            name: prop["x-default-from"] for name, prop in schema.get("properties", {}).items()
+            if isinstance(prop, dict) and isinstance(prop.get("x-default-from"), str)})
     except host.TaskNotReady as exc:
         raise Conflict(str(exc)) from None
     except (host.CaseHasIncident, host.CaseConflict) as exc:
@@ -130,3 +132,15 @@ def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale
     except host.EngineIncidentError:
         pass  # kept for an administrator: the caller sees case.has_incident
     return case
+
+
+def proposal(task: Task, schema: dict[str, Any]) -> dict[str, Any]:
+    """What the rules proposed for this step (the form's ``x-proposal`` variables) and the values
+    its fields start with. Empty for forms that name no proposal."""
+    names = schema.get("x-proposal") or []
+    if not names or task.state != "open":
+        return {}
+    case = session.get(Case, task.case_id)
+    assert case is not None
+    data = host.task_data(case, task)
+    return {name: data.get(name) for name in names}

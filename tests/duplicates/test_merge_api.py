@@ -191,10 +191,10 @@ def test_closed_cases_leave_the_index_after_the_window(app: Flask, api: Callable
     first = create(api, report(name))
     with app.app_context(), transaction() as s:
         case = s.get(Case, first["id"])
-        case.status, case.closed_at = "closed", utcnow() - timedelta(days=40)
+        case.status, case.closed_at = "closed", utcnow() - timedelta(days=100)
     with app.app_context(), transaction() as s:
         purged = 0
-        while n := store.purge(utcnow(), window_days=30):
+        while n := store.purge(utcnow(), window_days=90):
             purged += n
         assert purged >= 1
         assert s.scalar(select(func.count()).select_from(DuplicateKey).where(DuplicateKey.case_id == first["id"])) == 0
