@@ -39,6 +39,7 @@ CELL_DEG = 0.003  # map cells of about 330 m north-south; a lookup reads the cel
 TAGS_KEPT = 8
 PAIR_TAGS = 5  # pairs of the 5 rarest words are keys: two reports of one problem share some pair
 SINGLE_TAGS = 2  # the 2 rarest words are keys on their own, for short reports
+KEYWORD_TEXT = 600  # keywords come from the title and the description's start: long letters cost, add little
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
@@ -75,7 +76,7 @@ def bigrams(text: str) -> frozenset[str]:
 
 def keywords(title: str, description: str) -> dict[str, float]:
     """The report's rare words with their weights (title words count twice: titles name the problem)."""
-    text = f"{title}。{title}。{description}"
+    text = f"{title}。{title}。{description[:KEYWORD_TEXT]}"
     out: dict[str, float] = {}
     for word, weight in _keywords(text, TAGS_KEPT + 8):
         word = unicodedata.normalize("NFKC", word).lower()
@@ -134,19 +135,24 @@ def _cell(lat: float, lng: float) -> tuple[int, int]:
 
 
 def stored_keys(fp: Fingerprint) -> set[int]:
-    """The keys a case is filed under."""
+    """The keys a case is filed under: its place is filed twice, with and without its category."""
     out = _text_keys(fp)
     if fp.lat is not None and fp.lng is not None:
-        out.add(key("cell", *_cell(fp.lat, fp.lng)))
+        cell = _cell(fp.lat, fp.lng)
+        out.add(key("cell", *cell))
+        if fp.category_code:
+            out.add(key("cell", *cell, fp.category_code))
     return out
 
 
 def lookup_keys(fp: Fingerprint) -> set[int]:
-    """The keys to look a new report up by: its own, and the 8 map cells around its cell."""
+    """The keys to look a new report up by: its own, and the 9 map cells around it — of its
+    category when it has one (a busy street holds many problems; the same one is of one category)."""
     out = _text_keys(fp)
     if fp.lat is not None and fp.lng is not None:
         y, x = _cell(fp.lat, fp.lng)
-        out.update(key("cell", y + dy, x + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        extra = (fp.category_code,) if fp.category_code else ()
+        out.update(key("cell", y + dy, x + dx, *extra) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
     return out
 
 

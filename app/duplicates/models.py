@@ -61,3 +61,25 @@ class DuplicateCandidate(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
 
     decided_by: Mapped[User | None] = relationship()
+
+
+class ReporterNotice(Base):
+    """A message owed to the reporter of a merged case when its master ends (the outbox of the
+    channel adapters: SMS gateway, WeChat, the mailbox). Adapters fetch the undelivered ones and
+    mark them delivered."""
+
+    __tablename__ = "reporter_notices"
+    __table_args__ = (Index("ix_reporter_notices_pending", "channel", "id", sqlite_where=text("delivered_at IS NULL"),
+                            postgresql_where=text("delivered_at IS NULL")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)  # the merged case
+    master_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(120))  # the channel's message id of the report
+    reporter_name: Mapped[str | None] = mapped_column(String(100))
+    contact: Mapped[str | None] = mapped_column(String(200))  # phone, or the channel's user id
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    delivered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

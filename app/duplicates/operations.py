@@ -18,7 +18,7 @@ from app.core.db import session, utcnow
 from app.core.errors import Conflict, Forbidden, ValidationFailed
 from app.duplicates import store
 from app.duplicates.detector import Fingerprint, Match, Rules, best_matches, fingerprint
-from app.duplicates.models import DuplicateCandidate
+from app.duplicates.models import DuplicateCandidate, ReporterNotice
 from app.engine import host
 from app.tasks.models import Task
 
@@ -169,3 +169,58 @@ def keep_separate(case: Case, candidate_id: int, actor: Any, reason: str | None 
 
 def _status_word(status: str) -> str:
     return {"closed": "办结", "rejected": "不予立案", "merged": "合并"}.get(status, status)
+
+
+ENDED = {"closed": ("已办结", "has been resolved"), "rejected": ("经核实不予立案", "was not filed after checking")}
+
+
+def inform_merged_reporters(master: Case, actor: Any) -> int:
+    """The master case ended: owe each reporter of a case merged into it a notice (once).
+
+    Channel adapters deliver them (``GET /api/v1/reporter-notices``); the merged case's audit
+    trail records that its reporter is to be told. Returns how many notices were made.
+    """
+    from app.cases.channels import reporter_identity
+    if master.status not in ENDED:
+        return 0
+    followers = [m for m in session.scalars(select(Case).where(Case.merged_into_id == master.id).order_by(Case.id))
+                 if not session.scalar(select(ReporterNotice.id).where(ReporterNotice.case_id == m.id,
+                                                                     ReporterNotice.master_id == master.id))]
+    if not followers:
+        return 0
+    zh, en = ENDED[master.status]
+    notes = _outcome_notes(master)
+    now = utcnow()
+    for case in followers:
+        contact = case.reporter_phone or reporter_identity(case.channel, case.extension_data, None)
+        message = (f"您反映的问题（工单 {case.number}）已与工单 {master.number} 合并处理，该工单{zh}。{notes}".strip()
+                   + f" / Your report {case.number} was merged into {master.number}, which {en}.")
+        session.add(ReporterNotice(case_id=case.id, master_id=master.id, channel=case.channel,
+                                   external_id=case.external_id, reporter_name=case.reporter_name, contact=contact,
+                                   message=message, created_at=now))
+        record("reporter_informed", actor=actor, case_id=case.id, at=now, master=master.id, outcome=master.status,
+               channel=case.channel)
+    session.flush()
+    return len(followers)
+
+
+def _outcome_notes(master: Case) -> str:
+    """The result the citizen may read: the handler's result notes, or the reason for rejecting."""
+    try:
+        data = host.workflow_data(master)
+    except (LookupError, host.EngineError):
+        return ""
+    for key in ("result_notes", "reject_reason"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return f"办理结果：{value.strip()[:500]}" if key == "result_notes" else f"原因：{value.strip()[:500]}"
+    return ""
+
+
+def mark_delivered(notice: ReporterNotice, actor: Any) -> ReporterNotice:
+    if notice.delivered_at is not None:
+        raise Conflict(f"notice {notice.id} was delivered already")
+    notice.delivered_at, notice.delivered_by_id = utcnow(), getattr(actor, "id", None)
+    record("reporter_notice_delivered", actor=actor, case_id=notice.case_id, notice=notice.id, channel=notice.channel)
+    session.flush()
+    return notice

@@ -19,8 +19,8 @@ from app.core.db import session
 from app.duplicates.detector import Fingerprint, Rules, lookup_keys, stored_keys
 from app.duplicates.models import CaseFingerprint, DuplicateKey
 
-PER_KEY = 30  # newest cases read per key: a common pair of words cannot flood the scorer
-MAX_SCORED = 120  # candidates scored per report, those sharing the most keys first
+PER_KEY = 20  # newest cases read per key: a common pair of words cannot flood the scorer
+MAX_SCORED = 50  # candidates scored per report, those sharing the most keys first
 KEYS, PRINTS, CASES = DuplicateKey.__table__, CaseFingerprint.__table__, Case.__table__
 
 _FINGERPRINTS = select(PRINTS, CASES.c.status, CASES.c.closed_at).join(CASES, CASES.c.id == PRINTS.c.case_id).where(

@@ -4,7 +4,8 @@ Cases keep their channel's extension fields (forms/channels/<channel>.json) as J
 merged case points at its master (status 'merged'); the master counts the repeats it absorbed.
 Attachments are rows pointing at content-addressed files outside the database. The duplicate
 detector keeps a fingerprint per case, a few hashed lookup keys per live case, and the candidates
-it proposed with the dispatcher's decision.
+it proposed with the dispatcher's decision; when a master case ends, the reporters of the cases
+merged into it are owed a notice (an outbox for the channel adapters).
 
 Revision ID: 0008
 Revises: 0007
@@ -87,9 +88,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_duplicate_candidates_case_id", "duplicate_candidates", ["case_id"])
     op.create_index("ix_duplicate_candidates_candidate", "duplicate_candidates", ["candidate_id"])
+    op.create_table(
+        "reporter_notices",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("case_id", sa.Integer(), sa.ForeignKey("cases.id", name="fk_reporter_notices_case_id_cases"), nullable=False),
+        sa.Column("master_id", sa.Integer(), sa.ForeignKey("cases.id", name="fk_reporter_notices_master_id_cases"), nullable=False),
+        sa.Column("channel", sa.String(20), nullable=False),
+        sa.Column("external_id", sa.String(120), nullable=True),
+        sa.Column("reporter_name", sa.String(100), nullable=True),
+        sa.Column("contact", sa.String(200), nullable=True),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("delivered_at", UTCDateTime(), nullable=True),
+        sa.Column("delivered_by_id", sa.Integer(), sa.ForeignKey("users.id", name="fk_reporter_notices_delivered_by_id_users"), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_reporter_notices"),
+    )
+    op.create_index("ix_reporter_notices_case_id", "reporter_notices", ["case_id"])
+    op.create_index("ix_reporter_notices_pending", "reporter_notices", ["channel", "id"],
+                    sqlite_where=sa.text("delivered_at IS NULL"), postgresql_where=sa.text("delivered_at IS NULL"))
 
 
 def downgrade() -> None:
+    op.drop_table("reporter_notices")
     op.drop_table("duplicate_candidates")
     op.drop_table("duplicate_keys")
     op.drop_table("case_fingerprints")

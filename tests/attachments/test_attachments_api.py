@@ -96,3 +96,26 @@ def test_a_case_holds_a_limited_number_of_files(app: Flask, api: Callable[[str],
     finally:
         settings.ATTACHMENT_MAX_PER_CASE = old
     assert count(app, case["id"]) == 2
+
+
+def test_gc_removes_only_old_orphans(app: Flask, api: Callable[[str], Any], make_case: Callable[..., dict[str, Any]]) -> None:
+    import os
+    import time
+
+    from app.attachments.operations import path_of
+    case = make_case()
+    kept = upload(api("demo_operator"), case["id"], png(5, 5)).get_json()
+    with app.app_context(), transaction() as s:
+        stored = path_of(s.get(Attachment, kept["id"]).sha256)
+    store = stored.parent.parent
+    old_orphan, new_orphan = store / "ab" / ("ab" + "0" * 62), store / "cd" / ("cd" + "1" * 62)
+    for path in (old_orphan, new_orphan):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    hours_ago = time.time() - 7200
+    os.utime(old_orphan, (hours_ago, hours_ago))
+    os.utime(stored, (hours_ago, hours_ago))
+    result = app.test_cli_runner().invoke(args=["attachments", "gc"])
+    assert result.exit_code == 0 and "1 orphan" in result.output, result.output
+    assert not old_orphan.exists() and new_orphan.exists() and stored.exists()
+    new_orphan.unlink()
