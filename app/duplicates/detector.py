@@ -35,7 +35,7 @@ A市 市 区 县 镇 街道 社区 村 小区 地方 附近 周边 影响 生活
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _HAS_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 EARTH_M = 6_371_000.0
-CELL_DEG = 0.003  # map cells of about 330 m north-south; a lookup reads the cell and its 8 neighbours
+CELL_DEG = 0.004  # map cells of about 440 m north-south; a lookup reads the 4 around the point
 TAGS_KEPT = 8
 PAIR_TAGS = 5  # pairs of the 5 rarest words are keys: two reports of one problem share some pair
 SINGLE_TAGS = 2  # the 2 rarest words are keys on their own, for short reports
@@ -134,6 +134,16 @@ def _cell(lat: float, lng: float) -> tuple[int, int]:
     return math.floor(lat / CELL_DEG), math.floor(lng / CELL_DEG)
 
 
+def _near_cells(lat: float, lng: float) -> list[tuple[int, int]]:
+    """The cell of a point and the three cells next to the corner it is nearest: together they
+    hold every point within half a cell (220 m) of it."""
+    fy, fx = lat / CELL_DEG, lng / CELL_DEG
+    y, x = math.floor(fy), math.floor(fx)
+    dy = 1 if fy - y >= 0.5 else -1
+    dx = 1 if fx - x >= 0.5 else -1
+    return [(y, x), (y + dy, x), (y, x + dx), (y + dy, x + dx)]
+
+
 def stored_keys(fp: Fingerprint) -> set[int]:
     """The keys a case is filed under: its place is filed twice, with and without its category."""
     out = _text_keys(fp)
@@ -146,13 +156,12 @@ def stored_keys(fp: Fingerprint) -> set[int]:
 
 
 def lookup_keys(fp: Fingerprint) -> set[int]:
-    """The keys to look a new report up by: its own, and the 9 map cells around it — of its
+    """The keys to look a new report up by: its own, and the 4 map cells around it — of its
     category when it has one (a busy street holds many problems; the same one is of one category)."""
     out = _text_keys(fp)
     if fp.lat is not None and fp.lng is not None:
-        y, x = _cell(fp.lat, fp.lng)
         extra = (fp.category_code,) if fp.category_code else ()
-        out.update(key("cell", y + dy, x + dx, *extra) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        out.update(key("cell", y, x, *extra) for y, x in _near_cells(fp.lat, fp.lng))
     return out
 
 

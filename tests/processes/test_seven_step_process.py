@@ -478,12 +478,14 @@ def test_every_major_class_has_a_specific_rule():
     inputs = [i.findtext('dmn:inputExpression/dmn:text', namespaces=ns) for i in table.findall('dmn:input', ns)]
     assert inputs == ['category_kind', 'category_major', 'urgency']
     outputs = [o.get('name') for o in table.findall('dmn:output', ns)]
-    assert outputs == ['proposed_department', 'time_limit']
+    assert outputs == ['proposed_department', 'time_limit', 'legal_basis']
     rows = []
     for rule in table.findall('dmn:rule', ns):
         assert (rule.findtext('dmn:description', namespaces=ns) or '').strip()
         rows.append(tuple((e.findtext('dmn:text', namespaces=ns) or '').strip()
                           for e in rule.findall('dmn:inputEntry', ns)))
+        outs = [(e.findtext('dmn:text', namespaces=ns) or '').strip() for e in rule.findall('dmn:outputEntry', ns)]
+        assert len(outs) == 3 and len(outs[2].strip("'")) >= 4, (rule.get('id'), outs)  # every rule names its legal basis
     assert rows[-1] == ('-', '-', '-')
     covered = {(k, m) for k, m, _ in rows}
     for major in ['01', '02', '03', '04', '05']:
