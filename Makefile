@@ -22,6 +22,7 @@ setup: $(VENV)/.installed
 
 db: setup
 	$(FLASK) db upgrade
+	$(FLASK) catalog load
 	$(FLASK) demo load
 	$(FLASK) processes deploy
 

@@ -21,7 +21,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     app.config.update(SECRET_KEY=settings.SECRET_KEY, SETTINGS=settings, TOKEN_MAX_AGE=settings.TOKEN_MAX_AGE,
                       JSON_AS_ASCII=False, WTF_CSRF_TIME_LIMIT=None, SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Lax", MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+                      SESSION_COOKIE_SAMESITE="Lax",
+                      # a report may carry a few photos; each file is checked against ATTACHMENT_MAX_BYTES
+                      MAX_CONTENT_LENGTH=5 * settings.ATTACHMENT_MAX_BYTES + 1024 * 1024,
                       TESTING=settings.ENV == "testing")
     register_extensions(app, settings)
     register_blueprints(app)
@@ -47,9 +49,12 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
+    from app.open311.views import bp as open311_bp
     from app.web import register as register_web
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+    csrf.exempt(open311_bp)  # Open311 clients authenticate with their api_key
     app.register_blueprint(api_bp)
+    app.register_blueprint(open311_bp)
     register_web(app)
 
     @app.get("/healthz")
@@ -114,5 +119,6 @@ def register_template_helpers(app: Flask) -> None:
     from app.orgs.models import ROLES
     from app.web.helpers import format_dt
 
-    app.jinja_env.globals.update(_=gettext, get_locale=get_locale, ROLES=ROLES)
+    from app.cases.privacy import reporter_visible
+    app.jinja_env.globals.update(_=gettext, get_locale=get_locale, ROLES=ROLES, reporter_visible=reporter_visible)
     app.jinja_env.filters["dt"] = format_dt

@@ -265,5 +265,10 @@ def _parse_moment(text: str) -> datetime:
 
 
 def register(app: Flask) -> None:
-    for group in (db_cli, processes_cli, demo_cli, users_cli, sla_cli, scheduler_cli):
+    from app.catalog.cli import catalog_cli
+    from app.attachments.cli import attachments_cli
+    from app.duplicates.cli import duplicates_cli
+    from app.open311.cli import open311_cli
+    for group in (db_cli, processes_cli, demo_cli, users_cli, sla_cli, scheduler_cli, catalog_cli, open311_cli,
+                  duplicates_cli, attachments_cli):
         app.cli.add_command(group)

@@ -7,6 +7,7 @@ exist only in the ``development`` environment.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -43,6 +44,19 @@ class Settings:
     #: office hours for task deadlines, local time of CALENDAR_TZ (see docs/calendar.md)
     WORK_PERIODS: str = "09:00-12:00,13:30-17:30"
     CALENDAR_TZ: str = "Asia/Shanghai"
+    #: Open311 GeoReport v2 (docs/open311.md): the jurisdiction_id it answers to, and the channels
+    #: whose cases its public GET requests may show (problems reported publicly or found on patrol)
+    OPEN311_JURISDICTION: str = "tongguan.demo"
+    OPEN311_PUBLIC_CHANNELS: str = "open311,grid,city_mgmt"
+    #: duplicate detection (docs/duplicates.md)
+    DEDUP_WINDOW_DAYS: int = 90  # closed cases stay merge candidates this many days
+    DEDUP_MIN_SCORE: float = 0.5  # candidates below this score are not shown
+    DEDUP_AUTO_MERGE: bool = True  # the same reporter sending the same text again is merged at once
+    DEDUP_URGENT_REPEATS: int = 3  # a case repeated this often becomes urgent
+    #: attachments: stored outside the database, content-addressed
+    ATTACHMENT_DIR: Path = ROOT / "instance" / "attachments"
+    ATTACHMENT_MAX_BYTES: int = 10 * 1024 * 1024
+    ATTACHMENT_MAX_PER_CASE: int = 20
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -67,7 +81,28 @@ class Settings:
             raise ConfigError("TONGGUAN_YELLOW_SHARE must be between 0 and 1 (e.g. 0.8 for 80 %)")
         if self.SCHEDULER_INTERVAL < 1 or self.SCHEDULER_BATCH < 1:
             raise ConfigError("TONGGUAN_SCHEDULER_INTERVAL and TONGGUAN_SCHEDULER_BATCH must be positive")
+        if self.DEDUP_WINDOW_DAYS < 0 or not 0 < self.DEDUP_MIN_SCORE <= 1 or self.DEDUP_URGENT_REPEATS < 1:
+            raise ConfigError("TONGGUAN_DEDUP_WINDOW_DAYS must be ≥ 0, TONGGUAN_DEDUP_MIN_SCORE in (0, 1], "
+                              "TONGGUAN_DEDUP_URGENT_REPEATS ≥ 1")
+        if self.ATTACHMENT_MAX_BYTES < 1024 or self.ATTACHMENT_MAX_PER_CASE < 1:
+            raise ConfigError("TONGGUAN_ATTACHMENT_MAX_BYTES must be at least 1024 and TONGGUAN_ATTACHMENT_MAX_PER_CASE at least 1")
         self._check_calendar()
+        self._check_open311()
+
+    def _check_open311(self) -> None:
+        from app.cases.models import CHANNELS
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", self.OPEN311_JURISDICTION):
+            raise ConfigError("TONGGUAN_OPEN311_JURISDICTION must be a short id such as city.gov.cn "
+                              f"(letters, digits, '.', '_', '-'), not {self.OPEN311_JURISDICTION!r}")
+        unknown = [c for c in self.open311_public_channels if c not in CHANNELS]
+        if unknown:
+            raise ConfigError(f"TONGGUAN_OPEN311_PUBLIC_CHANNELS has unknown channels {', '.join(unknown)}; "
+                              f"choose among {', '.join(CHANNELS)}")
+
+    @property
+    def open311_public_channels(self) -> tuple[str, ...]:
+        """``OPEN311_PUBLIC_CHANNELS`` as a tuple (comma-separated in the environment)."""
+        return tuple(c.strip() for c in self.OPEN311_PUBLIC_CHANNELS.split(",") if c.strip())
 
     def _check_calendar(self) -> None:
         try:

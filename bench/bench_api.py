@@ -170,8 +170,8 @@ def app_env(url: str) -> dict[str, str]:
 
 
 def setup_database(db: Database) -> None:
-    """db upgrade, demo load, processes deploy: the documented set-up, through the real CLI."""
-    for args in (["db", "upgrade"], ["demo", "load"], ["processes", "deploy"]):
+    """db upgrade, catalog load, demo load, processes deploy: the documented set-up, through the real CLI."""
+    for args in (["db", "upgrade"], ["catalog", "load"], ["demo", "load"], ["processes", "deploy"]):
         r = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
                            env=app_env(db.url), capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
@@ -282,6 +282,88 @@ def get_token(port: int, username: str) -> str:
     return str(body["token"])
 
 
+# ============================================================================ varied reports
+
+# Reports made from templates (a place + a problem in varied words, with its GB/T 47678.5
+# category): intake benchmarks send different reports, as a city does, not one text again and
+# again (which the duplicate detector would rightly treat as one problem reported many times).
+CITY_ORIGIN = (30.45, 114.15)  # south-west corner of a city of about 30 x 30 km
+
+SYL = list("安宝碧滨博昌辰城崇春翠德东方丰福富港广桂海汉和恒宏鸿华怀徽嘉金锦景静俊康兰蓝乐丽莲林龙隆鹿绿茂美明南宁鹏平浦青清庆瑞润森山尚盛世书曙泰棠天田婷万旺威文西溪祥翔新兴星秀雅阳怡逸银颖永悦云泽长正中竹紫")
+SUFFIX = {"estate": ["苑", "花园", "小区", "家园", "公馆", "新城", "雅居", "华庭"], "road": ["路", "街", "大道", "巷"],
+          "shop": ["餐馆", "超市", "酒店", "烧烤店", "KTV", "网吧"], "school": ["小学", "中学", "幼儿园"]}
+PROBLEMS = [
+    ("estate", "event:08001", "工地夜间施工噪音扰民", ["旁边工地晚上十一点后还在施工", "工地半夜打桩，吵得睡不着", "建筑工地夜里施工噪音很大"]),
+    ("estate", "event:01002", "污水井盖破损", ["门口污水井盖破了一个洞", "的污水井盖松动，踩上去会翻", "路边井盖碎裂有安全隐患"]),
+    ("estate", "event:06042", "垃圾堆积无人清运", ["垃圾站的垃圾好几天没人清运", "楼下垃圾堆成山，臭味很大", "垃圾桶满了没人收"]),
+    ("estate", "event:01037", "路灯不亮", ["里的路灯坏了一个星期", "晚上路灯全黑，出行不便", "路灯不亮好几天了"]),
+    ("estate", "event:06036", "楼道乱堆杂物", ["楼道里堆满了杂物，有火灾隐患", "有人在楼道堆放废品", "消防通道被杂物堵住"]),
+    ("estate", "event:09012", "占用消防通道", ["消防通道被私家车长期占用", "消防车道停满了车", "消防通道被堵，消防车进不来"]),
+    ("estate", "event:01024", "水井漏水", ["门口水井往外冒水", "供水管道漏水，路面积水", "水井盖下面一直漏水"]),
+    ("estate", "event:06030", "下水道堵塞污水外溢", ["下水道堵了，污水流到路上", "化粪池满溢，臭气熏天", "污水管道堵塞外溢"]),
+    ("road", "event:02014", "交通信号灯故障", ["路口红绿灯坏了，车辆乱行", "信号灯一直闪黄灯", "红绿灯时间设置不合理，经常堵车"]),
+    ("road", "event:09006", "占道经营", ["人行道上摆满了摊位", "小商贩占道经营，行人只能走机动车道", "夜市占道，交通堵塞"]),
+    ("road", "event:06013", "道路破损坑洼", ["路面坑洼不平，下雨积水", "道路塌陷一个大坑", "路面破损严重，电动车摔倒"]),
+    ("road", "event:06014", "渣土车抛洒", ["渣土车沿路抛洒泥土", "夜里渣土车带泥上路，路面脏", "渣土车不盖篷布，扬尘严重"]),
+    ("road", "event:04002", "行道树倒伏", ["一棵行道树被风吹倒压住人行道", "行道树枝干折断挂在电线上", "大树倒了挡住半边路"]),
+    ("road", "event:07001", "非法小广告", ["电线杆上贴满了小广告", "墙上喷涂办证小广告", "小广告到处都是"]),
+    ("shop", "event:06027", "油烟噪音扰民", ["的油烟直排居民楼", "营业到凌晨，噪音扰民", "排风机噪音太大，晚上睡不着"]),
+    ("shop", "event:09015", "无证经营", ["没有营业执照照常营业", "无证经营，食品卫生差", "证照不全还在经营"]),
+    ("shop", "event:09005", "店外经营", ["把桌椅摆到人行道上", "占用门前空地经营", "店外烧烤，烟雾很大"]),
+    ("school", "event:09001", "校门口摊贩", ["门口摊贩多，学生放学拥堵", "校门口流动摊贩卖三无食品", "上学时间校门口乱停车"]),
+    ("school", "event:09009", "门口乱停车", ["门口车辆乱停，堵住人行道", "校门口机动车乱停放", "放学时车辆乱停乱放"]),
+    ("school", "event:09009", "接送车辆拥堵", ["门口接送孩子的车辆堵塞道路", "放学时段交通瘫痪", "没有交警疏导，很危险"]),
+]
+EXTRAS = ["希望有关部门尽快处理。", "已经反映多次，至今没有解决。", "请领导重视。", "严重影响居民正常生活。", "谢谢！",
+          "附近老人小孩多，很危险。", "请尽快派人来看看。", "问题存在很久了。", "周边居民意见很大。", ""]
+
+
+@dataclass
+class Place:
+    kind: str
+    name: str
+    lat: float
+    lng: float
+
+
+def make_places(rng: random.Random) -> list[Place]:
+    places: dict[str, Place] = {}
+    counts = {"estate": 5000, "road": 2000, "shop": 1500, "school": 600}
+    for kind, n in counts.items():
+        while sum(1 for p in places.values() if p.kind == kind) < n:
+            name = "".join(rng.sample(SYL, 2)) + rng.choice(SUFFIX[kind])
+            if name not in places:
+                places[name] = Place(kind, name, CITY_ORIGIN[0] + rng.random() * 0.27, CITY_ORIGIN[1] + rng.random() * 0.31)
+    return list(places.values())
+
+
+def report_text(rng: random.Random, place: Place, problem: tuple[str, str, str, list[str]]) -> tuple[str, str]:
+    _, _, title, variants = problem
+    first, second = rng.sample(variants, 2)
+    return f"{place.name}{title}", f"{place.name}{first}，{second}。{rng.choice(EXTRAS)}"
+
+
+def problems_for(kind: str) -> list[tuple[str, str, str, list[str]]]:
+    return [p for p in PROBLEMS if p[0] == kind]
+
+
+
+
+def report_corpus(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """``n`` different reports (title, description, address, lat, lng, category, reporter)."""
+    rng = random.Random(seed)
+    places = make_places(rng)
+    out = []
+    for i in range(n):
+        place = rng.choice(places)
+        problem = rng.choice(problems_for(place.kind))
+        title, description = report_text(rng, place, problem)
+        out.append({"title": title, "description": description, "address": f"示范市{place.name}",
+                    "lat": round(place.lat + rng.gauss(0, 0.0004), 6), "lng": round(place.lng + rng.gauss(0, 0.0004), 6),
+                    "category_code": problem[1], "reporter": {"name": "市民", "phone": f"139{rng.randrange(10**8):08d}"}})
+    return out
+
+
 # ============================================================================ load generators
 
 WRK_COMMON = r"""
@@ -344,6 +426,7 @@ end
 WRK_INTAKE = WRK_COMMON + r"""
 local prefix = "__PREFIX__"
 local grids = {__GRIDS__}
+local bodies = {__BODIES__}
 local counter = 0
 
 function init(args)
@@ -354,11 +437,9 @@ end
 
 function request()
   counter = counter + 1
-  local body = string.format(
-    '{"channel":"grid","external_id":"%s-%d-%d","title":"__TITLE__ #%d","description":"__DESC__",' ..
-    '"address":"__ADDR__","category_code":"__CAT__","grid_unit":"%s",' ..
-    '"reporter":{"name":"__RNAME__","phone":"__RPHONE__"}}',
-    prefix, tid, counter, counter, grids[(counter % #grids) + 1])
+  -- a different report each time (bodies: JSON objects without their opening brace)
+  local body = string.format('{"channel":"grid","external_id":"%s-%d-%d","grid_unit":"%s",%s',
+    prefix, tid, counter, grids[(counter % #grids) + 1], bodies[((counter * nthreads + tid) % #bodies) + 1])
   return wrk.format(nil, nil, nil, body)
 end
 
@@ -454,14 +535,10 @@ class LoadGenerator:
     def intake(self, port: int, token: str, prefix: str, duration: float, connections: int | None = None) -> LoadResult:
         c = connections or self.connections
         if self.kind == "wrk":
+            bodies = ",".join(f'"{lua_quote(json.dumps(r, ensure_ascii=False)[1:])}"' for r in intake_reports())
             script = (WRK_INTAKE.replace("__TOKEN__", token).replace("__PREFIX__", prefix)
                       .replace("__GRIDS__", ",".join(f'"{g}"' for g in COMMUNITIES))
-                      .replace("__TITLE__", lua_quote(CASE_TEXT["title"]))
-                      .replace("__DESC__", lua_quote(CASE_TEXT["description"]))
-                      .replace("__ADDR__", lua_quote(CASE_TEXT["address"]))
-                      .replace("__CAT__", CASE_TEXT["category_code"])
-                      .replace("__RNAME__", lua_quote(CASE_TEXT["reporter"]["name"]))
-                      .replace("__RPHONE__", CASE_TEXT["reporter"]["phone"]))
+                      .replace("__BODIES__", bodies))
             return self._wrk(port, script, duration, c)
         return py_load(port, token, "intake", c, duration, prefix=prefix)
 
@@ -498,9 +575,19 @@ class LoadGenerator:
                           socket_errors=socket_errors, filler=d["filler"], client=f"wrk -t{threads} -c{connections}")
 
 
+_intake_reports: list[dict[str, Any]] = []
+
+
+def intake_reports() -> list[dict[str, Any]]:
+    """The 2,000 different reports intake benchmarks send, in turn."""
+    if not _intake_reports:
+        _intake_reports.extend(report_corpus(2000))
+    return _intake_reports
+
+
 def intake_body(prefix: str, i: int) -> bytes:
-    body = dict(CASE_TEXT, channel="grid", external_id=f"{prefix}-{i}", title=f"{CASE_TEXT['title']} #{i}",
-                grid_unit=COMMUNITIES[i % len(COMMUNITIES)])
+    report = intake_reports()[i % len(intake_reports())]
+    body = {"channel": "grid", "external_id": f"{prefix}-{i}", "grid_unit": COMMUNITIES[i % len(COMMUNITIES)], **report}
     return json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -636,8 +723,8 @@ def create_cases_inprocess(n: int, prefix: str, channel: str = "grid", per_tx: i
     for start in range(0, n, per_tx):
         with transaction():
             for i in range(start, min(n, start + per_tx)):
-                data = dict(CASE_TEXT, channel=channel, external_id=f"{prefix}-{i}", title=f"{CASE_TEXT['title']} #{i}",
-                            grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal", lat=None, lng=None)
+                data = dict(intake_reports()[i % len(intake_reports())], channel=channel, external_id=f"{prefix}-{i}",
+                            grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal")
                 case, _created, _tasks = create_case(data, op)
                 ids.append(case.id)
         session.remove()
@@ -814,8 +901,8 @@ def bench_engine(db: Database, args: argparse.Namespace) -> dict[str, Any]:
         host_create = []
         case_ids = []
         for i in range(m + 20):
-            data = dict(CASE_TEXT, channel="grid", external_id=f"host{stamp}-{i}", title=f"{CASE_TEXT['title']} #{i}",
-                        grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal", lat=None, lng=None)
+            data = dict(intake_reports()[i % len(intake_reports())], channel="grid", external_id=f"host{stamp}-{i}",
+                        grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal")
             t0 = time.perf_counter()
             with transaction():
                 case, _created, _tasks = create_case(data, op)

@@ -43,7 +43,6 @@ import random
 import re
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -52,69 +51,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bench_api as B  # noqa: E402
+from bench_api import PROBLEMS, Place, make_places, problems_for, report_text  # noqa: E402,F401
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 SPAN_DAYS = 730
 OPEN_SHARE = 0.10
 POOL = 40_000
 CITY = (30.45, 114.15)  # south-west corner; the city is 0.27° x 0.31° (about 30 x 30 km)
-
-SYL = list("安宝碧滨博昌辰城崇春翠德东方丰福富港广桂海汉和恒宏鸿华怀徽嘉金锦景静俊康兰蓝乐丽莲林龙隆鹿绿茂美明南宁鹏平浦青清庆瑞润森山尚盛世书曙泰棠天田婷万旺威文西溪祥翔新兴星秀雅阳怡逸银颖永悦云泽长正中竹紫")
-SUFFIX = {"estate": ["苑", "花园", "小区", "家园", "公馆", "新城", "雅居", "华庭"], "road": ["路", "街", "大道", "巷"],
-          "shop": ["餐馆", "超市", "酒店", "烧烤店", "KTV", "网吧"], "school": ["小学", "中学", "幼儿园"]}
-PROBLEMS = [
-    ("estate", "event:08001", "工地夜间施工噪音扰民", ["旁边工地晚上十一点后还在施工", "工地半夜打桩，吵得睡不着", "建筑工地夜里施工噪音很大"]),
-    ("estate", "component:01002", "污水井盖破损", ["门口污水井盖破了一个洞", "的污水井盖松动，踩上去会翻", "路边井盖碎裂有安全隐患"]),
-    ("estate", "event:06001", "垃圾堆积无人清运", ["垃圾站的垃圾好几天没人清运", "楼下垃圾堆成山，臭味很大", "垃圾桶满了没人收"]),
-    ("estate", "component:01011", "路灯不亮", ["里的路灯坏了一个星期", "晚上路灯全黑，出行不便", "路灯不亮好几天了"]),
-    ("estate", "event:05002", "物业不作为", ["物业乱收费还不维修电梯", "物业对漏水问题置之不理", "物业公司服务差，投诉无门"]),
-    ("estate", "event:09003", "停车位捆绑销售", ["开发商强制捆绑销售车位", "买房必须买车位，否则不给交房", "车位只售不租，价格过高"]),
-    ("estate", "event:01006", "停水停电", ["连续两天停水没有通知", "经常停电，影响生活", "水压太低，高层用不上水"]),
-    ("estate", "event:06010", "下水道堵塞污水外溢", ["下水道堵了，污水流到路上", "化粪池满溢，臭气熏天", "污水管道堵塞外溢"]),
-    ("road", "component:02001", "交通信号灯故障", ["路口红绿灯坏了，车辆乱行", "信号灯一直闪黄灯", "红绿灯时间设置不合理，经常堵车"]),
-    ("road", "event:09001", "占道经营", ["人行道上摆满了摊位", "小商贩占道经营，行人只能走机动车道", "夜市占道，交通堵塞"]),
-    ("road", "event:02004", "道路破损坑洼", ["路面坑洼不平，下雨积水", "道路塌陷一个大坑", "路面破损严重，电动车摔倒"]),
-    ("road", "event:06003", "渣土车抛洒", ["渣土车沿路抛洒泥土", "夜里渣土车带泥上路，路面脏", "渣土车不盖篷布，扬尘严重"]),
-    ("road", "component:04001", "行道树倒伏", ["一棵行道树被风吹倒压住人行道", "行道树枝干折断挂在电线上", "大树倒了挡住半边路"]),
-    ("road", "event:07001", "非法小广告", ["电线杆上贴满了小广告", "墙上喷涂办证小广告", "小广告到处都是"]),
-    ("shop", "event:08005", "油烟噪音扰民", ["的油烟直排居民楼", "营业到凌晨，噪音扰民", "排风机噪音太大，晚上睡不着"]),
-    ("shop", "event:10001", "无证经营", ["没有营业执照照常营业", "无证经营，食品卫生差", "证照不全还在经营"]),
-    ("shop", "event:09002", "店外经营", ["把桌椅摆到人行道上", "占用门前空地经营", "店外烧烤，烟雾很大"]),
-    ("school", "event:09001", "校门口摊贩", ["门口摊贩多，学生放学拥堵", "校门口流动摊贩卖三无食品", "上学时间校门口乱停车"]),
-    ("school", "event:10002", "乱收费", ["收取高额补课费", "强制购买校服和资料", "乱收费问题严重"]),
-    ("school", "event:02006", "接送车辆拥堵", ["门口接送孩子的车辆堵塞道路", "放学时段交通瘫痪", "没有交警疏导，很危险"]),
-]
-EXTRAS = ["希望有关部门尽快处理。", "已经反映多次，至今没有解决。", "请领导重视。", "严重影响居民正常生活。", "谢谢！",
-          "附近老人小孩多，很危险。", "请尽快派人来看看。", "问题存在很久了。", "周边居民意见很大。", ""]
-
-
-@dataclass
-class Place:
-    kind: str
-    name: str
-    lat: float
-    lng: float
-
-
-def make_places(rng: random.Random) -> list[Place]:
-    places: dict[str, Place] = {}
-    counts = {"estate": 5000, "road": 2000, "shop": 1500, "school": 600}
-    for kind, n in counts.items():
-        while sum(1 for p in places.values() if p.kind == kind) < n:
-            name = "".join(rng.sample(SYL, 2)) + rng.choice(SUFFIX[kind])
-            if name not in places:
-                places[name] = Place(kind, name, CITY[0] + rng.random() * 0.27, CITY[1] + rng.random() * 0.31)
-    return list(places.values())
-
-
-def report_text(rng: random.Random, place: Place, problem: tuple[str, str, str, list[str]]) -> tuple[str, str]:
-    _, _, title, variants = problem
-    return f"{place.name}{title}", f"{place.name}{rng.choice(variants)}，{rng.choice(variants)}。{rng.choice(EXTRAS)}"
-
-
-def problems_for(kind: str) -> list[tuple[str, str, str, list[str]]]:
-    return [p for p in PROBLEMS if p[0] == kind]
-
 
 def make_pool(rng: random.Random, places: list[Place], n: int) -> list[dict[str, Any]]:
     """``n`` distinct reports with their real fingerprints."""

@@ -5,6 +5,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import app.cases.models  # noqa: F401 - register tables
+import app.catalog.models  # noqa: F401
 import app.core.audit  # noqa: F401
 import app.engine.models  # noqa: F401
 import app.orgs.models  # noqa: F401
@@ -12,6 +13,8 @@ import app.sla.models  # noqa: F401
 import app.notifications.models  # noqa: F401
 import app.supervision.models  # noqa: F401
 import app.tasks.models  # noqa: F401
+import app.attachments.models  # noqa: F401
+import app.duplicates.models  # noqa: F401
 from app.core.db import Base
 
 config = context.config

@@ -37,10 +37,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Iterator[Flask]:
-    application = create_app({"ENV": "testing", "DATABASE_URL": database_url, "SECRET_KEY": "t" * 40})
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    application = create_app({"ENV": "testing", "DATABASE_URL": database_url, "SECRET_KEY": "t" * 40,
+                              "ATTACHMENT_DIR": tmp_path_factory.mktemp("attachments")})
     runner = application.test_cli_runner()
-    for args in (["db", "upgrade"], ["demo", "load"], ["processes", "deploy"]):
+    for args in (["db", "upgrade"], ["catalog", "load"], ["demo", "load"], ["processes", "deploy"]):
         result = runner.invoke(args=args)
         assert result.exit_code == 0, (args, result.output, result.exception)
     yield application

@@ -36,7 +36,7 @@ def spec_dict() -> dict[str, Any]:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for name in ("TokenRequest", "Token", "CaseCreate", "Task", "TaskDetail", "Case", "Complete", "Error", "Reason",
                  "Reassign", "ExtensionRequestCreate", "Decision", "TaskRequest", "ReturnResult", "Notification",
-                 "MarkRead"):
+                 "MarkRead", "Merge", "KeepSeparate", "Channel", "ReporterNotice"):
         spec.components.schema(name, schema=getattr(schemas, f"{name}Schema"))
     task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     case_id = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -131,7 +131,80 @@ def spec_dict() -> dict[str, Any]:
         "summary": "Mark notifications read (all, or the given ids)", "security": secured, "requestBody": _json("MarkRead"),
         "responses": {"200": _resp("how many were marked and how many remain unread"),
                       "422": _resp("invalid input", "Error"), **ERRORS}}})
+    _intake_paths(spec, secured, case_id, acting)
+    _catalog_paths(spec, secured)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})
     return spec.to_dict()
+
+
+def _intake_paths(spec: APISpec, secured: list[dict[str, Any]], case_id: dict[str, Any], acting: dict[str, Any]) -> None:
+    """Channels, attachments, duplicates and merging."""
+    spec.path("/api/v1/channels", operations={"get": {
+        "summary": "Every intake channel with its extension form", "security": secured,
+        "responses": {"200": {"description": "channels", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Channel"}}}}}}},
+            **ERRORS}}})
+    spec.path("/api/v1/cases/{case_id}/merge", operations={"post": {
+        "summary": "合并: the case becomes a duplicate of the master case `into` and follows it (dispatcher)",
+        "security": secured, "parameters": [case_id], "requestBody": _json("Merge"),
+        "responses": {"200": _resp("the merged case", "Case"), **acting}}})
+    candidate_id = {"name": "candidate_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    spec.path("/api/v1/cases/{case_id}/duplicates/{candidate_id}/dismiss", operations={"post": {
+        "summary": "Keep separate: the candidate is a different problem and is not proposed again (dispatcher)",
+        "security": secured, "parameters": [case_id, candidate_id], "requestBody": _json("KeepSeparate"),
+        "responses": {"200": _resp("the case", "Case"), **acting}}})
+    upload = {"content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}}
+    spec.path("/api/v1/cases/{case_id}/attachments", operations={
+        "get": {"summary": "The case's photos and files", "security": secured, "parameters": [case_id],
+                "responses": {"200": {"description": "attachments", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}}}}}}},
+                    **ERRORS}},
+        "post": {"summary": "Attach a photo or file (JPEG, PNG, WebP, GIF, HEIC, PDF, audio, video; size-limited)",
+                 "security": secured, "parameters": [case_id], "requestBody": upload,
+                 "responses": {"201": _resp("stored", "Attachment"), "413": _resp("request too large", "Error"),
+                               "422": _resp("no file, empty, too large, wrong type or too many", "Error"), **ERRORS}}})
+    spec.path("/api/v1/reporter-notices", operations={"get": {
+        "summary": "Outbox of channel adapters: notices owed to reporters of merged cases whose master ended "
+                   "(operators, admins)", "security": secured,
+        "parameters": [{"name": "channel", "in": "query", "schema": {"type": "string"}},
+                       {"name": "pending", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]},
+                        "description": "1 (default): only undelivered"},
+                       {"name": "after", "in": "query", "schema": {"type": "integer"}},
+                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
+        "responses": {"200": {"description": "notices", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/ReporterNotice"}}}}}}},
+            "422": _resp("invalid query", "Error"), **ERRORS}}})
+    spec.path("/api/v1/reporter-notices/{notice_id}/delivered", operations={"post": {
+        "summary": "The adapter delivered the notice", "security": secured,
+        "parameters": [{"name": "notice_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": _resp("the notice", "ReporterNotice"), "409": _resp("delivered already", "Error"), **ERRORS}}})
+    spec.path("/api/v1/attachments/{attachment_id}", operations={"get": {
+        "summary": "Download an attachment (photos inline, other files as a download)", "security": secured,
+        "parameters": [{"name": "attachment_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "the file"}, **ERRORS}}})
+
+
+def _catalog_paths(spec: APISpec, secured: list[dict[str, Any]]) -> None:
+    """The category catalogue: GB/T 47678.5 categories and the 12345 topic tree (typeahead search)."""
+    for name in ("CategoryItem", "CategoryList", "TopicItem", "TopicList"):
+        spec.components.schema(name, schema=getattr(schemas, f"{name}Schema"))
+    q = {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 50},
+         "description": "Chinese text (井盖), pinyin initials (jg), full pinyin (jinggai) or a code prefix (0600); "
+                        "several words must all match; omit for the whole list"}
+    limit = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+             "description": "default 20 with q, else the whole list (at most 500)"}
+    spec.path("/api/v1/categories", operations={"get": {
+        "summary": "Search the active GB/T 47678.5 directory (components and events), best matches first",
+        "security": secured,
+        "parameters": [q, {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["component", "event"]}},
+                       limit],
+        "responses": {"200": _resp("matching categories and the directory's active version", "CategoryList"),
+                      "401": ERRORS["401"], "422": _resp("invalid query", "Error")}}})
+    spec.path("/api/v1/topics", operations={"get": {
+        "summary": "Search the active 12345 topic tree (all three levels), best matches first",
+        "security": secured, "parameters": [q, limit],
+        "responses": {"200": _resp("matching topics and the tree's active version", "TopicList"),
+                      "401": ERRORS["401"], "422": _resp("invalid query", "Error")}}})

@@ -8,9 +8,15 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from app.api import schemas
-from app.api.serialize import case_dict, notification_dict, request_dict, task_dict
+from app.api.serialize import attachment_dict, case_dict, notice_dict, notification_dict, request_dict, task_dict
 from app.cases import operations as case_ops
-from app.cases.models import Case
+from app.attachments.models import Attachment
+from app.attachments.operations import add_attachment, case_attachments
+from app.attachments.views import send_attachment
+from app.cases.channels import channel_form
+from app.cases.models import CHANNELS, Case
+from app.duplicates import operations as duplicate_ops
+from app.duplicates.models import ReporterNotice
 from app.core.auth import api_principal, authenticate, issue_token
 from app.core.db import commit_before_answer, session
 from app.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -100,11 +106,112 @@ def create_case() -> Any:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (1 <= len(key) <= 120):
         raise ValidationFailed("invalid Idempotency-Key", errors={"Idempotency-Key": ["1 to 120 characters"]})
-    case, created, started = case_ops.create_case(data, principal, key)
+    case, created, started = case_ops.create_case(data, principal, key, locale=_locale())
     commit_before_answer()
     if started is None:
         return jsonify(case_dict(case)), 200
+    if started.merged_into is not None:  # an exact repeat, merged at once: show it as it is now
+        return jsonify(case_dict(_get_case(case.id))), 201
     return jsonify(case_dict(case, started.tasks, started.events)), 201
+
+
+def _visible_case(case_id: int) -> Case:
+    case = _get_case(case_id)
+    if not can_view_case(api_principal(), case):
+        raise Forbidden("this case is outside your roles and units")
+    return case
+
+
+@bp.post("/cases/<int:case_id>/merge")
+def merge_case(case_id: int) -> Any:
+    """Merge a duplicate into its master case (dispatchers)."""
+    data = _body(schemas.MergeSchema())
+    case = _get_case(case_id)
+    duplicate_ops.merge_by(api_principal(), case, data["into"], data.get("reason"))
+    commit_before_answer()
+    return case_dict(_get_case(case_id))
+
+
+@bp.post("/cases/<int:case_id>/duplicates/<int:candidate_id>/dismiss")
+def keep_separate(case_id: int, candidate_id: int) -> Any:
+    """The candidate is a different problem: keep both cases (dispatchers)."""
+    data = _body(schemas.KeepSeparateSchema())
+    case = _get_case(case_id)
+    duplicate_ops.check_may_decide(api_principal(), case)
+    duplicate_ops.keep_separate(case, candidate_id, api_principal().user, data.get("reason"))
+    commit_before_answer()
+    return case_dict(case)
+
+
+@bp.get("/reporter-notices")
+def reporter_notices() -> Any:
+    """The outbox of channel adapters: notices owed to reporters of merged cases (operators, admins)."""
+    principal = api_principal()
+    if not principal.has_role("operator", "admin"):
+        raise Forbidden("only operators and channel adapters read the reporter outbox")
+    args = _query(schemas.NoticeQuerySchema())
+    statement = select(ReporterNotice).order_by(ReporterNotice.id).limit(args["limit"])
+    if args.get("channel"):
+        statement = statement.where(ReporterNotice.channel == args["channel"])
+    if args["pending"]:
+        statement = statement.where(ReporterNotice.delivered_at.is_(None))
+    if args.get("after"):
+        statement = statement.where(ReporterNotice.id > args["after"])
+    return {"items": [notice_dict(n) for n in session.scalars(statement)]}
+
+
+@bp.post("/reporter-notices/<int:notice_id>/delivered")
+def notice_delivered(notice_id: int) -> Any:
+    principal = api_principal()
+    if not principal.has_role("operator", "admin"):
+        raise Forbidden("only operators and channel adapters mark notices delivered")
+    notice = session.get(ReporterNotice, notice_id)
+    if notice is None:
+        raise NotFound(f"notice {notice_id} not found")
+    duplicate_ops.mark_delivered(notice, principal.user)
+    commit_before_answer()
+    return notice_dict(notice)
+
+
+def _query(schema: Schema) -> dict[str, Any]:
+    try:
+        return schema.load(request.args.to_dict())  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise ValidationFailed("invalid query", errors=_flatten(exc.messages)) from None
+
+
+@bp.get("/channels")
+def list_channels() -> Any:
+    """Every channel with its extension form."""
+    api_principal()
+    return {"items": [{"channel": c, "form": channel_form(c)} for c in CHANNELS]}
+
+
+@bp.get("/cases/<int:case_id>/attachments")
+def list_attachments(case_id: int) -> Any:
+    case = _visible_case(case_id)
+    return {"items": [attachment_dict(a) for a in case_attachments(case.id)]}
+
+
+@bp.post("/cases/<int:case_id>/attachments")
+def upload_attachment(case_id: int) -> Any:
+    """Attach a photo or file (multipart/form-data, field ``file``)."""
+    case = _visible_case(case_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed("no file", errors={"file": ["请选择文件（multipart 字段 file） / send the file as multipart field 'file'"]})
+    attachment = add_attachment(case, upload.stream, upload.filename, api_principal().user)
+    commit_before_answer()
+    return jsonify(attachment_dict(attachment)), 201
+
+
+@bp.get("/attachments/<int:attachment_id>")
+def download_attachment(attachment_id: int) -> Any:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound(f"attachment {attachment_id} not found")
+    _visible_case(attachment.case_id)
+    return send_attachment(attachment)
 
 
 @bp.get("/cases/<int:case_id>")
@@ -160,6 +267,7 @@ def get_task(task_id: int) -> Any:
     out = task_dict(task, candidates([task]).get(task.id))
     out["form"] = task_ops.task_form(task, _locale())
     out["case_title"] = _get_case(task.case_id).title
+    out["proposal"] = task_ops.proposal(task, out["form"])
     return out
 
 
@@ -330,3 +438,7 @@ def read_notifications() -> Any:
 def openapi() -> Any:
     from app.api.openapi import spec_dict
     return spec_dict()
+
+
+# the category catalogue's routes live in their own module and add themselves to ``bp``
+from app.api import catalog_routes  # noqa: E402,F401

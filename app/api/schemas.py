@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.cases.models import CHANNELS, URGENCIES
 
@@ -23,6 +23,8 @@ class TokenSchema(Schema):
 class ReporterSchema(Schema):
     name = fields.String(validate=validate.Length(1, 100), allow_none=True)
     phone = fields.String(validate=validate.Regexp(PHONE, error="not a valid phone number"), allow_none=True)
+    confidential = fields.Boolean(dump_only=True, metadata={
+        "description": "answers only: the caller asked to stay anonymous and you may not see them"})
 
 
 class CaseCreateSchema(Schema):
@@ -38,6 +40,9 @@ class CaseCreateSchema(Schema):
     external_id = fields.String(allow_none=True, validate=validate.Length(1, 120))
     grid_unit = fields.String(allow_none=True, validate=validate.Length(1, 64),
                               metadata={"description": "code of the community (grid) of the problem; else found from lat/lng"})
+    extension = fields.Dict(keys=fields.String(), allow_none=True,
+                            metadata={"description": "the channel's extension fields, checked against "
+                                                     "forms/channels/<channel>.json (GET /api/v1/channels)"})
 
 
 class UnitSchema(Schema):
@@ -73,6 +78,9 @@ class TaskSchema(Schema):
 
 class TaskDetailSchema(TaskSchema):
     form = fields.Dict(metadata={"description": "the task's form as JSON Schema (draft 2020-12)"})
+    proposal = fields.Dict(metadata={"description": "what the rules (DMN) proposed for this step, e.g. department, "
+                                                    "starting tier, time limit and legal basis; a choice that "
+                                                    "differs is audited as proposal_overridden"})
     case_title = fields.String()
 
 
@@ -85,10 +93,80 @@ class HistoryEventSchema(Schema):
     detail = fields.Dict()
 
 
+class DuplicateCandidateSchema(Schema):
+    case_id = fields.Integer()
+    score = fields.Float(metadata={"description": "0–1; shown from DEDUP_MIN_SCORE"})
+    reasons = fields.List(fields.String(), metadata={"description": "same_text, similar_text, nearby, same_address, "
+                                                                    "same_category, same_reporter, recent"})
+    details = fields.Dict(metadata={"description": "text_similarity, distance_m, days_apart"})
+    state = fields.String(metadata={"enum": ["open", "dismissed", "merged"]})
+    title = fields.String()
+    status = fields.String()
+    channel = fields.String()
+    address = fields.String()
+    created_at = fields.DateTime()
+    merged_into = fields.Integer(allow_none=True)
+    repeat_count = fields.Integer()
+
+
+class MergedCaseSchema(Schema):
+    case_id = fields.Integer()
+    number = fields.String()
+    channel = fields.String()
+    reporter = fields.Nested(ReporterSchema)
+    merged_at = fields.DateTime()
+
+
+class AttachmentSchema(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    source = fields.String()
+    uploaded_by = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    url = fields.String(metadata={"description": "download with the same bearer token"})
+
+
+class MergeSchema(Schema):
+    into = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
+                          metadata={"description": "id of the master case"})
+    reason = fields.String(validate=validate.Length(2, 1000), allow_none=True)
+
+
+class KeepSeparateSchema(Schema):
+    reason = fields.String(validate=validate.Length(2, 1000), allow_none=True)
+
+
+class NoticeQuerySchema(Schema):
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    pending = fields.Boolean(load_default=True, truthy={"1", "true"}, falsy={"0", "false"})
+    after = fields.Integer(validate=validate.Range(min=0), metadata={"description": "only notices with a larger id"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class ReporterNoticeSchema(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer(metadata={"description": "the merged case whose reporter is told"})
+    master_id = fields.Integer()
+    channel = fields.String()
+    external_id = fields.String(allow_none=True, metadata={"description": "the channel's id of the original message"})
+    reporter_name = fields.String(allow_none=True)
+    contact = fields.String(allow_none=True, metadata={"description": "phone, or the channel's user id"})
+    message = fields.String()
+    created_at = fields.DateTime()
+    delivered_at = fields.DateTime(allow_none=True)
+
+
+class ChannelSchema(Schema):
+    channel = fields.String()
+    form = fields.Dict(metadata={"description": "the extension form (JSON Schema)"})
+
+
 class CaseSchema(Schema):
     id = fields.Integer()
     number = fields.String()
-    status = fields.String(metadata={"enum": ["open", "closed", "rejected"]})
+    status = fields.String(metadata={"enum": ["open", "closed", "rejected", "merged"]})
     stage = fields.String(allow_none=True)
     channel = fields.String()
     external_id = fields.String(allow_none=True)
@@ -118,6 +196,12 @@ class CaseSchema(Schema):
     closed_at = fields.DateTime(allow_none=True)
     current_tasks = fields.List(fields.Nested(TaskSchema))
     history = fields.List(fields.Nested(HistoryEventSchema))
+    extension = fields.Dict(metadata={"description": "the channel's extension fields"})
+    merged_into = fields.Integer(allow_none=True, metadata={"description": "the master case a merged case follows"})
+    repeat_count = fields.Integer(metadata={"description": "duplicates merged into this case"})
+    duplicate_candidates = fields.List(fields.Nested(DuplicateCandidateSchema))
+    merged_cases = fields.List(fields.Nested(MergedCaseSchema))
+    attachments = fields.List(fields.Nested(AttachmentSchema))
 
 
 class CompleteSchema(Schema):
@@ -198,3 +282,56 @@ class ErrorSchema(Schema):
 
 def drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
+
+
+# ---------------------------------------------------------------------------- category catalogue
+
+CATALOG_MAX_LIMIT = 500
+
+
+class CategoryQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # a cache-busting parameter is no error
+
+    q = fields.String(load_default="", validate=validate.Length(max=50),
+                      metadata={"description": "Chinese text, pinyin initials (jg), full pinyin, code prefix (0600) or key"})
+    kind = fields.String(load_default=None, validate=validate.OneOf(["component", "event"]))
+    limit = fields.Integer(load_default=None, validate=validate.Range(1, CATALOG_MAX_LIMIT),
+                           metadata={"description": "default 20 with q, else the whole list (at most 500)"})
+
+
+class TopicQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.String(load_default="", validate=validate.Length(max=50))
+    limit = fields.Integer(load_default=None, validate=validate.Range(1, CATALOG_MAX_LIMIT))
+
+
+class CategoryItemSchema(Schema):
+    key = fields.String(metadata={"description": "what a case stores as category_code, e.g. event:06001"})
+    kind = fields.String(metadata={"enum": ["component", "event"]})
+    code = fields.String()
+    name = fields.String()
+    major_class = fields.String()
+    initials = fields.String(metadata={"description": "pinyin initials of the name (most likely reading)"})
+
+
+class CategoryListSchema(Schema):
+    items = fields.List(fields.Nested(CategoryItemSchema))
+    version = fields.Integer(allow_none=True, metadata={"description": "active version of the GB/T 47678.5 directory"})
+
+
+class TopicItemSchema(Schema):
+    code = fields.String(metadata={"description": "stable code, one segment per level"})
+    name = fields.String()
+    level = fields.Integer()
+    parent_code = fields.String(allow_none=True)
+    path = fields.String(metadata={"description": "一级/二级/三级"})
+    initials = fields.String()
+    leaf = fields.Boolean()
+
+
+class TopicListSchema(Schema):
+    items = fields.List(fields.Nested(TopicItemSchema))
+    version = fields.Integer(allow_none=True, metadata={"description": "active version of the 12345 topic tree"})

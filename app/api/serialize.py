@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from app.cases.models import Case
 from app.core import clock
 from app.attachments.operations import case_attachments
+from app.cases.privacy import reporter_visible
 from app.core.audit import AuditEvent
 from app.duplicates.queries import duplicate_candidates, merged_cases
 from app.core.db import session
@@ -97,7 +98,7 @@ def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str,
         "id": case.id, "number": case.number, "status": case.status, "stage": case.stage, "channel": case.channel,
         "external_id": case.external_id, "title": case.title, "description": case.description,
         "address": case.address, "lat": case.lat, "lng": case.lng, "category_code": case.category_code,
-        "urgency": case.urgency, "reporter": {"name": case.reporter_name, "phone": case.reporter_phone},
+        "urgency": case.urgency, "reporter": _reporter(case),
         "grid_unit": units[case.grid_unit_id].code if case.grid_unit_id in units else None,
         "handling_unit": units[case.handling_unit_id].code if case.handling_unit_id in units else None,
         "rework_count": case.rework_count, "reopen_count": case.reopen_count, "incident": case.has_incident,
@@ -114,12 +115,25 @@ def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str,
     out["duplicate_candidates"] = duplicate_candidates(case.id) if case.status == "open" else []
     out["merged_cases"] = [] if fresh else [
         {"case_id": m.id, "number": m.number, "channel": m.channel, "merged_at": m.merged_at,
-         "reporter": {"name": m.reporter_name, "phone": m.reporter_phone}} for m in merged_cases(case.id)]
+         "reporter": _reporter(m)} for m in merged_cases(case.id)]
     out["attachments"] = [] if fresh else [attachment_dict(a) for a in case_attachments(case.id)]
     return out
+
+
+def _reporter(case: Any) -> dict[str, Any]:
+    """The reporter, or a confidential mark for callers who may not see them (app.cases.privacy)."""
+    if not reporter_visible(case):
+        return {"name": None, "phone": None, "confidential": True}
+    return {"name": case.reporter_name, "phone": case.reporter_phone}
 
 
 def attachment_dict(a: Any) -> dict[str, Any]:
     return {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "source": a.source,
             "uploaded_by": a.uploaded_by.username if a.uploaded_by else None, "created_at": a.created_at,
             "url": f"/api/v1/attachments/{a.id}"}
+
+
+def notice_dict(n: Any) -> dict[str, Any]:
+    return {"id": n.id, "case_id": n.case_id, "master_id": n.master_id, "channel": n.channel,
+            "external_id": n.external_id, "reporter_name": n.reporter_name, "contact": n.contact,
+            "message": n.message, "created_at": n.created_at, "delivered_at": n.delivered_at}

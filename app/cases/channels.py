@@ -82,5 +82,21 @@ def displayed_fields(channel: str, extension: dict[str, Any], locale: str = "zh"
             value = ("yes" if value else "no") if locale == "en" else ("是" if value else "否")
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
+        elif prop.get("format") == "date-time" and isinstance(value, str):
+            value = _local_time(value)
         rows.append((str(label), str(value)))
     return rows
+
+
+def _local_time(value: str) -> str:
+    """An ISO moment as the case page writes times: local, to the minute."""
+    from datetime import datetime
+
+    from app.cases.models import LOCAL_TZ
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(LOCAL_TZ)
+    return f"{moment:%Y-%m-%d %H:%M}"

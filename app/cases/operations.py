@@ -28,8 +28,8 @@ def find_existing(channel: str, external_id: str | None, idempotency_key: str | 
     return None
 
 
-def create_case(data: dict[str, Any], actor: Principal | None,
-                idempotency_key: str | None = None) -> tuple[Case, bool, host.Started | None]:
+def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: str | None = None,
+                locale: str = "zh") -> tuple[Case, bool, host.Started | None]:
     """Store a new work order and start its process; a repeated delivery returns the first case.
 
     Returns ``(case, created, started)``: ``started`` tells what was written for a new case (its
@@ -42,7 +42,7 @@ def create_case(data: dict[str, Any], actor: Principal | None,
     if existing is not None:
         return existing, False, None
     extension = data.get("extension") or {}
-    errors = validate_extension(channel, extension)
+    errors = validate_extension(channel, extension, locale)
     errors.update(_category_errors(data.get("category_code")))
     if errors:
         raise ValidationFailed("invalid input", errors=errors)

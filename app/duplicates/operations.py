@@ -88,7 +88,7 @@ def merge_by(principal: Any, case: Case, into_id: int, reason: str | None = None
     into = session.get(Case, into_id)
     if into is None:
         raise ValidationFailed("invalid input", errors={"into": [f"没有案件 {into_id} / no case {into_id}"]})
-    check_may_decide(principal, case, into)
+    check_may_decide(principal, case, into, master_of(into))  # the case it follows, when merged, too
     return merge_case(case, into, principal.user, reason=reason)
 
 
@@ -110,7 +110,8 @@ def merge_case(case: Case, into: Case, actor: Any, reason: str | None = None, au
     """
     master = master_of(into)
     if master.id == case.id:
-        raise ValidationFailed("a case cannot be merged into itself", errors={"into": ["不能合并到本案件 / same case"]})
+        raise ValidationFailed("不能合并到本案件 / a case cannot be merged into itself",
+                               errors={"into": ["不能合并到本案件 / same case"]})
     if case.status != "open":
         raise Conflict(f"案件 {case.number} 已{_status_word(case.status)}，不能合并 / case {case.id} is {case.status}")
     if master.status != "open":

@@ -34,6 +34,10 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋�
 
 def load_demo() -> int:
     """Create the demo org tree and users unless present; returns the number of users created."""
+    from app.catalog.demo import load_demo_topics
+    load_demo_topics()  # a small 12345 topic tree, unless one is loaded already
+    from app.open311.operations import ensure_demo_key
+    ensure_demo_key()  # the Open311 api_key "demo" (docs/open311.md), unless it exists
     if session.scalar(select(User.id).where(User.username == "demo_operator")):
         return 0
     units: dict[str, OrgUnit] = {}

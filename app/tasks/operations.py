@@ -131,6 +131,9 @@ def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale
         raise Conflict(str(exc)) from None
     except host.EngineIncidentError:
         pass  # kept for an administrator: the caller sees case.has_incident
+    if case.status != "open" and case.repeat_count:
+        from app.duplicates.operations import inform_merged_reporters
+        inform_merged_reporters(case, principal.user)
     return case
 
 

@@ -39,13 +39,18 @@ def _unread_notifications(principal: Principal | None) -> int:
 
 
 def register(app: Flask) -> None:
-    from app.web import admin, auth, cases, inbox, notifications, supervision, tasks
+    from app.web import admin, api_keys, auth, cases, inbox, notifications, supervision, tasks
     from app.web.helpers import (case_light, deadline_label, limit_text, localize_message, signing_pending,
                                  task_light)
     from app.web.labels import STAGES, category_label, label
 
-    for module in (auth, inbox, tasks, cases, supervision, notifications, admin):
+    for module in (auth, inbox, tasks, cases, supervision, notifications, admin, api_keys):
         app.register_blueprint(module.bp)
+    from app.web import catalog
+    app.register_blueprint(catalog.bp)
+    from app.web import attachments, report  # unified intake: the grid worker's report, case attachments
+    app.register_blueprint(report.bp)
+    app.register_blueprint(attachments.bp)
 
     app.jinja_env.globals.update(label=label, category_label=category_label, STAGES=STAGES,
                                  task_light=task_light, case_light=case_light, deadline_label=deadline_label,

@@ -16,7 +16,8 @@ from app.forms.schema import field_order
 from app.orgs.directory import directory
 from app.web.helpers import SHANGHAI, format_dt
 
-KINDS = ("text", "textarea", "integer", "number", "select", "checkboxes", "boolean", "datetime", "date")
+KINDS = ("text", "textarea", "integer", "number", "select", "checkboxes", "boolean", "datetime", "date",
+         "category")
 
 
 @dataclass
@@ -43,6 +44,8 @@ def field_kind(prop: Mapping[str, Any]) -> str:
         return "select"
     if prop.get("x-widget") == "textarea":
         return "textarea"
+    if prop.get("x-widget") == "category":  # the GB/T 47678.5 category picker (app/static/category-picker.js)
+        return "category"
     if prop.get("format") == "date-time":
         return "datetime"
     if prop.get("format") == "date":

@@ -1,6 +1,10 @@
 """Display names of the codes the pages show (Chinese; ``_()`` gives the English)."""
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 from app.core.i18n import get_locale, gettext as _
 from app.orgs.models import ROLES
 
@@ -16,7 +20,7 @@ STAGES: tuple[tuple[str, str], ...] = (
 
 LABELS: dict[str, dict[str, str]] = {
     "stage": dict(STAGES),
-    "status": {"open": "处理中", "closed": "已结案", "rejected": "不予立案"},
+    "status": {"open": "处理中", "closed": "已结案", "rejected": "不予立案", "merged": "已合并"},
     "channel": {
         "hotline": "12345热线", "grid": "网格巡查", "city_mgmt": "数字城管", "police110": "110非警务",
         "mailbox": "市长信箱", "wechat": "微信公众号", "weibo": "微博", "open311": "Open311", "api": "接口接入",
@@ -31,7 +35,7 @@ LABELS: dict[str, dict[str, str]] = {
     "notification": {
         "urge": "催办", "reminder": "临期提醒", "overdue": "超期督办", "reassigned": "改派",
         "extension_decided": "延期审批结果", "return_decided": "退单审批结果", "request_raised": "待审批申请",
-        "parked": "挂账", "unparked": "取消挂账", "escalated": "上报",
+        "parked": "挂账", "unparked": "取消挂账", "escalated": "上报", "duplicate": "重复反映",
     },
     "role": {key: zh for key, (zh, _en) in ROLES.items()},
     "action": {
@@ -59,7 +63,19 @@ LABELS: dict[str, dict[str, str]] = {
         "return_refused": "退单未批准",
         "case_parked": "挂账",
         "case_unparked": "取消挂账",
+        "case_merged": "合并至主案件",
+        "duplicate_merged_in": "并入重复案件",
+        "duplicates_found": "发现疑似重复",
+        "duplicate_dismissed": "确认不是重复",
+        "priority_raised": "提高紧急程度",
+        "attachment_added": "添加附件",
     },
+    # why the detector proposes a candidate (app.duplicates.detector.score); some take a number
+    "dup_reason": {
+        "same_text": "相同内容", "similar_text": "内容相似", "nearby": "距离相近", "same_address": "同一地址",
+        "same_category": "同一类别", "same_reporter": "同一反映人", "recent": "时间相近",
+    },
+    "attachment_source": {"upload": "上传", "intake": "登记时上传", "open311": "Open311"},
 }
 
 
@@ -81,3 +97,26 @@ def category_label(code: str | None) -> str:
         return "—"
     kind, _sep, number = code.partition(":")
     return f"{label('kind', kind)} {number}" if number else code
+
+
+def duplicate_reason(code: str, details: Mapping[str, Any] | None = None) -> str:
+    """A candidate's reason with its figure where there is one: 内容相似 (82%), 距离 35 米, 3 天内."""
+    details = details or {}
+    if code == "similar_text" and isinstance(details.get("text_similarity"), (int, float)):
+        return _("内容相似（{pct}%）", pct=round(100 * details["text_similarity"]))
+    if code == "nearby" and isinstance(details.get("distance_m"), (int, float)):
+        return _("距离 {n} 米", n=round(details["distance_m"]))
+    if code == "recent" and isinstance(details.get("days_apart"), (int, float)):
+        return _("{n} 天内", n=max(1, math.ceil(details["days_apart"])))
+    return label("dup_reason", code)
+
+
+def file_size(size: int | None) -> str:
+    """Bytes as people read them: 812 B, 35 KB, 2.4 MB."""
+    if size is None:
+        return "—"
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -19,8 +19,12 @@ from app.forms.schema import coerce_form, initial_values, validate
 from app.orgs.models import User
 from app.supervision.operations import escalate_task, reassign_task, request_extension, return_task, urge_task
 from app.tasks.models import Task
+from app.duplicates.queries import merged_cases
+from app.orgs.directory import directory
 from app.tasks.operations import claim_task, complete_task, task_form, unclaim_task
+from app.tasks.operations import proposal as task_proposal
 from app.tasks.queries import can_claim, can_view_case
+from app.web.cases import duplicate_panel
 from app.web.forms import form_errors, form_fields, html_values, posted_values
 from app.web.helpers import (ActionState, current_principal, engine_incident_message, get_or_404, limit_text,
                              localize_message, login_required, posted, safe_next)
@@ -28,6 +32,58 @@ from app.web.labels import label
 from app.web.queries import case_definitions, pending_task_requests, task_documentation, task_title
 
 bp = Blueprint("tasks", __name__)
+
+#: department types of rules/dispatch_proposal.dmn, as the proposal panel names them
+DEPARTMENT_TYPES = {"sz": ("市政", "Municipal works"), "jt": ("交通", "Transport"), "hw": ("环卫", "Sanitation"),
+                    "yl": ("园林绿化", "Parks and greening"), "cg": ("城管执法", "City management enforcement"),
+                    "zj": ("住建", "Housing and construction"), "zh": ("综合", "General")}
+
+
+def _panels(task: Task, case: Case, principal: Any, is_open: bool) -> dict[str, Any]:
+    """What the task's form asks to show beside it (data in forms/*.json, not code): ``x-panels``
+    (``duplicates`` — decide on duplicates while filing; ``reporters`` — every reporter of the case
+    and of the cases merged into it, for the call-back) and ``x-proposal`` (the rules' proposal)."""
+    schema = task_form(task, get_locale())
+    panels = schema.get("x-panels") or []
+    out: dict[str, Any] = {"duplicates": None, "proposal": None, "reporters": None}
+    if not is_open:
+        return out
+    if "duplicates" in panels:
+        out["duplicates"] = duplicate_panel(principal, case)
+    if "reporters" in panels:
+        out["reporters"] = merged_cases(case.id)
+    if schema.get("x-proposal"):
+        try:
+            proposal = task_proposal(task, schema)
+        except (LookupError, host.EngineError):
+            proposal = {}
+        out["proposal"] = _proposal_rows(proposal) or None
+    return out
+
+
+def _proposal_rows(proposal: dict[str, Any]) -> list[tuple[str, str]]:
+    en = get_locale() == "en"
+    units = directory().by_code
+    rows = []
+    for key, value in proposal.items():
+        if value in (None, ""):
+            continue
+        if key == "proposed_lead":
+            unit = units.get(value)
+            rows.append((_("建议主办单位"), ((unit.name_en or unit.name) if en else unit.name) if unit else str(value)))
+        elif key == "proposed_department":
+            names = DEPARTMENT_TYPES.get(value)
+            rows.append((_("建议部门类型"), (names[1] if en else names[0]) if names else str(value)))
+        elif key == "time_limit":
+            rows.append((_("建议办理时限"), limit_text(str(value))))
+        elif key == "legal_basis":
+            rows.append((_("处置依据"), str(value)))
+        elif key == "tier":
+            rows.append((_("层级"), label("tier", str(value))))
+        else:
+            rows.append((key, str(value)))
+    return rows
+
 
 
 def _load(task_id: int) -> tuple[Task, Case]:
@@ -129,7 +185,9 @@ def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], e
         can_escalate=flow and _accepts(case, task, "escalate"),
         # one request of a kind waits at a time; a supervisor's return is not a request
         can_return=flow and (supervises or "return" not in waiting) and _accepts(case, task, "return"),
-        can_extend=is_open and mine and task.due_at is not None and "extension" not in waiting), status
+        can_extend=is_open and mine and task.due_at is not None and "extension" not in waiting,
+        **_panels(task, case, principal, is_open),
+    ), status
 
 
 def _back(default: str) -> str:

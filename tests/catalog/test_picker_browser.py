@@ -1,0 +1,80 @@
+"""The category picker in a real headless Chromium: type initials, move with the arrow keys, pick
+with Enter, close with Esc — the form receives the key."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+    if not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def test_pick_a_category_with_the_keyboard(chromium: Any, live_server: str) -> None:
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server}/login")
+    page.fill("#username", "demo_operator")
+    page.fill("#password", "demo")
+    page.click(".login-card button[type=submit]")
+    page.wait_for_url(f"{live_server}/inbox**")
+    page.goto(f"{live_server}/cases/new")
+
+    field = page.locator("#f-category_code")
+    listbox = page.locator("#f-category_code-list")
+    assert field.get_attribute("role") == "combobox" and field.get_attribute("aria-expanded") == "false"
+
+    field.click()
+    field.type("wsjg")
+    page.wait_for_selector("#f-category_code-list [role=option]")
+    assert field.get_attribute("aria-expanded") == "true"
+    first = listbox.locator("[role=option]").first
+    assert first.get_attribute("data-key") == "component:01002" and first.get_attribute("aria-selected") == "true"
+    assert "污水井盖" in first.inner_text() and "市政公用设施" in first.inner_text() and "01002" in first.inner_text()
+
+    field.press("ArrowDown")  # the second match: 污水井盖异常 (the event)
+    second = listbox.locator("[role=option]").nth(1)
+    assert second.get_attribute("aria-selected") == "true"
+    assert field.get_attribute("aria-activedescendant") == second.get_attribute("id")
+    key = second.get_attribute("data-key")
+    field.press("Enter")
+    assert field.input_value() == key == "event:01002"
+    assert listbox.is_hidden() and field.get_attribute("aria-expanded") == "false"
+    assert "01002 污水井盖异常" in page.locator("#f-category_code-choice").inner_text()
+    assert page.evaluate("document.activeElement.id") == "f-category_code"  # Enter picked, did not move on
+
+    # Chinese and Esc: the list closes, a second Esc puts the picked key back
+    field.fill("")
+    field.type("垃圾")
+    page.wait_for_selector("#f-category_code-list [role=option]")
+    assert "垃圾" in listbox.locator("[role=option]").first.inner_text()
+    field.press("ArrowUp")  # wraps to the last match
+    options = listbox.locator("[role=option]")
+    assert options.nth(options.count() - 1).get_attribute("aria-selected") == "true"
+    field.press("Escape")
+    assert listbox.is_hidden() and field.input_value() == "垃圾"
+    field.press("Escape")
+    assert field.input_value() == "event:01002"
+
+    # nothing matches: the list says so, Enter picks nothing
+    field.fill("")
+    field.type("zzzzqq")
+    page.wait_for_selector("#f-category_code-list .picker-empty")
+    field.press("Enter")
+    assert field.input_value() == "zzzzqq"
+    page.close()
