@@ -330,10 +330,12 @@ def make_places(rng: random.Random) -> list[Place]:
     places: dict[str, Place] = {}
     counts = {"estate": 5000, "road": 2000, "shop": 1500, "school": 600}
     for kind, n in counts.items():
-        while sum(1 for p in places.values() if p.kind == kind) < n:
+        made = 0
+        while made < n:
             name = "".join(rng.sample(SYL, 2)) + rng.choice(SUFFIX[kind])
             if name not in places:
                 places[name] = Place(kind, name, CITY_ORIGIN[0] + rng.random() * 0.27, CITY_ORIGIN[1] + rng.random() * 0.31)
+                made += 1
     return list(places.values())
 
 
@@ -350,7 +352,7 @@ def problems_for(kind: str) -> list[tuple[str, str, str, list[str]]]:
 
 
 def report_corpus(n: int, seed: int = 7) -> list[dict[str, Any]]:
-    """``n`` different reports (title, description, address, lat, lng, category, reporter)."""
+    """``n`` different reports (title, description, address, lat, lng, category)."""
     rng = random.Random(seed)
     places = make_places(rng)
     out = []
@@ -360,7 +362,7 @@ def report_corpus(n: int, seed: int = 7) -> list[dict[str, Any]]:
         title, description = report_text(rng, place, problem)
         out.append({"title": title, "description": description, "address": f"示范市{place.name}",
                     "lat": round(place.lat + rng.gauss(0, 0.0004), 6), "lng": round(place.lng + rng.gauss(0, 0.0004), 6),
-                    "category_code": problem[1], "reporter": {"name": "市民", "phone": f"139{rng.randrange(10**8):08d}"}})
+                    "category_code": problem[1]})
     return out
 
 
@@ -427,6 +429,7 @@ WRK_INTAKE = WRK_COMMON + r"""
 local prefix = "__PREFIX__"
 local grids = {__GRIDS__}
 local bodies = {__BODIES__}
+local seed = __SEED__
 local counter = 0
 
 function init(args)
@@ -438,8 +441,11 @@ end
 function request()
   counter = counter + 1
   -- a different report each time (bodies: JSON objects without their opening brace)
-  local body = string.format('{"channel":"grid","external_id":"%s-%d-%d","grid_unit":"%s",%s',
-    prefix, tid, counter, grids[(counter % #grids) + 1], bodies[((counter * nthreads + tid) % #bodies) + 1])
+  -- a citizen of its own per request (a new seed per run), a report from the corpus in turn
+  local body = string.format('{"channel":"grid","external_id":"%s-%d-%d","grid_unit":"%s",' ..
+    '"reporter":{"name":"市民","phone":"13%09d"},%s',
+    prefix, tid, counter, grids[(counter % #grids) + 1], (seed + tid * 10000000 + counter) % 1000000000,
+    bodies[((seed + counter * nthreads + tid) % #bodies) + 1])
   return wrk.format(nil, nil, nil, body)
 end
 
@@ -538,7 +544,7 @@ class LoadGenerator:
             bodies = ",".join(f'"{lua_quote(json.dumps(r, ensure_ascii=False)[1:])}"' for r in intake_reports())
             script = (WRK_INTAKE.replace("__TOKEN__", token).replace("__PREFIX__", prefix)
                       .replace("__GRIDS__", ",".join(f'"{g}"' for g in COMMUNITIES))
-                      .replace("__BODIES__", bodies))
+                      .replace("__BODIES__", bodies).replace("__SEED__", str(random.randrange(10**8))))
             return self._wrk(port, script, duration, c)
         return py_load(port, token, "intake", c, duration, prefix=prefix)
 
@@ -579,15 +585,23 @@ _intake_reports: list[dict[str, Any]] = []
 
 
 def intake_reports() -> list[dict[str, Any]]:
-    """The 2,000 different reports intake benchmarks send, in turn."""
+    """The 5,000 different reports intake benchmarks send, in turn."""
     if not _intake_reports:
-        _intake_reports.extend(report_corpus(2000))
+        _intake_reports.extend(report_corpus(5000))
     return _intake_reports
 
 
+def intake_report(i: int) -> dict[str, Any]:
+    """The i-th report sent: the corpus in turn, each time from another citizen, so a text that
+    comes round again is a report of the same problem by someone else (a duplicate candidate, not
+    the same caller's exact repeat, which intake merges at once)."""
+    reports = intake_reports()
+    return {**reports[i % len(reports)], "reporter": {"name": "市民", "phone": f"13{i % 10**9:09d}"}}
+
+
 def intake_body(prefix: str, i: int) -> bytes:
-    report = intake_reports()[i % len(intake_reports())]
-    body = {"channel": "grid", "external_id": f"{prefix}-{i}", "grid_unit": COMMUNITIES[i % len(COMMUNITIES)], **report}
+    body = {"channel": "grid", "external_id": f"{prefix}-{i}", "grid_unit": COMMUNITIES[i % len(COMMUNITIES)],
+            **intake_report(i)}
     return json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -723,7 +737,7 @@ def create_cases_inprocess(n: int, prefix: str, channel: str = "grid", per_tx: i
     for start in range(0, n, per_tx):
         with transaction():
             for i in range(start, min(n, start + per_tx)):
-                data = dict(intake_reports()[i % len(intake_reports())], channel=channel, external_id=f"{prefix}-{i}",
+                data = dict(intake_report(i), channel=channel, external_id=f"{prefix}-{i}",
                             grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal")
                 case, _created, _tasks = create_case(data, op)
                 ids.append(case.id)
@@ -901,7 +915,7 @@ def bench_engine(db: Database, args: argparse.Namespace) -> dict[str, Any]:
         host_create = []
         case_ids = []
         for i in range(m + 20):
-            data = dict(intake_reports()[i % len(intake_reports())], channel="grid", external_id=f"host{stamp}-{i}",
+            data = dict(intake_report(i), channel="grid", external_id=f"host{stamp}-{i}",
                         grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal")
             t0 = time.perf_counter()
             with transaction():

@@ -8,7 +8,7 @@ each step the duplicate check of intake is timed for --queries new reports:
     fingerprint (jieba keywords) + index lookup (app.duplicates.store.find) + scoring
     (app.duplicates.detector.best_matches)
 
-which is exactly what app.duplicates.operations.check_new_case runs before it files the new case
+which is exactly what app.duplicates.operations.find_duplicates runs before intake writes the case
 (filing — one fingerprint row, ~15 key rows, the candidates — is timed apart: ``file``).
 Printed: p50/p95/p99 per step, the ratio of the 1M step to the 100k step (the goal: p95 <= 20 ms,
 and far from the 10x a scan would show), the rows the lookup read, and the plan of the lookup
@@ -211,7 +211,7 @@ def measure(app: Any, reports: list[dict[str, Any]]) -> dict[str, Any]:
             scored.append(len(cands))
             found += bool(matches) and r["repeat"]
         session.rollback()
-        # filing: the writes check_new_case adds for a new case (rolled back: the data stays as seeded)
+        # filing: the writes file_new_case adds for a new case (rolled back: the data stays as seeded)
         from sqlalchemy import text
         next_id = session.execute(text("SELECT MAX(id) FROM cases")).scalar() + 1
         for r in reports[:200]:

@@ -46,10 +46,14 @@ import bench_api as B  # noqa: E402 - the shared machinery (databases, server, w
 GOAL_RATIO = 0.80
 
 
+BODIES = 8000  # reports prepared per kind
+RUN_SLICE = 1800  # reports a run may send (about 10 s at well over 100/s); runs of a kind use distinct slices
+
+
 def report(i: int) -> dict[str, Any]:
-    """Different reports in turn (bench_api's corpus: places, problems and their categories)."""
-    reports = B.intake_reports()
-    return reports[i % len(reports)]
+    """Different reports in turn, each from another citizen (bench_api's corpus: places, problems
+    and their categories)."""
+    return B.intake_report(i)
 
 
 def api_body(i: int) -> bytes:
@@ -144,7 +148,7 @@ end
 function request()
   counter = counter + 1
   -- a different report each time, the same reports for both kinds
-  return wrk.format(nil, nil, nil, bodies[((counter * nthreads + tid + offset) % #bodies) + 1])
+  return wrk.format(nil, nil, nil, bodies[((offset + counter * nthreads + tid) % #bodies) + 1])
 end
 
 function response(status, headers, body)
@@ -156,7 +160,7 @@ end
 
 def wrk_run(gen: B.LoadGenerator, port: int, kind: str, token: str, duration: float, offset: int) -> B.LoadResult:
     make = api_body if kind == "api" else open311_body
-    bodies = ",".join(f'"{B.lua_quote(make(i).decode())}"' for i in range(len(B.intake_reports())))
+    bodies = ",".join(f'"{B.lua_quote(make(i).decode())}"' for i in range(BODIES))
     script = (WRK_SCRIPT.replace("__KIND__", kind).replace("__OFFSET__", str(offset)).replace("__TOKEN__", token)
               .replace("__BODIES__", bodies))
     return gen._wrk(port, script, duration, gen.connections)
@@ -202,11 +206,13 @@ def run_database(kind: str, args: argparse.Namespace, gen: B.LoadGenerator, logd
             servers[what] = B.Server(db, args.workers, logdir, f"{kind}-{what}").start()
         runs: dict[str, list[B.LoadResult]] = {"api": [], "open311": []}
         token = B.get_token(servers["api"].port, "demo_operator")
-        offset = 0
+        calls = {"api": 0, "open311": 0}
 
         def one(what: str, duration: float) -> B.LoadResult:
-            nonlocal offset
-            offset += 10_000_000
+            # each run of a kind sends the next slice of BODIES different reports (a report sent
+            # twice by one citizen would be an exact repeat, merged at once); both kinds send the same
+            offset = calls[what] * RUN_SLICE
+            calls[what] += 1
             port = servers[what].port
             if gen.kind == "wrk":
                 return wrk_run(gen, port, what, token, duration, offset)

@@ -12,7 +12,7 @@ from app.core.auth import Principal
 from app.core.db import session
 from app.core.errors import ValidationFailed
 from app.cases.channels import reporter_identity, validate_extension
-from app.duplicates.operations import check_new_case
+from app.duplicates.operations import file_new_case, find_duplicates
 from app.engine import host
 from app.orgs.directory import directory
 
@@ -66,6 +66,7 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
         "merged_into_id": None, "merged_at": None, "repeat_count": 0,
     }
     settings = current_app.config["SETTINGS"]
+    found = find_duplicates(values, reporter_identity(channel, extension, values["reporter_phone"]))
     try:
         started = host.start_case(values, settings.CASE_PROCESS_ID,
                                   process_seed(values, grid_code, settings.DISPATCH_UNIT), actor,
@@ -76,7 +77,7 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
         if existing is None:
             raise
         return existing, False, None
-    checked = check_new_case(started.case, values, reporter_identity(channel, extension, values["reporter_phone"]), actor)
+    checked = file_new_case(started.case, found, actor)
     if checked.auto_merged_into is not None:
         started.merged_into = checked.auto_merged_into
     return started.case, True, started

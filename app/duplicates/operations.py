@@ -5,7 +5,7 @@ They flush, never commit: the request that calls them commits once.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,22 +37,36 @@ def case_fingerprint(values: dict[str, Any], reporter: str | None, created_at: d
 
 
 @dataclass
+class Found:
+    """A new report's fingerprint and its likely duplicates, before the case is written."""
+
+    fingerprint: Fingerprint
+    matches: list[tuple[int, Match]]
+
+
+@dataclass
 class Checked:
     candidates: list[tuple[int, Match]]
     auto_merged_into: int | None
 
 
-def check_new_case(case: Case, values: dict[str, Any], reporter: str | None, actor: Any) -> Checked:
-    """Find likely duplicates of a case just created, keep them for the dispatcher, file the case.
+def find_duplicates(values: dict[str, Any], reporter: str | None) -> Found:
+    """Fingerprint a new report and score the live cases it may repeat. Only reads: intake runs it
+    before it writes anything, so no write lock (SQLite) is held while jieba and the scorer work."""
+    now = utcnow()
+    fp = case_fingerprint(values, reporter, now)
+    current = rules()
+    return Found(fp, best_matches(fp, store.find(fp, current, now), current))
+
+
+def file_new_case(case: Case, found: Found, actor: Any) -> Checked:
+    """File a case just created under its keys and keep its likely duplicates for the dispatcher.
 
     With ``DEDUP_AUTO_MERGE`` an exact repeat from the same reporter of a case still open is
     merged at once (a caller who rings twice, a message delivered under two ids).
     """
-    now = case.created_at
-    fp = case_fingerprint(values, reporter, now)
-    current = rules()
-    matches = best_matches(fp, store.find(fp, current, now, exclude=case.id), current)
-    store.add(case.id, fp)
+    now, matches = case.created_at, found.matches
+    store.add(case.id, replace(found.fingerprint, created_at=now))
     if matches:
         session.connection().execute(insert(CANDIDATES), [
             {"case_id": case.id, "candidate_id": cid, "score": m.score, "state": "open", "created_at": now,
@@ -65,7 +79,8 @@ def check_new_case(case: Case, values: dict[str, Any], reporter: str | None, act
             if "same_text" in m.reasons and "same_reporter" in m.reasons:
                 master = session.get(Case, cid)
                 if master is not None and master.status == "open" and not master.has_incident:
-                    merge_case(session.get(Case, case.id) or case, master, actor, reason="auto: exact repeat from the same reporter", auto=True)
+                    merge_case(session.get(Case, case.id) or case, master, actor,
+                               reason="auto: exact repeat from the same reporter", auto=True)
                     return Checked(matches, master.id)
     return Checked(matches, None)
 
