@@ -26,31 +26,34 @@
     if (next) next.focus();
   });
 
-  // A "now" button beside date-time inputs (for on-site reports).
+  // A "now" button beside date-time inputs (for on-site reports). Pages that fetch fields later
+  // (the intake form's channel fields) call Tongguan.addNowButtons(container) for those.
   function pad(n) { return (n < 10 ? '0' : '') + n; }
-  document.addEventListener('DOMContentLoaded', function () {
-    var inputs = document.querySelectorAll('input[type=datetime-local][data-now]:not([disabled])');
-    for (var i = 0; i < inputs.length; i++) {
-      (function (input) {
-        var button = document.createElement('button');
-        button.type = 'button';
-        button.className = 'btn btn-now';
-        button.textContent = input.getAttribute('data-now');
-        button.addEventListener('click', function () {
-          // the server reads these inputs as Beijing time, whatever the device's zone
-          var d = new Date(Date.now() + 8 * 3600 * 1000);
-          input.value = d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) +
-            'T' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
-          input.dispatchEvent(new Event('change', { bubbles: true }));
-        });
-        var wrap = document.createElement('div');
-        wrap.className = 'with-button';
-        input.parentNode.insertBefore(wrap, input);
-        wrap.appendChild(input);
-        wrap.appendChild(button);
-      })(inputs[i]);
-    }
-  });
+  function addNowButtons(root) {
+    var inputs = root.querySelectorAll('input[type=datetime-local][data-now]:not([disabled])');
+    Array.prototype.forEach.call(inputs, function (input) {
+      if (input.parentNode.classList.contains('with-button')) return;
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'btn btn-now';
+      button.textContent = input.getAttribute('data-now');
+      button.addEventListener('click', function () {
+        // the server reads these inputs as Beijing time, whatever the device's zone
+        var d = new Date(Date.now() + 8 * 3600 * 1000);
+        input.value = d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) +
+          'T' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+        input.dispatchEvent(new Event('change', { bubbles: true }));
+      });
+      var wrap = document.createElement('div');
+      wrap.className = 'with-button';
+      input.parentNode.insertBefore(wrap, input);
+      wrap.appendChild(input);
+      wrap.appendChild(button);
+    });
+  }
+  window.Tongguan = window.Tongguan || {};
+  window.Tongguan.addNowButtons = addNowButtons;
+  document.addEventListener('DOMContentLoaded', function () { addNowButtons(document); });
 
   // Ask before destructive actions; stop a second click from posting twice.
   document.addEventListener('submit', function (event) {

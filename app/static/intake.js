@@ -25,30 +25,11 @@
 
   // ------------------------------------------------------------------ channel switching
 
-  function pad(n) { return (n < 10 ? '0' : '') + n; }
-
-  // app.js adds these buttons at page load; fields fetched later need them too
+  // app.js adds the "now" buttons of date-time fields at page load; fields fetched later need them too
   function addNowButtons(root) {
-    var inputs = root.querySelectorAll('input[type=datetime-local][data-now]:not([disabled])');
-    Array.prototype.forEach.call(inputs, function (input) {
-      if (input.parentNode.classList.contains('with-button')) return;
-      var button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'btn btn-now';
-      button.textContent = input.getAttribute('data-now');
-      button.addEventListener('click', function () {
-        var d = new Date(Date.now() + 8 * 3600 * 1000); // Beijing time, whatever the device's zone
-        input.value = d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) +
-          'T' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
-        input.dispatchEvent(new Event('change', { bubbles: true }));
-      });
-      var wrap = document.createElement('div');
-      wrap.className = 'with-button';
-      input.parentNode.insertBefore(wrap, input);
-      wrap.appendChild(input);
-      wrap.appendChild(button);
-    });
+    if (window.Tongguan && window.Tongguan.addNowButtons) window.Tongguan.addNowButtons(root);
   }
+
 
   function setUpChannels(form) {
     var slot = form.querySelector('[data-extension-slot]');
