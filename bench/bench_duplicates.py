@@ -234,35 +234,29 @@ def measure(app: Any, reports: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def plan(app: Any, report: dict[str, Any]) -> str:
+    """The plan of the lookup statement store.find runs (SQLite: per-key UNION; PostgreSQL: unnest + LATERAL)."""
     from app.core.db import session
     from app.duplicates.detector import fingerprint, lookup_keys
-    from app.duplicates.store import _lookup_statement
+    from app.duplicates.store import _PG_LOOKUP, _lookup_statement
     with app.app_context():
         fp = fingerprint(report["title"], report["description"], NOW, lat=report["lat"], lng=report["lng"],
-                         address=report["address"])
+                         address=report["address"], category_code=report["category_code"])
         keys = sorted(lookup_keys(fp))
-        statement = _lookup_statement(len(keys)).compile(dialect=session.get_bind().dialect)
-        sql = str(statement)
         conn = session.connection()
         if conn.dialect.name == "sqlite":
-            params = tuple(keys)
-            sql_q = sql
+            sql = str(_lookup_statement(len(keys)).compile(dialect=conn.dialect))
             for i in range(len(keys)):
-                sql_q = sql_q.replace(f":k{i} ", "? ", 1)
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql_q, params).all()
+                sql = sql.replace(f":k{i} ", "? ", 1)
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, tuple(keys)).all()
             counts: dict[str, int] = {}
             for r in rows:
                 line = re.sub(r"\bq\d+\b", "q<n>", r[3])
                 counts[line] = counts.get(line, 0) + 1
             text = "\n".join(f"{n:>3} x {line}" for line, n in counts.items())
         else:
-            params = {f"k{i}": k for i, k in enumerate(keys)}
-            sql_q = sql
-            for i in range(len(keys) - 1, -1, -1):
-                sql_q = sql_q.replace(f"%(k{i})s", str(keys[i]))
-            rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql_q).all()
-            lines = [r[0] for r in rows]
-            text = "\n".join(lines[:6] + (["  …"] if len(lines) > 8 else []) + lines[-3:])
+            sql = str(_PG_LOOKUP.compile(dialect=conn.dialect)).replace("%(keys)s", "%s")
+            rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, (keys,)).all()
+            text = "\n".join(r[0] for r in rows)
         session.rollback()
         return f"{len(keys)} keys\n{text}"
 

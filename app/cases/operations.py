@@ -8,6 +8,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.cases.models import Case
+from app.catalog.models import GB_DIRECTORY
+from app.catalog.service import active_versions, lookup_category
 from app.core.auth import Principal
 from app.core.db import session
 from app.core.errors import ValidationFailed
@@ -85,12 +87,12 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
 
 def _category_errors(category_code: str | None) -> dict[str, list[str]]:
     """A category must be in the active catalogue (GB/T 47678.5)."""
-    if not category_code:
+    if not category_code or lookup_category(category_code) is not None:
         return {}
-    from app.catalog.service import lookup_category
-    if lookup_category(category_code) is None:
-        return {"category_code": [f"不在分类目录中 / {category_code} is not in the category catalogue"]}
-    return {}
+    if GB_DIRECTORY not in active_versions():
+        return {"category_code": ["分类目录尚未加载，请管理员运行 flask catalog load / "
+                                  "the category catalogue is not loaded: an administrator runs 'flask catalog load'"]}
+    return {"category_code": [f"不在分类目录中 / {category_code} is not in the category catalogue"]}
 
 
 def process_seed(values: dict[str, Any], grid_code: str | None, dispatch_unit: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.cases.models import Case
 from app.core.db import session
@@ -27,8 +28,16 @@ _FINGERPRINTS = select(PRINTS).where(PRINTS.c.case_id.in_(bindparam("ids", expan
 _lookup_sql: dict[int, Any] = {}
 
 
+# PostgreSQL: one statement for any number of keys (a join of the key array with a per-key
+# index read), so it is prepared once and planned in a fraction of a millisecond
+_PG_LOOKUP = text(f"SELECT d.case_id FROM unnest(CAST(:keys AS BIGINT[])) AS k(key) CROSS JOIN LATERAL "
+                  f"(SELECT case_id FROM duplicate_keys WHERE duplicate_keys.key = k.key "
+                  f"ORDER BY case_id DESC LIMIT {PER_KEY}) AS d")
+_PG_FINGERPRINTS = select(PRINTS).where(PRINTS.c.case_id == func.any(bindparam("ids", type_=ARRAY(Integer))))
+
+
 def _lookup_statement(n: int) -> Any:
-    """``n`` per-key reads in one statement (cached per number of keys)."""
+    """SQLite: ``n`` per-key reads in one statement (cached per number of keys)."""
     statement = _lookup_sql.get(n)
     if statement is None:
         parts = [f"SELECT case_id FROM (SELECT case_id FROM duplicate_keys WHERE key = :k{i} "
@@ -49,12 +58,16 @@ def find(fp: Fingerprint, rules: Rules, now: datetime, exclude: int | None = Non
     not read here (at a million cases its rows are the costly part of a lookup).
     """
     keys = sorted(lookup_keys(fp))
-    hits = Counter(r[0] for r in _conn().execute(_lookup_statement(len(keys)), {f"k{i}": k for i, k in enumerate(keys)}))
+    conn = _conn()
+    postgres = conn.dialect.name == "postgresql"
+    rows = (conn.execute(_PG_LOOKUP, {"keys": keys}) if postgres
+            else conn.execute(_lookup_statement(len(keys)), {f"k{i}": k for i, k in enumerate(keys)}))
+    hits = Counter(r[0] for r in rows)
     hits.pop(exclude, None)
     if not hits:
         return []
     ids = [case_id for case_id, _ in hits.most_common(MAX_SCORED)]
-    return [(row.case_id, from_row(row)) for row in _conn().execute(_FINGERPRINTS, {"ids": ids})]
+    return [(row.case_id, from_row(row)) for row in conn.execute(_PG_FINGERPRINTS if postgres else _FINGERPRINTS, {"ids": ids})]
 
 
 def from_row(row: Any) -> Fingerprint:
