@@ -1,4 +1,5 @@
-"""``flask`` commands: database, processes, demo data, users, working-time calendar.
+"""``flask`` commands: database, processes, demo data, users, working-time calendar, scheduler; the
+feature packages add theirs (catalog, open311, duplicates, attachments) in :func:`register`.
 
 Run them as ``flask --app wsgi <group> <command>`` (the Makefile does).
 """
