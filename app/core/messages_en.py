@@ -603,4 +603,5 @@ EN: dict[str, str] = {
     "按分类目录和派遣规则（rules/）给出；表单已按建议预填，改选时会记入案件记录。": "From the category catalogue and the dispatch rules (rules/); the form starts with them, and a different choice is recorded in the case history.",
     "规则建议": "The rules propose",
     "（反映人信息保密）": "(the reporter asked to stay anonymous)",
+    "{name}（{code}）": "{name} ({code})",
 }

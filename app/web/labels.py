@@ -5,6 +5,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from app.catalog.service import lookup_category
 from app.core.i18n import get_locale, gettext as _
 from app.orgs.models import ROLES
 
@@ -92,11 +93,14 @@ def label(group: str, code: str | None) -> str:
 
 
 def category_label(code: str | None) -> str:
-    """``event:06001`` → ``事件 06001``."""
+    """``event:06010`` → ``暴露垃圾（事件 06010）``: the catalogue's name, with the code (also for a
+    key only an older catalogue version has); the code alone if the catalogue does not know it."""
     if not code:
         return "—"
     kind, _sep, number = code.partition(":")
-    return f"{label('kind', kind)} {number}" if number else code
+    plain = f"{label('kind', kind)} {number}" if number else code
+    info = lookup_category(code, include_retired=True)
+    return _("{name}（{code}）", name=info.name, code=plain) if info is not None else plain
 
 
 def duplicate_reason(code: str, details: Mapping[str, Any] | None = None) -> str:

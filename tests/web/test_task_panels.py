@@ -73,3 +73,10 @@ def test_extension_times_read_as_local_times(client: FlaskClient, login: Any, ma
     login(client, "demo_dispatcher")
     page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
     assert "2026-12-01 09:30" in page and "JQ20261201001" in page
+
+
+def test_categories_read_by_their_names(client: FlaskClient, login: Any, make_case: Callable[..., dict[str, Any]]) -> None:
+    case = make_case(category_code="event:06010")
+    login(client, "demo_dispatcher")
+    page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert "暴露垃圾（事件 06010）" in page
