@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 
 from app.cases.models import CHANNELS
+from app.catalog.service import lookup_category, lookup_topic
 from app.forms.schema import validate
 
 CHANNEL_DIR = "channels"
@@ -46,8 +47,24 @@ def validate_extension(channel: str, extension: Any, locale: str = "zh") -> dict
         extension = {}
     if not isinstance(extension, dict):
         return {"extension": ["expected an object"]}
-    errors = validate(channel_form(channel), extension, locale)
+    form = channel_form(channel)
+    errors = validate(form, extension, locale)
+    errors.update(_catalogue_errors(form, extension, errors))
     return {f"extension.{name}": messages for name, messages in errors.items()}
+
+
+def _catalogue_errors(form: dict[str, Any], extension: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Picker fields (``x-widget`` category or topic) must name an entry of the active catalogue."""
+    out: dict[str, list[str]] = {}
+    for name, prop in form.get("properties", {}).items():
+        value = extension.get(name)
+        if not isinstance(value, str) or not value or name in errors:
+            continue
+        if prop.get("x-widget") == "topic" and lookup_topic(value) is None:
+            out[name] = ["不在 12345 话题目录中 / not a topic of the 12345 topic tree"]
+        elif prop.get("x-widget") == "category" and lookup_category(value) is None:
+            out[name] = ["不在分类目录中 / not in the category catalogue"]
+    return out
 
 
 def reporter_identity(channel: str, extension: dict[str, Any], phone: str | None) -> str | None:
@@ -84,6 +101,10 @@ def displayed_fields(channel: str, extension: dict[str, Any], locale: str = "zh"
             value = ", ".join(str(v) for v in value)
         elif prop.get("format") == "date-time" and isinstance(value, str):
             value = _local_time(value)
+        elif prop.get("x-widget") == "topic" and (topic := lookup_topic(str(value))) is not None:
+            value = topic.path_name
+        elif prop.get("x-widget") == "category" and (category := lookup_category(str(value), include_retired=True)):
+            value = f"{category.name}（{value}）"
         rows.append((str(label), str(value)))
     return rows
 

@@ -604,4 +604,7 @@ EN: dict[str, str] = {
     "规则建议": "The rules propose",
     "（反映人信息保密）": "(the reporter asked to stay anonymous)",
     "{name}（{code}）": "{name} ({code})",
+    "没有匹配的话题": "No matching topic",
+    "话题": "Topic",
+    "输入名称或拼音首字母，↑↓ 选择，回车确定，Esc 关闭": "Type a name or pinyin initials; ↑↓ to choose, Enter to pick, Esc to close",
 }

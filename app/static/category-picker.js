@@ -43,7 +43,8 @@
     this.source = input.getAttribute('data-category-picker');
     this.kinds = {
       component: input.getAttribute('data-picker-component') || '部件',
-      event: input.getAttribute('data-picker-event') || '事件'
+      event: input.getAttribute('data-picker-event') || '事件',
+      topic: input.getAttribute('data-picker-topic') || '话题'
     };
     this.items = [];
     this.active = -1;
@@ -175,8 +176,8 @@
     this.input.value = item.key;
     this.picked = item.key;
     if (this.choice) {
-      this.choice.textContent = item.code + ' ' + item.name + ' · ' + (this.kinds[item.kind] || item.kind) +
-        ' · ' + item.major_class;
+      this.choice.textContent = (item.code ? item.code + ' ' : '') + item.name + ' · ' +
+        (this.kinds[item.kind] || item.kind) + (item.major_class ? ' · ' + item.major_class : '');
     }
     this.close();
     this.input.dispatchEvent(new Event('change', { bubbles: true }));

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from app.catalog.models import CATALOGS, CATEGORY_KINDS, GB_DIRECTORY, TOPICS_12345
 from app.catalog.operations import activate_version, import_topics
 from app.catalog.queries import all_versions
-from app.catalog.service import active_versions, lookup_category, search_categories, search_topics
+from app.catalog.service import active_versions, lookup_category, lookup_topic, search_categories, search_topics
 from app.core.auth import web_principal
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
@@ -76,8 +76,10 @@ def picker_topics() -> Any:
         q, limit = _picker_args()
     except ValidationFailed as exc:
         return _refused(exc)
-    items = [{"code": t.code, "name": t.name, "level": t.level, "path": t.path_name, "leaf": t.leaf,
-              "initials": t.initials} for t in search_topics(q, limit)]
+    # "key" is what the picker stores; the path above the topic stands where a category shows its major class
+    items = [{"key": t.code, "code": "", "kind": "topic", "name": t.name, "level": t.level, "path": t.path_name,
+              "major_class": t.path_name.rpartition("/")[0], "leaf": t.leaf, "initials": t.initials}
+             for t in search_topics(q, limit)]
     return jsonify({"items": items})
 
 
@@ -88,6 +90,13 @@ def category_choice(key: str | None) -> str:
     if info is None:
         return ""
     return f"{info.code} {info.name} · {label('kind', info.kind)} · {info.major_class}"
+
+
+@bp.app_template_global()
+def topic_choice(code: str | None) -> str:
+    """The picker's line under a topic input: its path, ``城乡建设/安全生产/安全隐患``."""
+    info = lookup_topic(code) if code else None
+    return info.path_name if info is not None else ""
 
 
 # ---------------------------------------------------------------------------- admin page

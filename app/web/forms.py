@@ -17,7 +17,7 @@ from app.orgs.directory import directory
 from app.web.helpers import SHANGHAI, format_dt
 
 KINDS = ("text", "textarea", "integer", "number", "select", "checkboxes", "boolean", "datetime", "date",
-         "category")
+         "category", "topic")
 
 
 @dataclass
@@ -46,6 +46,8 @@ def field_kind(prop: Mapping[str, Any]) -> str:
         return "textarea"
     if prop.get("x-widget") == "category":  # the GB/T 47678.5 category picker (app/static/category-picker.js)
         return "category"
+    if prop.get("x-widget") == "topic":  # the same picker over the 12345 topic tree
+        return "topic"
     if prop.get("format") == "date-time":
         return "datetime"
     if prop.get("format") == "date":

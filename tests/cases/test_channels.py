@@ -67,3 +67,28 @@ def test_the_hotline_caller_number_identifies_the_reporter(app: Flask) -> None:
         assert reporter_identity("hotline", {}, "13800138000") == "phone:13800138000"
         assert reporter_identity("wechat", {"openid": "oAbc"}, None) == "wechat:oAbc"
         assert reporter_identity("api", {}, None) is None
+
+
+def test_a_hotline_case_is_filed_under_a_12345_topic(app: Flask, api: Callable[[str], Any], client: Any, login: Any) -> None:
+    leaf = next(t for t in api("demo_operator").get("/api/v1/topics?limit=50").get_json()["items"] if t["leaf"])
+    ok = api("demo_operator").post("/api/v1/cases", json=body(channel="hotline", extension={"topic_code": leaf["code"]}))
+    assert ok.status_code == 201, ok.get_json()
+    assert ok.get_json()["extension"]["topic_code"] == leaf["code"]
+    before = count_cases(app)
+    bad = api("demo_operator").post("/api/v1/cases", json=body(channel="hotline", extension={"topic_code": "no.such.topic"}))
+    assert bad.status_code == 422 and "extension.topic_code" in bad.get_json()["errors"]
+    assert count_cases(app) == before
+    login(client, "demo_operator")
+    page = client.get(f"/cases/{ok.get_json()['id']}").get_data(as_text=True)
+    path = next(t["path"] for t in api("demo_operator").get("/api/v1/topics?limit=50").get_json()["items"]
+                if t["code"] == leaf["code"])
+    assert path in page
+    form = client.get("/cases/new?channel=hotline").get_data(as_text=True)
+    assert "/catalog/topics" in form and 'data-picker-topic' in form
+
+
+def test_the_topic_picker_answers_in_the_pickers_shape(api: Callable[[str], Any], client: Any, login: Any) -> None:
+    login(client, "demo_operator")
+    items = client.get("/catalog/topics?q=").get_json()["items"]
+    assert items and {"key", "kind", "name", "major_class", "path"} <= set(items[0])
+    assert items[0]["kind"] == "topic" and items[0]["key"]
