@@ -339,7 +339,7 @@ def file_request(service: Service, values: Mapping[str, Any], attrs: dict[str, l
     data = case_data(service, values, attrs, locale)
     actor = KeyActor(key.id, key.prefix)
     try:
-        case, created, _started = case_ops.create_case(data, cast(Any, actor), idempotency_key)
+        case, created, _started = case_ops.create_case(data, cast(Any, actor), idempotency_key, locale=locale)
     except AppError as exc:
         rename = {**PARAMETERS, **{f: _extension_parameter(f) for f in (exc.errors or {}) if f.startswith("extension")}}
         raise from_app_error(exc, rename) from None
