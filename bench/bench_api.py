@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import multiprocessing
 import os
@@ -46,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -591,24 +593,25 @@ def intake_reports() -> list[dict[str, Any]]:
     return _intake_reports
 
 
-def intake_report(i: int) -> dict[str, Any]:
-    """The i-th report sent: the corpus in turn, each time from another citizen, so a text that
-    comes round again is a report of the same problem by someone else (a duplicate candidate, not
-    the same caller's exact repeat, which intake merges at once)."""
+def intake_report(i: int, who: str = "") -> dict[str, Any]:
+    """The i-th report sent: the corpus in turn, each time from another citizen (a phone drawn from
+    ``who`` and ``i``), so a text that comes round again is a report of the same problem by someone
+    else (a duplicate candidate, not the same caller's exact repeat, which intake merges at once)."""
     reports = intake_reports()
-    return {**reports[i % len(reports)], "reporter": {"name": "市民", "phone": f"13{i % 10**9:09d}"}}
+    phone = zlib.crc32(f"{who}#{i}".encode()) % 10**9
+    return {**reports[i % len(reports)], "reporter": {"name": "市民", "phone": f"13{phone:09d}"}}
 
 
 def intake_body(prefix: str, i: int) -> bytes:
     body = {"channel": "grid", "external_id": f"{prefix}-{i}", "grid_unit": COMMUNITIES[i % len(COMMUNITIES)],
-            **intake_report(i)}
+            **intake_report(i, prefix)}
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def _py_worker(args: tuple[Any, ...]) -> tuple[list[float], dict[str, int], int, float]:
-    """One client process: one connection, requests back to back until the deadline or the items end."""
-    port, token, kind, prefix, items, start_at, duration = args
-    headers = {"Content-Type": "application/json", "Accept": "application/json", "Authorization": f"Bearer {token}"}
+def post_loop(port: int, requests: Iterator[tuple[str, bytes]], headers: dict[str, str], start_at: float,
+              duration: float) -> tuple[list[float], dict[str, int], int, float]:
+    """POST ``requests`` (path, body) back to back on one keep-alive connection from ``start_at``
+    until ``duration`` has passed or they run out: latencies, statuses, socket errors, end time."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     lat: list[float] = []
     statuses: Counter[str] = Counter()
@@ -616,16 +619,9 @@ def _py_worker(args: tuple[Any, ...]) -> tuple[list[float], dict[str, int], int,
     while time.time() < start_at:
         time.sleep(0.001)
     end = start_at + duration
-    i = 0
-    complete_body = COMPLETE_BODY.encode()
-    while time.time() < end:
-        if kind == "intake":
-            path, body = "/api/v1/cases", intake_body(prefix, i)
-        else:
-            if i >= len(items):
-                break
-            path, body = f"/api/v1/tasks/{items[i]}/complete", complete_body
-        i += 1
+    for path, body in requests:
+        if time.time() >= end:
+            break
         t0 = time.perf_counter()
         try:
             conn.request("POST", path, body=body, headers=headers)
@@ -643,16 +639,11 @@ def _py_worker(args: tuple[Any, ...]) -> tuple[list[float], dict[str, int], int,
     return lat, dict(statuses), errors, time.time()
 
 
-def py_load(port: int, token: str, kind: str, connections: int, duration: float, prefix: str = "",
-            task_ids: list[int] | None = None) -> LoadResult:
+def pooled_load(worker: Callable[[tuple[Any, ...]], Any], jobs: list[tuple[Any, ...]], start_at: float) -> LoadResult:
+    """Run one client process per job (``worker`` returns what :func:`post_loop` does) and merge their figures."""
     ctx = multiprocessing.get_context("spawn")
-    start_at = time.time() + 1.5  # let every process start before the clock runs
-    jobs = []
-    for n in range(connections):
-        items = task_ids[n::connections] if task_ids is not None else []
-        jobs.append((port, token, kind, f"{prefix}-p{n}", items, start_at, duration))
-    with ctx.Pool(connections) as pool:
-        results = pool.map(_py_worker, jobs)
+    with ctx.Pool(len(jobs)) as pool:
+        results = pool.map(worker, jobs)
     lat = [x for r in results for x in r[0]]
     statuses: Counter[str] = Counter()
     for r in results:
@@ -660,7 +651,29 @@ def py_load(port: int, token: str, kind: str, connections: int, duration: float,
     finished = max(r[3] for r in results)
     return LoadResult(requests=len(lat), duration_s=finished - start_at, p50_ms=pct(lat, 50) * 1000,
                       p95_ms=pct(lat, 95) * 1000, p99_ms=pct(lat, 99) * 1000, statuses=dict(statuses),
-                      socket_errors=sum(r[2] for r in results), client=f"python x{connections} processes")
+                      socket_errors=sum(r[2] for r in results), client=f"python x{len(jobs)} processes")
+
+
+def _py_worker(args: tuple[Any, ...]) -> tuple[list[float], dict[str, int], int, float]:
+    """One client process: one connection, requests back to back until the deadline or the items end."""
+    port, token, kind, prefix, items, start_at, duration = args
+    headers = {"Content-Type": "application/json", "Accept": "application/json", "Authorization": f"Bearer {token}"}
+    if kind == "intake":
+        requests: Iterator[tuple[str, bytes]] = (("/api/v1/cases", intake_body(prefix, i)) for i in itertools.count())
+    else:
+        body = COMPLETE_BODY.encode()
+        requests = ((f"/api/v1/tasks/{task_id}/complete", body) for task_id in items)
+    return post_loop(port, requests, headers, start_at, duration)
+
+
+def py_load(port: int, token: str, kind: str, connections: int, duration: float, prefix: str = "",
+            task_ids: list[int] | None = None) -> LoadResult:
+    start_at = time.time() + 1.5  # let every process start before the clock runs
+    jobs = []
+    for n in range(connections):
+        items = task_ids[n::connections] if task_ids is not None else []
+        jobs.append((port, token, kind, f"{prefix}-p{n}", items, start_at, duration))
+    return pooled_load(_py_worker, jobs, start_at)
 
 
 def sequential_get(port: int, path: str, token: str, n: int, warmup: int = 20) -> dict[str, Any]:
@@ -737,7 +750,7 @@ def create_cases_inprocess(n: int, prefix: str, channel: str = "grid", per_tx: i
     for start in range(0, n, per_tx):
         with transaction():
             for i in range(start, min(n, start + per_tx)):
-                data = dict(intake_report(i), channel=channel, external_id=f"{prefix}-{i}",
+                data = dict(intake_report(i, prefix), channel=channel, external_id=f"{prefix}-{i}",
                             grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal")
                 case, _created, _tasks = create_case(data, op)
                 ids.append(case.id)
@@ -915,7 +928,7 @@ def bench_engine(db: Database, args: argparse.Namespace) -> dict[str, Any]:
         host_create = []
         case_ids = []
         for i in range(m + 20):
-            data = dict(intake_report(i), channel="grid", external_id=f"host{stamp}-{i}",
+            data = dict(intake_report(i, f"host{stamp}"), channel="grid", external_id=f"host{stamp}-{i}",
                         grid_unit=COMMUNITIES[i % len(COMMUNITIES)], urgency="normal")
             t0 = time.perf_counter()
             with transaction():
@@ -1511,19 +1524,29 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted", file=sys.stderr)
         exit_code = 130
     finally:
-        report["meta"]["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
-        end_state = (git_commit(), git_dirty())
-        if end_state != (report["meta"]["git_commit"], report["meta"]["git_uncommitted"]):
-            report["meta"]["git_commit_at_end"], report["meta"]["git_uncommitted_at_end"] = end_state
-            print("WARNING: the code changed while the benchmark ran (commit or uncommitted files); "
-                  "parts of the results may belong to different versions", file=sys.stderr)
-        if report["runs"]:
-            RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-            out = Path(args.output) if args.output else RESULTS_DIR / f"{started:%Y%m%d-%H%M%S}.json"
-            out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-            print_report(report)
+        out = finish_report(report, started, Path(args.output) if args.output else
+                            RESULTS_DIR / f"{started:%Y%m%d-%H%M%S}.json", print_report)
+        if out is not None:
             print(f"results written to {out}  (server logs in {workdir})")
     return exit_code
+
+
+def finish_report(report: dict[str, Any], started: datetime, out: Path,
+                  printer: Callable[[dict[str, Any]], None]) -> Path | None:
+    """Stamp the run's duration, warn if the code changed meanwhile, write and print the report
+    (when some database was measured); returns where it was written."""
+    report["meta"]["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+    end_state = (git_commit(), git_dirty())
+    if end_state != (report["meta"]["git_commit"], report["meta"]["git_uncommitted"]):
+        report["meta"]["git_commit_at_end"], report["meta"]["git_uncommitted_at_end"] = end_state
+        print("WARNING: the code changed while the benchmark ran (commit or uncommitted files); "
+              "parts of the results may belong to different versions", file=sys.stderr)
+    if not report["runs"]:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    printer(report)
+    return out
 
 
 if __name__ == "__main__":

@@ -25,16 +25,14 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
-import multiprocessing
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -84,47 +82,13 @@ def _worker(args: tuple[Any, ...]) -> tuple[list[float], dict[str, int], int, fl
     port, kind, token, offset, start_at, duration = args
     path, headers = target(kind, token)
     make = api_body if kind == "api" else open311_body
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    lat: list[float] = []
-    statuses: Counter[str] = Counter()
-    errors = 0
-    while time.time() < start_at:
-        time.sleep(0.001)
-    i = offset
-    while time.time() < start_at + duration:
-        body = make(i)
-        i += 1
-        t0 = time.perf_counter()
-        try:
-            conn.request("POST", path, body=body, headers=headers)
-            r = conn.getresponse()
-            r.read()
-            if r.will_close:
-                conn.close()
-        except OSError:
-            errors += 1
-            conn.close()
-            continue
-        lat.append(time.perf_counter() - t0)
-        statuses[str(r.status)] += 1
-    conn.close()
-    return lat, dict(statuses), errors, time.time()
+    return B.post_loop(port, ((path, make(i)) for i in itertools.count(offset)), headers, start_at, duration)
 
 
 def py_run(port: int, kind: str, token: str, connections: int, duration: float, offset: int) -> B.LoadResult:
-    ctx = multiprocessing.get_context("spawn")
     start_at = time.time() + 1.5
     jobs = [(port, kind, token, offset + n * 1_000_000, start_at, duration) for n in range(connections)]
-    with ctx.Pool(connections) as pool:
-        results = pool.map(_worker, jobs)
-    lat = [x for r in results for x in r[0]]
-    statuses: Counter[str] = Counter()
-    for r in results:
-        statuses.update(r[1])
-    return B.LoadResult(requests=len(lat), duration_s=max(r[3] for r in results) - start_at,
-                        p50_ms=B.pct(lat, 50) * 1000, p95_ms=B.pct(lat, 95) * 1000, p99_ms=B.pct(lat, 99) * 1000,
-                        statuses=dict(statuses), socket_errors=sum(r[2] for r in results),
-                        client=f"python x{connections} processes")
+    return B.pooled_load(_worker, jobs, start_at)
 
 
 WRK_SCRIPT = B.WRK_COMMON + r"""
@@ -168,15 +132,6 @@ def wrk_run(gen: B.LoadGenerator, port: int, kind: str, token: str, duration: fl
 
 # ============================================================================ the comparison
 
-def setup(db: B.Database) -> None:
-    B.setup_database(db)
-    # the catalogue (GB/T 47678.5) gives both kinds their category; loading it again changes nothing
-    r = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "catalog", "load"], cwd=B.ROOT,
-                       env=B.app_env(db.url), capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        raise B.BenchError(f"'flask catalog load' failed on {db.label}:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
-
-
 def _first_requests(port: int, kind: str, token: str, n: int) -> None:
     path, headers = target(kind, token)
     make = api_body if kind == "api" else open311_body
@@ -202,7 +157,7 @@ def run_database(kind: str, args: argparse.Namespace, gen: B.LoadGenerator, logd
         for what in ("api", "open311"):
             db = dbs.new(what)
             B.log(f"{kind}: setting up {db.label} (db upgrade, demo load, processes deploy, catalog load)")
-            setup(db)
+            B.setup_database(db)  # db upgrade, catalog load, demo load, processes deploy
             servers[what] = B.Server(db, args.workers, logdir, f"{kind}-{what}").start()
         runs: dict[str, list[B.LoadResult]] = {"api": [], "open311": []}
         token = B.get_token(servers["api"].port, "demo_operator")

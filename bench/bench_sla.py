@@ -60,7 +60,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import logging
 import os
 import platform
@@ -1347,17 +1346,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted", file=sys.stderr)
         exit_code = 130
     finally:
-        report["meta"]["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
-        end_state = (B.git_commit(), B.git_dirty())
-        if end_state != (report["meta"]["git_commit"], report["meta"]["git_uncommitted"]):
-            report["meta"]["git_commit_at_end"], report["meta"]["git_uncommitted_at_end"] = end_state
-            print("WARNING: the code changed while the benchmark ran (commit or uncommitted files); "
-                  "parts of the results may belong to different versions", file=sys.stderr)
-        if report["runs"]:
-            RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-            out = Path(args.output) if args.output else RESULTS_DIR / f"sla-{started:%Y%m%d-%H%M%S}.json"
-            out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-            print_report(report)
+        out = B.finish_report(report, started, Path(args.output) if args.output else
+                              RESULTS_DIR / f"sla-{started:%Y%m%d-%H%M%S}.json", print_report)
+        if out is not None:
             print(f"results written to {out}")
     return exit_code
 

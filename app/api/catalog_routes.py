@@ -6,24 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
-from marshmallow import Schema, ValidationError
 
 from app.api import schemas
-from app.api.routes import _flatten, bp
+from app.api.routes import _query, bp
 from app.catalog.models import GB_DIRECTORY, TOPICS_12345
 from app.catalog.service import CategoryInfo, TopicInfo, active_versions, search_categories, search_topics
 from app.core.auth import api_principal
-from app.core.errors import ValidationFailed
 
 DEFAULT_LIMIT = 20
-
-
-def _query(schema: Schema) -> dict[str, Any]:
-    try:
-        return schema.load(request.args.to_dict())  # type: ignore[no-any-return]
-    except ValidationError as exc:
-        raise ValidationFailed("invalid query", errors=_flatten(exc.messages)) from None
 
 
 def _limit(args: dict[str, Any]) -> int:

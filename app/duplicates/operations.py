@@ -108,12 +108,11 @@ def merge_by(principal: Any, case: Case, into_id: int, reason: str | None = None
 
 
 def master_of(case: Case) -> Case:
-    """The case a merged case follows (itself when not merged)."""
-    seen = set()
-    while case.merged_into_id is not None and case.id not in seen:
-        seen.add(case.id)
-        case = session.get(Case, case.merged_into_id) or case
-    return case
+    """The case a merged case follows (itself when not merged). One step is enough: a merge moves
+    the duplicate's own followers to the master, so a master is never itself merged."""
+    if case.merged_into_id is None:
+        return case
+    return session.get(Case, case.merged_into_id) or case
 
 
 def merge_case(case: Case, into: Case, actor: Any, reason: str | None = None, auto: bool = False) -> Case:

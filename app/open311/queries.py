@@ -11,7 +11,6 @@ duplicate reports its master's status and says it was merged into the master's n
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +34,6 @@ STAGE_NAMES = {"collect": ("信息采集", "collecting information"), "verify": 
 TIER_NAMES = {"community": ("居村", "community"), "street": ("街镇", "street/town"),
               "district": ("区级", "district"), "city": ("市级", "city")}
 CLOSED_STATUSES = ("closed", "rejected")
-MERGE_DEPTH = 5
 
 
 def public_channels() -> tuple[str, ...]:
@@ -84,34 +82,24 @@ def find_cases(filters: Filters) -> list[Case]:
 
 
 def _masters(cases: Iterable[Case]) -> dict[int, Case]:
-    """The master cases of the merged ones among ``cases`` (and their masters, a few levels up)."""
-    found: dict[int, Case] = {}
-    wanted = {mid for c in cases if (mid := getattr(c, "merged_into_id", None))}
-    for _level in range(MERGE_DEPTH):
-        wanted -= set(found)
-        if not wanted:
-            break
-        rows = list(session.scalars(select(Case).where(Case.id.in_(wanted))))
-        found.update((c.id, c) for c in rows)
-        wanted = {mid for c in rows if (mid := getattr(c, "merged_into_id", None))}
-    return found
+    """The master cases of the merged ones among ``cases`` (a master is never itself merged:
+    app.duplicates.operations.merge_case moves followers on)."""
+    wanted = {c.merged_into_id for c in cases if c.merged_into_id}
+    if not wanted:
+        return {}
+    return {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(wanted)))}
 
 
 def _reported(case: Case, masters: dict[int, Case]) -> tuple[str, Case, Case | None]:
     """(open|closed, the case whose state is reported, the master it was merged into or None)."""
-    current, merged_into = case, None
-    for _level in range(MERGE_DEPTH):
-        mid = getattr(current, "merged_into_id", None)
-        if current.status != "merged" or not mid or mid not in masters:
-            break
-        current = masters[mid]
-        merged_into = current
-    return ("closed" if current.status in CLOSED_STATUSES else "open"), current, merged_into
+    master = masters.get(case.merged_into_id) if case.status == "merged" and case.merged_into_id else None
+    current = master or case
+    return ("closed" if current.status in CLOSED_STATUSES else "open"), current, master
 
 
 def _reject_reasons(cases: Iterable[Case]) -> dict[int, str]:
     """The reason given when each rejected case was not filed (不予立案理由: the reporter is told it)."""
-    ids = [c.id for c in cases if c.status == "rejected" and not getattr(c, "reject_reason", None)]
+    ids = [c.id for c in cases if c.status == "rejected"]
     reasons: dict[int, str] = {}
     if not ids:
         return reasons
@@ -129,7 +117,7 @@ def _notes(case: Case, merged_into: Case | None, reasons: dict[int, str], locale
     if case.status == "closed":
         note = "Solved and closed." if en else "已办结"
     elif case.status == "rejected":
-        reason = getattr(case, "reject_reason", None) or reasons.get(case.id)
+        reason = reasons.get(case.id)
         note = ("Not accepted" if en else "不予立案") + (f"{': ' if en else '：'}{reason}" if reason else "")
     else:
         stage = STAGE_NAMES.get(case.stage or "", ("受理中", "received"))
@@ -147,19 +135,6 @@ def _notes(case: Case, merged_into: Case | None, reasons: dict[int, str], locale
     return note
 
 
-def _extension(case: Case) -> dict[str, Any]:
-    raw = getattr(case, "extension", None)
-    if isinstance(raw, dict):
-        return raw
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def request_dicts(cases: list[Case], locale: str = "zh") -> list[dict[str, Any]]:
     """Cases as GeoReport service requests, with nothing about who reported them."""
     masters = _masters(cases)
@@ -168,7 +143,7 @@ def request_dicts(cases: list[Case], locale: str = "zh") -> list[dict[str, Any]]
     out = []
     for case in cases:
         status, shown, merged_into = _reported(case, masters)
-        ext = _extension(case)
+        ext = case.extension_data
         unit = units.by_id.get(shown.handling_unit_id) if shown.handling_unit_id else None
         updated = shown.closed_at if status == "closed" and shown.closed_at else max(case.updated_at, shown.updated_at)
         out.append({
