@@ -1,11 +1,14 @@
 """gunicorn settings, read automatically when gunicorn starts in this folder.
 
-Threaded workers keep HTTP connections alive between requests (sync workers close every
-connection) and let a second request compute while the first waits on the database.
+Sync workers, one request at a time each. A sync worker takes a new connection only when it is
+free, so the kernel hands each request to an idle worker and all workers stay busy under load.
+Threaded workers with keep-alive did worse here: a worker keeps every connection it accepted,
+and with a few busy clients one worker often held three connections of four (or all) while the
+other idled, so completions ran at one worker's speed (125/s against 270/s with sync workers,
+see docs/benchmarks.md). Keep-alive to the browsers belongs to the reverse proxy in front
+(docs/deploy.md); the requests are short and CPU-bound, so threads add nothing under the GIL.
 """
-worker_class = "gthread"
-threads = 1
-keepalive = 5
+worker_class = "sync"
 
 
 def post_worker_init(worker):  # type: ignore[no-untyped-def]

@@ -125,6 +125,7 @@ class Breakdown:
         from app.forms import schema as forms
         from app.tasks import operations as task_ops
         from app.api import serialize
+        from app.duplicates import operations as dup_ops, store as dup_store
         w = self.wrap
         w(flask.Flask, "full_dispatch_request", "flask: whole request (view + after_request commit)")
         w(routes, "api_principal", "  auth: api_principal (token + load_principal)")
@@ -133,9 +134,15 @@ class Breakdown:
         w(routes, "_check_task_visible", "  view: _check_task_visible")
         w(case_ops, "create_case", "  operations.create_case")
         w(case_ops, "find_existing", "    find_existing (dedupe query)")
+        w(case_ops, "validate_extension", "    validate_extension (channel form)")
+        w(case_ops, "find_duplicates", "    find_duplicates (jieba + lookup + scoring)")
+        w(dup_ops, "case_fingerprint", "      fingerprint (jieba keywords)")
+        w(dup_store, "find", "      store.find (index lookup + fingerprints)")
+        w(dup_ops, "best_matches", "      best_matches (scoring)")
         w(host, "start_case", "    host.start_case")
         w(host, "latest_definition", "      latest_definition (query)")
         w(host, "latest_definition_id", "      latest_definition_id (cached query)")
+        w(case_ops, "file_new_case", "    file_new_case (index the new case)")
         w(task_ops, "complete_task", "  operations.complete_task")
         w(task_ops, "task_form", "    task_form (loads workflow row for definition_id)")
         w(forms, "validate", "    forms.validate (jsonschema)")
@@ -155,6 +162,9 @@ class Breakdown:
         w(serialize, "open_task_rows", "    open_task_rows (query)")
         w(serialize, "history", "    history (query)")
         w(serialize, "candidates", "    candidates (query)")
+        w(serialize, "duplicate_candidates", "    duplicate_candidates (query)")
+        w(serialize, "merged_cases", "    merged_cases (query)")
+        w(serialize, "case_attachments", "    case_attachments (query)")
         w(routes, "inbox_rows", "  inbox_rows (query)")
         w(routes, "jsonify", "  answer: jsonify")
 
@@ -271,6 +281,8 @@ def main() -> int:
     p.add_argument("-n", type=int, default=300, help="measured requests (default 300)")
     p.add_argument("--database-url", help="PostgreSQL server URL (a scratch database is created and dropped)")
     p.add_argument("--quiet-spiff", action="store_true", help="SpiffWorkflow loggers at WARNING (default: as the app sets them)")
+    p.add_argument("--dump-stats", help="write the cProfile data to this file (for pstats or snakeviz)")
+    p.add_argument("--preload", type=int, default=0, help="cases to create in-process before measuring (default 0)")
     p.add_argument("--top", type=int, default=35, help="functions to list per cProfile table")
     p.add_argument("--no-cprofile", action="store_true", help="only time and count SQL (no profiler overhead)")
     p.add_argument("--breakdown", action="store_true",
@@ -317,6 +329,10 @@ def main() -> int:
             r = client.post("/api/v1/cases", data=B.intake_body(f"prof{stamp}", i), headers={**op, "Content-Type": "application/json"})
             assert r.status_code == 201, r.get_data(as_text=True)[:300]
 
+        if args.preload:
+            B.log(f"creating {args.preload} cases in-process first (the bench's corpus: many are duplicate candidates)")
+            with app.app_context():
+                B.create_cases_inprocess(args.preload, f"pre{stamp}")
         total = args.n + 30
         if args.kind == "intake":
             calls = [lambda i=i: intake(i) for i in range(total)]
@@ -367,6 +383,11 @@ def main() -> int:
               f"({'with' if not args.no_cprofile else 'without'} cProfile; spiff logging {'WARNING' if args.quiet_spiff else 'INFO'})")
         print(f"per request: median {B.med(times) * 1000:.2f} ms, p95 {B.pct(times, 95) * 1000:.2f} ms, "
               f"mean {wall / n * 1000:.2f} ms")
+        # the machine is shared: the quietest stretch of 50 requests says most about the code
+        rounds = [B.med(times[i:i + 50]) for i in range(0, n - 49, 50)]
+        if rounds:
+            print(f"quietest 50-request stretch: median {min(rounds) * 1000:.2f} ms "
+                  f"(stretches: {' '.join(f'{r * 1000:.2f}' for r in rounds)})")
         sql_total = sum(sum(v) for v in meter.stats.values())
         stmts = sum(len(v) for k, v in meter.stats.items() if k != "COMMIT")
         print(f"SQL: {stmts / n:.1f} statements + {len(meter.stats.get('COMMIT', [])) / n:.1f} commits per request, "
@@ -385,6 +406,8 @@ def main() -> int:
                 text = text.replace(str(B.ROOT) + "/.venv/lib/python3.11/site-packages/", "").replace(str(B.ROOT) + "/", "")
                 print(f"\n--- cProfile by {order} (times are totals over {n} requests) ---")
                 print(text[text.index("ncalls") - 3:] if "ncalls" in text else text)
+        if args.dump_stats:
+            prof.dump_stats(args.dump_stats)
         print(f"(app log lines went to {logfile.name}: {sum(1 for _ in open(logfile.name))} lines)")
         app.extensions["db_engine"].dispose()
     finally:

@@ -1,6 +1,7 @@
 """/api/v1: thin views. Validate input, check permission, call an operation, dump the result."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -17,6 +18,7 @@ from app.cases.channels import channel_form
 from app.cases.models import CHANNELS, Case
 from app.duplicates import operations as duplicate_ops
 from app.duplicates.models import ReporterNotice
+from app.duplicates.queries import duplicate_candidates
 from app.core.auth import api_principal, authenticate, issue_token
 from app.core.db import commit_before_answer, session
 from app.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -39,7 +41,14 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # schemas in app.api.schemas, which the OpenAPI document is built from and tests/api check.
 
 
-def _body(schema: Schema) -> dict[str, Any]:
+@functools.cache
+def _schema(cls: type[Schema]) -> Schema:
+    """One instance per schema class: building one deep-copies its fields, loading changes nothing."""
+    return cls()
+
+
+def _body(schema_class: type[Schema]) -> dict[str, Any]:
+    schema = _schema(schema_class)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise ValidationFailed("request body must be a JSON object", errors={"_body": ["expected a JSON object"]})
@@ -92,7 +101,7 @@ def _check_task_visible(task: Task) -> None:
 
 @bp.post("/auth/token")
 def create_token() -> Any:
-    data = _body(schemas.TokenRequestSchema())
+    data = _body(schemas.TokenRequestSchema)
     user = authenticate(data["username"], data["password"])
     if user is None:
         raise Unauthorized("wrong username or password")
@@ -102,7 +111,7 @@ def create_token() -> Any:
 @bp.post("/cases")
 def create_case() -> Any:
     principal = api_principal()
-    data = _body(schemas.CaseCreateSchema())
+    data = _body(schemas.CaseCreateSchema)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (1 <= len(key) <= 120):
         raise ValidationFailed("invalid Idempotency-Key", errors={"Idempotency-Key": ["1 to 120 characters"]})
@@ -112,7 +121,8 @@ def create_case() -> Any:
         return jsonify(case_dict(case)), 200
     if started.merged_into is not None:  # an exact repeat, merged at once: show it as it is now
         return jsonify(case_dict(_get_case(case.id))), 201
-    return jsonify(case_dict(case, started.tasks, started.events)), 201
+    found = duplicate_candidates(case.id) if started.duplicates else []
+    return jsonify(case_dict(case, started.tasks, started.events, candidates_found=found)), 201
 
 
 def _visible_case(case_id: int) -> Case:
@@ -125,7 +135,7 @@ def _visible_case(case_id: int) -> Case:
 @bp.post("/cases/<int:case_id>/merge")
 def merge_case(case_id: int) -> Any:
     """Merge a duplicate into its master case (dispatchers)."""
-    data = _body(schemas.MergeSchema())
+    data = _body(schemas.MergeSchema)
     case = _get_case(case_id)
     duplicate_ops.merge_by(api_principal(), case, data["into"], data.get("reason"))
     commit_before_answer()
@@ -135,7 +145,7 @@ def merge_case(case_id: int) -> Any:
 @bp.post("/cases/<int:case_id>/duplicates/<int:candidate_id>/dismiss")
 def keep_separate(case_id: int, candidate_id: int) -> Any:
     """The candidate is a different problem: keep both cases (dispatchers)."""
-    data = _body(schemas.KeepSeparateSchema())
+    data = _body(schemas.KeepSeparateSchema)
     case = _get_case(case_id)
     duplicate_ops.check_may_decide(api_principal(), case)
     duplicate_ops.keep_separate(case, candidate_id, api_principal().user, data.get("reason"))
@@ -291,7 +301,7 @@ def complete(task_id: int) -> Any:
     task = _get_task(task_id)
     principal = api_principal()
     _check_task_visible(task)
-    data = _body(schemas.CompleteSchema())["data"]
+    data = _body(schemas.CompleteSchema)["data"]
     case = task_ops.complete_task(task, principal, data, _locale())
     commit_before_answer()
     body = case_dict(case)
@@ -306,7 +316,7 @@ def complete(task_id: int) -> Any:
 def reassign(task_id: int) -> Any:
     task = _get_task(task_id)
     principal = api_principal()
-    data = _body(schemas.ReassignSchema())
+    data = _body(schemas.ReassignSchema)
     user = None
     if data.get("user"):
         user = session.scalar(select(User).where(User.username == data["user"]))
@@ -319,14 +329,14 @@ def reassign(task_id: int) -> Any:
 @bp.post("/tasks/<int:task_id>/urge")
 def urge(task_id: int) -> Any:
     task = _get_task(task_id)
-    data = _body(schemas.ReasonSchema())
+    data = _body(schemas.ReasonSchema)
     return task_dict(supervision_ops.urge_task(task, api_principal(), data["reason"]))
 
 
 @bp.post("/tasks/<int:task_id>/escalate")
 def escalate(task_id: int) -> Any:
     task = _get_task(task_id)
-    data = _body(schemas.ReasonSchema())
+    data = _body(schemas.ReasonSchema)
     case = supervision_ops.escalate_task(task, api_principal(), data["reason"])
     commit_before_answer()
     return case_dict(case)
@@ -335,7 +345,7 @@ def escalate(task_id: int) -> Any:
 @bp.post("/tasks/<int:task_id>/return")
 def return_task(task_id: int) -> Any:
     task = _get_task(task_id)
-    data = _body(schemas.ReasonSchema())
+    data = _body(schemas.ReasonSchema)
     status, req = supervision_ops.return_task(task, api_principal(), data["reason"])
     commit_before_answer()
     if req is not None:
@@ -346,7 +356,7 @@ def return_task(task_id: int) -> Any:
 @bp.post("/tasks/<int:task_id>/extension-requests")
 def request_extension(task_id: int) -> Any:
     task = _get_task(task_id)
-    data = _body(schemas.ExtensionRequestCreateSchema())
+    data = _body(schemas.ExtensionRequestCreateSchema)
     req = supervision_ops.request_extension(task, api_principal(), data["reason"], hours=data.get("hours"),
                                             days=data.get("days"))
     return jsonify(request_dict(req)), 201
@@ -361,7 +371,7 @@ def _get_request(request_id: int) -> TaskRequest:
 
 @bp.post("/extension-requests/<int:request_id>/decision")
 def decide_extension(request_id: int) -> Any:
-    data = _body(schemas.DecisionSchema())
+    data = _body(schemas.DecisionSchema)
     req = supervision_ops.decide_request(_get_request(request_id), api_principal(), data["approve"], data["reason"],
                                          kind="extension")
     return request_dict(req)
@@ -369,7 +379,7 @@ def decide_extension(request_id: int) -> Any:
 
 @bp.post("/return-requests/<int:request_id>/decision")
 def decide_return(request_id: int) -> Any:
-    data = _body(schemas.DecisionSchema())
+    data = _body(schemas.DecisionSchema)
     req = supervision_ops.decide_request(_get_request(request_id), api_principal(), data["approve"], data["reason"],
                                          kind="return")
     return request_dict(req)
@@ -377,7 +387,7 @@ def decide_return(request_id: int) -> Any:
 
 @bp.post("/cases/<int:case_id>/park")
 def park(case_id: int) -> Any:
-    data = _body(schemas.ReasonSchema())
+    data = _body(schemas.ReasonSchema)
     case = supervision_ops.park_case(_get_case(case_id), api_principal(), data["reason"])
     commit_before_answer()
     return case_dict(case)
@@ -385,7 +395,7 @@ def park(case_id: int) -> Any:
 
 @bp.post("/cases/<int:case_id>/unpark")
 def unpark(case_id: int) -> Any:
-    data = _body(schemas.ReasonSchema())
+    data = _body(schemas.ReasonSchema)
     case = supervision_ops.unpark_case(_get_case(case_id), api_principal(), data["reason"])
     commit_before_answer()
     return case_dict(case)
@@ -429,7 +439,7 @@ def list_notifications() -> Any:
 @bp.post("/notifications/read")
 def read_notifications() -> Any:
     principal = api_principal()
-    data = _body(schemas.MarkReadSchema())
+    data = _body(schemas.MarkReadSchema)
     changed = notification_ops.mark_read(principal.id, data.get("ids"))
     return {"marked": changed, "unread": notification_queries.unread_count(principal.id)}
 

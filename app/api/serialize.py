@@ -87,9 +87,12 @@ def history_dicts(rows: Any) -> list[dict[str, Any]]:
              "detail": r["detail"]} for r in rows]
 
 
-def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The case as the API shows it. ``tasks`` (its open tasks) and ``events`` (its whole audit
-    trail, as written) may be passed when the caller has them already, saving the queries."""
+def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str, Any]] | None = None,
+              candidates_found: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The case as the API shows it. ``tasks`` (its open tasks), ``events`` (its whole audit
+    trail, as written) and ``candidates_found`` (its duplicate candidates, as
+    :func:`app.duplicates.queries.duplicate_candidates` shows them) may be passed when the caller
+    has them already, saving the queries."""
     tasks = open_task_rows(case.id) if tasks is None else tasks
     cands = candidates(tasks)
     units = directory().by_id
@@ -111,12 +114,17 @@ def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str,
     }
     out["history"] = history(case.id) if events is None else history_dicts(events)
     out.update(extension=case.extension_data, merged_into=case.merged_into_id, repeat_count=case.repeat_count or 0)
-    fresh = events is not None  # a case just created: nothing can have been merged into it or attached yet
-    out["duplicate_candidates"] = duplicate_candidates(case.id) if case.status == "open" else []
-    out["merged_cases"] = [] if fresh else [
+    # the trail says whether there is anything more to read: candidates are stored together with
+    # a duplicates_found event, attachments with attachment_added, and a merge counts a repeat
+    # on the master. Most cases have none of them, and the answer skips three queries.
+    actions = {e["action"] for e in out["history"]}
+    if candidates_found is None:
+        candidates_found = duplicate_candidates(case.id) if "duplicates_found" in actions else []
+    out["duplicate_candidates"] = candidates_found if case.status == "open" else []
+    out["merged_cases"] = [
         {"case_id": m.id, "number": m.number, "channel": m.channel, "merged_at": m.merged_at,
-         "reporter": _reporter(m)} for m in merged_cases(case.id)]
-    out["attachments"] = [] if fresh else [attachment_dict(a) for a in case_attachments(case.id)]
+         "reporter": _reporter(m)} for m in merged_cases(case.id)] if case.repeat_count else []
+    out["attachments"] = [attachment_dict(a) for a in case_attachments(case.id)] if "attachment_added" in actions else []
     return out
 
 

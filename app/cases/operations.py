@@ -80,6 +80,7 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
             raise
         return existing, False, None
     checked = file_new_case(started.case, found, actor)
+    started.duplicates = len(checked.candidates)
     if checked.auto_merged_into is not None:
         started.merged_into = checked.auto_merged_into
     return started.case, True, started

@@ -78,6 +78,7 @@ def record(action: str, *, actor: Any = None, case_id: int | None = None, task_i
 
 
 _INSERT_RETURNING_IDS = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_RETURNING_ANY_ORDER = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
 
 
 def write_pending(s: Session | None = None) -> list[dict[str, Any]]:
@@ -87,7 +88,14 @@ def write_pending(s: Session | None = None) -> list[dict[str, Any]]:
     if not pending:
         return []
     rows = [ev.row() for ev in pending]
-    ids = s.connection().execute(_INSERT_RETURNING_IDS, rows).scalars().all()
+    conn = s.connection()
+    if conn.dialect.name == "sqlite" and len(rows) > 1:
+        # SQLAlchemy can match RETURNING rows to parameters on SQLite only one row per statement.
+        # One multi-row INSERT assigns rowids in the order of its VALUES (the writer holds the
+        # lock, each row gets max(rowid) + 1); only the order RETURNING lists them in is unsure.
+        ids = sorted(conn.execute(_INSERT_RETURNING_ANY_ORDER, rows).scalars().all())
+    else:
+        ids = conn.execute(_INSERT_RETURNING_IDS, rows).scalars().all()
     for row, event_id in zip(rows, ids):
         row["id"] = event_id
     return rows

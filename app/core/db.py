@@ -14,12 +14,13 @@ from typing import Any
 
 import orjson
 from flask import Flask, Response, current_app, has_app_context
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker, Session
 
 from app.core import clock
+from app.core.sqlite_writers import connection_class
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -82,9 +83,11 @@ def make_engine(url: str, echo: bool = False) -> Engine:
                               "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         # each connection waits for the writer instead of failing; WAL lets readers go on
-        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
             raise ValueError("an in-memory SQLite database cannot be shared between connections")
+        # writers take turns on a lock file instead of polling SQLite's lock (see sqlite_writers)
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False,
+                                  "factory": connection_class(make_url(url).database or "")}
     else:
         # psycopg prepares statements it runs often, and PostgreSQL may then switch them to one
         # generic plan for any parameters: for scoped lists (a unit's path range, a light) that
@@ -104,6 +107,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # checkpoints run after a writer lets go of the lock file, not inside its commit (sqlite_writers)
+    cur.execute("PRAGMA wal_autocheckpoint=0")
     # 64 MB of page cache and a memory-mapped file: lookups in big indexes (the duplicate keys,
     # the inbox) stay in memory instead of re-reading pages through the 2 MB default
     cur.execute("PRAGMA cache_size=-65536")

@@ -20,6 +20,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from itertools import combinations
 from typing import Any
@@ -116,6 +117,16 @@ class Fingerprint:
             object.__setattr__(self, "_grams", bigrams(self.text))
         return self._grams
 
+    # computed once per fingerprint: a new report is compared with up to 40 candidates
+    @cached_property
+    def tag_weight(self) -> float:
+        return sum(self.tags.values())
+
+    @cached_property
+    def top_word(self) -> str | None:
+        """The most specific word (highest weight; ties by the word, for a stable choice)."""
+        return max(self.tags, key=lambda w: (self.tags[w], w)) if self.tags else None
+
 
 def fingerprint(title: str, description: str, created_at: datetime, *, lat: float | None = None,
                 lng: float | None = None, category_code: str | None = None, address: str | None = None,
@@ -204,16 +215,14 @@ def distance_m(a_lat: float, a_lng: float, b_lat: float, b_lng: float) -> float:
 
 def _cover(a: Fingerprint, b: Fingerprint) -> float:
     """The share of ``a``'s keyword weight that ``b``'s text mentions (segmentation-proof: substrings)."""
-    total = sum(a.tags.values())
-    return sum(w for word, w in a.tags.items() if word in b.text) / total if total else 0.0
+    total, text = a.tag_weight, b.text
+    return sum(w for word, w in a.tags.items() if word in text) / total if total else 0.0
 
 
 def _top_word_missing(a: Fingerprint, b: Fingerprint) -> bool:
     """``a``'s most specific word (an estate's, a company's name, …) is nowhere in ``b``."""
-    if not a.tags:
-        return False
-    top = max(a.tags, key=lambda w: (a.tags[w], w))
-    return top not in b.text
+    top = a.top_word
+    return top is not None and top not in b.text
 
 
 def text_similarity(a: Fingerprint, b: Fingerprint) -> float:
@@ -222,27 +231,41 @@ def text_similarity(a: Fingerprint, b: Fingerprint) -> float:
     if not ga or not gb:
         return 0.0
     containment = len(ga & gb) / min(len(ga), len(gb))
-    words = (_cover(a, b) + _cover(b, a)) / 2
     # keywords weigh most: two citizens describing one problem share its names, rarely its wording
     # (weights chosen on the labelled sample, see docs/duplicates.md)
-    return round(0.25 * containment + 0.75 * words, 4)
+    return round(CONTAINMENT_WEIGHT * containment + (1 - CONTAINMENT_WEIGHT) * _shared_words(a, b), 4)
+
+
+CONTAINMENT_WEIGHT = 0.25
+
+
+def _shared_words(a: Fingerprint, b: Fingerprint) -> float:
+    return (_cover(a, b) + _cover(b, a)) / 2
+
+
+def similarity_bound(a: Fingerprint, b: Fingerprint) -> float:
+    """The most :func:`text_similarity` can be, from the keywords alone (as if every bigram of the
+    shorter text were shared): cheap, because it needs no bigram sets."""
+    return CONTAINMENT_WEIGHT + (1 - CONTAINMENT_WEIGHT) * _shared_words(a, b)
 
 
 FAR_M = 1000.0  # two located reports further apart than this are about different places
 
 
-def score(new: Fingerprint, old: Fingerprint, rules: Rules) -> Match:
+def score(new: Fingerprint, old: Fingerprint, rules: Rules, similarity: float | None = None) -> Match:
     """How likely ``new`` reports the problem ``old`` reported, with the reasons people see.
 
     The text carries the score; place, category and reporter add to it; a different place, a
-    different category, or each text missing the other's most specific word take from it.
+    different category, or each text missing the other's most specific word take from it. The
+    score never falls when the text similarity rises (``similarity`` replaces the computed one:
+    :func:`best_matches` passes a bound to drop hopeless pairs early).
     """
     reasons: list[str] = []
     details: dict[str, Any] = {}
     same_text = new.exact == old.exact
     if same_text:
         reasons.append("same_text")
-    sim = 1.0 if same_text else text_similarity(new, old)
+    sim = 1.0 if same_text else text_similarity(new, old) if similarity is None else similarity
     details["text_similarity"] = sim
     if sim >= 0.35 and not same_text:
         reasons.append("similar_text")
@@ -285,7 +308,15 @@ def score(new: Fingerprint, old: Fingerprint, rules: Rules) -> Match:
 
 def best_matches(new: Fingerprint, olds: Iterable[tuple[int, Fingerprint]], rules: Rules,
                  limit: int = 5) -> list[tuple[int, Match]]:
-    scored = [(case_id, score(new, old, rules)) for case_id, old in olds]
-    kept = [(case_id, m) for case_id, m in scored if m.score >= rules.min_score]
+    kept = []
+    for case_id, old in olds:
+        # most candidates share a word or a place and no more: their best possible score (text
+        # similarity at its keyword bound) is already below the threshold, so their texts'
+        # bigram sets, the costly part of scoring, are never built. The result is the same.
+        if new.exact != old.exact and score(new, old, rules, similarity_bound(new, old)).score < rules.min_score:
+            continue
+        m = score(new, old, rules)
+        if m.score >= rules.min_score:
+            kept.append((case_id, m))
     kept.sort(key=lambda item: (-item[1].score, -item[0]))
     return kept[:limit]

@@ -1,10 +1,10 @@
 """Reading what the detector proposed, for the API and the pages."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import bindparam, select
 
 from app.cases.models import Case
 from app.core.db import session
@@ -18,14 +18,17 @@ _CANDIDATES = (select(CANDIDATES.c.candidate_id, CANDIDATES.c.score, CANDIDATES.
                .join(CASES, CASES.c.id == CANDIDATES.c.candidate_id))
 
 
+_BEST_FIRST = (CANDIDATES.c.score.desc(), CANDIDATES.c.candidate_id.desc())
+_ALL_OF_CASE = _CANDIDATES.where(CANDIDATES.c.case_id == bindparam("k_case")).order_by(*_BEST_FIRST)
+_OPEN_OF_CASE = _CANDIDATES.where(CANDIDATES.c.case_id == bindparam("k_case"),
+                                  CANDIDATES.c.state == "open").order_by(*_BEST_FIRST)
+
+
 def duplicate_candidates(case_id: int, include_decided: bool = False) -> list[dict[str, Any]]:
     """The earlier cases this one may repeat, best first; a candidate merged away names its master."""
-    statement = _CANDIDATES.where(CANDIDATES.c.case_id == case_id)
-    if not include_decided:
-        statement = statement.where(CANDIDATES.c.state == "open")
     out = []
-    for row in session.connection().execute(statement.order_by(CANDIDATES.c.score.desc(), CANDIDATES.c.candidate_id.desc())):
-        reasons = json.loads(row.reasons)
+    for row in session.connection().execute(_ALL_OF_CASE if include_decided else _OPEN_OF_CASE, {"k_case": case_id}):
+        reasons = orjson.loads(row.reasons)
         out.append({"case_id": row.candidate_id, "score": row.score, "reasons": reasons["codes"],
                     "details": reasons["details"], "state": row.state, "title": row.title, "status": row.status,
                     "channel": row.channel, "address": row.address, "created_at": row.created_at,

@@ -1,19 +1,19 @@
 """The detector's index in the database: file a case under its keys, look a new report up by its keys.
 
-A lookup is one statement of per-key index range reads, each stopped after ``PER_KEY`` rows
-(newest cases first), then one primary-key read of at most ``MAX_SCORED`` fingerprints. Neither
-depends on how many cases the database holds: closed cases leave the index when their window
-ends (:func:`purge`, hourly).
+A lookup is one statement: per-key index range reads, each stopped after ``PER_KEY`` rows
+(newest cases first), then primary-key reads of the fingerprints of at most ``MAX_SCORED`` cases
+that share the most keys. It does not depend on how many cases the database holds: closed cases
+leave the index when their window ends (:func:`purge`, hourly).
 """
 from __future__ import annotations
 
 import json
-from collections import Counter
+
+import orjson
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, delete, insert, select, text, update
 
 from app.cases.models import Case
 from app.core.db import session
@@ -25,24 +25,36 @@ MAX_SCORED = 40  # candidates scored per report, those sharing the most keys fir
 KEYS, PRINTS, CASES = DuplicateKey.__table__, CaseFingerprint.__table__, Case.__table__
 
 _FINGERPRINTS = select(PRINTS).where(PRINTS.c.case_id.in_(bindparam("ids", expanding=True)))
-_lookup_sql: dict[int, Any] = {}
+_lookup_sql: dict[tuple[str, int], Any] = {}
+_COLUMNS = ", ".join(f"f.{c.name}" for c in PRINTS.c)
 
 
-# PostgreSQL: one statement for any number of keys (a join of the key array with a per-key
-# index read), so it is prepared once and planned in a fraction of a millisecond
-_PG_LOOKUP = text(f"SELECT d.case_id FROM unnest(CAST(:keys AS BIGINT[])) AS k(key) CROSS JOIN LATERAL "
-                  f"(SELECT case_id FROM duplicate_keys WHERE duplicate_keys.key = k.key "
-                  f"ORDER BY case_id DESC LIMIT {PER_KEY}) AS d")
-_PG_FINGERPRINTS = select(PRINTS).where(PRINTS.c.case_id == func.any(bindparam("ids", type_=ARRAY(Integer))))
+def _lookup_statement(dialect: str, n: int) -> Any:
+    """One statement: the per-key index reads (each stopped after ``PER_KEY`` rows, newest cases
+    first), the cases sharing the most keys, and their fingerprints. Built once per dialect and
+    number of keys.
 
-
-def _lookup_statement(n: int) -> Any:
-    """SQLite: ``n`` per-key reads in one statement (cached per number of keys)."""
-    statement = _lookup_sql.get(n)
+    PostgreSQL joins the key array with a per-key index read, so any number of keys is one
+    prepared statement; SQLite gets ``n`` per-key reads joined by UNION ALL.
+    """
+    if dialect == "postgresql":
+        n = 0  # one statement for any number of keys
+    statement = _lookup_sql.get((dialect, n))
     if statement is None:
-        parts = [f"SELECT case_id FROM (SELECT case_id FROM duplicate_keys WHERE key = :k{i} "
-                 f"ORDER BY case_id DESC LIMIT {PER_KEY}) AS q{i}" for i in range(n)]
-        statement = _lookup_sql[n] = text(" UNION ALL ".join(parts))
+        if dialect == "postgresql":
+            hits = ("SELECT d.case_id FROM unnest(CAST(:keys AS BIGINT[])) AS k(key) CROSS JOIN LATERAL "
+                    f"(SELECT case_id FROM duplicate_keys WHERE duplicate_keys.key = k.key "
+                    f"ORDER BY case_id DESC LIMIT {PER_KEY}) AS d")
+        else:
+            hits = " UNION ALL ".join(
+                f"SELECT case_id FROM (SELECT case_id FROM duplicate_keys WHERE key = :k{i} "
+                f"ORDER BY case_id DESC LIMIT {PER_KEY}) AS q{i}" for i in range(n))
+        # one more than scored: the case being checked may be among them (see ``exclude``)
+        statement = text(
+            f"SELECT {_COLUMNS} FROM case_fingerprints AS f JOIN (SELECT h.case_id, count(*) AS shared "
+            f"FROM ({hits}) AS h GROUP BY h.case_id ORDER BY shared DESC, h.case_id DESC LIMIT {MAX_SCORED + 1}) "
+            f"AS top ON top.case_id = f.case_id ORDER BY top.shared DESC, f.case_id DESC").columns(*PRINTS.c)
+        _lookup_sql[(dialect, n)] = statement
     return statement
 
 
@@ -51,7 +63,8 @@ def _conn() -> Any:
 
 
 def find(fp: Fingerprint, rules: Rules, now: datetime, exclude: int | None = None) -> list[tuple[int, Fingerprint]]:
-    """Live cases sharing a key with ``fp``: open ones, and those closed within the window.
+    """Live cases sharing a key with ``fp``, those sharing the most first: open ones, and those
+    closed within the window. One statement.
 
     Having keys is being live: a case loses its keys when it is merged, and the hourly
     :func:`purge` takes them from cases closed longer ago than the window. So the cases table is
@@ -59,19 +72,15 @@ def find(fp: Fingerprint, rules: Rules, now: datetime, exclude: int | None = Non
     """
     keys = sorted(lookup_keys(fp))
     conn = _conn()
-    postgres = conn.dialect.name == "postgresql"
-    rows = (conn.execute(_PG_LOOKUP, {"keys": keys}) if postgres
-            else conn.execute(_lookup_statement(len(keys)), {f"k{i}": k for i, k in enumerate(keys)}))
-    hits = Counter(r[0] for r in rows)
-    hits.pop(exclude, None)
-    if not hits:
-        return []
-    ids = [case_id for case_id, _ in hits.most_common(MAX_SCORED)]
-    return [(row.case_id, from_row(row)) for row in conn.execute(_PG_FINGERPRINTS if postgres else _FINGERPRINTS, {"ids": ids})]
+    dialect = conn.dialect.name
+    params = {"keys": keys} if dialect == "postgresql" else {f"k{i}": k for i, k in enumerate(keys)}
+    found = [(row.case_id, from_row(row)) for row in conn.execute(_lookup_statement(dialect, len(keys)), params)
+             if row.case_id != exclude]
+    return found[:MAX_SCORED]
 
 
 def from_row(row: Any) -> Fingerprint:
-    return Fingerprint(text=row.text, tags=json.loads(row.tags), created_at=row.created_at, lat=row.lat, lng=row.lng,
+    return Fingerprint(text=row.text, tags=orjson.loads(row.tags), created_at=row.created_at, lat=row.lat, lng=row.lng,
                        category_code=row.category_code, address=row.address, reporter=row.reporter, exact=row.exact)
 
 

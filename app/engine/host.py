@@ -100,6 +100,7 @@ class Started:
     incident: Incident | None
     events: list[dict[str, Any]]  # its audit events as written: the whole history of the new case
     merged_into: int | None = None  # set by intake when the new case was merged at once (an exact repeat)
+    duplicates: int = 0  # set by intake: how many likely duplicates the detector kept for it
 
 
 # ---------------------------------------------------------------------------- public door

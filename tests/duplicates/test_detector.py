@@ -80,3 +80,33 @@ def test_best_matches_keeps_those_above_the_threshold_best_first() -> None:
 
 def test_distance_is_metres_on_the_sphere() -> None:
     assert 110 < distance_m(30.0, 114.0, 30.001, 114.0) < 112
+
+
+def test_dropping_hopeless_pairs_early_changes_no_result() -> None:
+    """best_matches skips pairs whose best possible score is below the threshold: on many random
+    pairs it keeps exactly what scoring every pair would keep, with the same scores."""
+    import random
+    rng = random.Random(5)
+    places = ["锦绣江南", "金色港湾", "滨江花园", "实验小学", "人民医院", "东湖路", "解放大道"]
+    problems = ["夜间施工噪音扰民", "井盖破损", "路灯不亮", "垃圾堆放未清运", "占道经营", "污水外溢", "违章停车堵路"]
+    details = ["居民无法休息", "有安全隐患", "已经好几天了", "多次反映未解决", "晚上出行不便", "气味很大"]
+    categories = [None, "event:05003", "component:01002", "event:02001"]
+
+    def report(at_days: float) -> object:
+        place, problem = rng.choice(places), rng.choice(problems)
+        located = rng.random() < 0.7
+        return fp(f"{place}{problem}", f"{place}{rng.choice(['附近', '门口', '三期', ''])}{problem}，{rng.choice(details)}",
+                  at=T0 + timedelta(days=at_days), category_code=rng.choice(categories),
+                  lat=30.6 + rng.random() * 0.01 if located else None, lng=114.3 + rng.random() * 0.01 if located else None,
+                  address=f"东湖区{place}" if rng.random() < 0.3 else None, reporter=rng.choice(["a", "b", None]))
+
+    kept_some = 0
+    for i in range(60):
+        new = report(100)
+        olds = [(j, report(rng.random() * 100)) for j in range(40)]
+        full = [(cid, score(new, old, RULES)) for cid, old in olds]  # type: ignore[arg-type]
+        want = sorted(((cid, m) for cid, m in full if m.score >= RULES.min_score), key=lambda x: (-x[1].score, -x[0]))[:5]
+        got = best_matches(new, olds, RULES)  # type: ignore[arg-type]
+        assert got == want, i
+        kept_some += bool(got)
+    assert kept_some > 20  # the pairs are not all hopeless: the comparison means something
