@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from app.api import schemas
 from app.api.serialize import attachment_dict, case_dict, notice_dict, notification_dict, request_dict, task_dict
@@ -84,7 +85,7 @@ def _get_case(case_id: int) -> Case:
 
 
 def _get_task(task_id: int) -> Task:
-    task = session.get(Task, task_id)
+    task = session.get(Task, task_id, options=[undefer(Task.definition_id)])  # its form's version, same statement
     if task is None:
         raise NotFound(f"task {task_id} not found")
     return task

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import orjson
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,7 +92,19 @@ def add(case_id: int, fp: Fingerprint) -> None:
         "tags": json.dumps(fp.tags, ensure_ascii=False), "lat": fp.lat, "lng": fp.lng,
         "category_code": fp.category_code, "address": fp.address, "reporter": fp.reporter, "exact": fp.exact,
         "indexed": True})
-    _conn().execute(insert(KEYS), [{"key": k, "case_id": case_id} for k in stored_keys(fp)])
+    _insert_keys(case_id, stored_keys(fp))
+
+
+# PostgreSQL: one statement for all of a case's keys (psycopg's executemany sends one per row)
+_PG_INSERT_KEYS = text("INSERT INTO duplicate_keys (key, case_id) SELECT unnest(CAST(:keys AS BIGINT[])), :case_id")
+
+
+def _insert_keys(case_id: int, keys: Iterable[int]) -> None:
+    conn = _conn()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_INSERT_KEYS, {"keys": sorted(keys), "case_id": case_id})
+    else:
+        conn.execute(insert(KEYS), [{"key": k, "case_id": case_id} for k in keys])
 
 
 def fingerprint_of(case_id: int) -> Fingerprint | None:
@@ -106,7 +119,7 @@ def move_keys(from_case: int, to_case: int) -> None:
     _conn().execute(delete(KEYS).where(KEYS.c.case_id == from_case))
     fresh = theirs - mine
     if fresh:
-        _conn().execute(insert(KEYS), [{"key": k, "case_id": to_case} for k in fresh])
+        _insert_keys(to_case, fresh)
     _conn().execute(update(PRINTS).where(PRINTS.c.case_id == from_case).values(indexed=False))
 
 

@@ -114,7 +114,6 @@ _INSERT_TASK = insert(TASKS).returning(TASKS.c.id)
 _SELECT_INSTANCE = select(INSTANCES.c.state, INSTANCES.c.version, INSTANCES.c.definition_id).where(
     INSTANCES.c.case_id == bindparam("k_case"))
 _SELECT_INSTANCE_FOR_UPDATE = _SELECT_INSTANCE.with_for_update()
-_SELECT_TASK_STATE = select(TASKS.c.state, TASKS.c.spiff_id).where(TASKS.c.id == bindparam("k_task"))
 _SELECT_OPEN_TASKS = select(TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name, TASKS.c.bpmn_id, TASKS.c.org_unit_id,
                             TASKS.c.unit_path, TASKS.c.claimed_by_id, TASKS.c.role, TASKS.c.due_at,
                             TASKS.c.yellow_at).where(
@@ -218,25 +217,24 @@ def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any,
     its proposal is recorded as an override in the audit trail.
     """
     loaded = _load(case)
-    fresh = _sql(_SELECT_TASK_STATE, {"k_task": task.id}).one()
-    if fresh.state != "open":
-        raise TaskNotReady(f"任务已结束 / task {task.id} is {fresh.state}")
-    spiff_task = _ready_spiff_task(loaded.workflow, task.id, fresh.spiff_id)
+    existing = _open_tasks(case.id)
+    spiff_task = _ready_spiff_task(loaded.workflow, task.id, _still_open(existing, task).spiff_id)
     overrides = []
     for name, variable in (proposals or {}).items():
         proposed, chosen = spiff_task.data.get(variable), data.get(name)
         if proposed is not None and chosen is not None and chosen != proposed:
             overrides.append({"field": name, "proposed": proposed, "chosen": chosen})
+    if overrides:  # recorded with the completion (one audit INSERT), which it belongs to
+        record("proposal_overridden", actor=actor, case_id=case.id, task_id=task.id, task=task.name,
+               overrides=overrides)
 
     def act() -> None:
         spiff_task.data.update(data)
         spiff_task.run()
         loaded.workflow.do_engine_steps()
 
-    _advance(case, loaded, {"type": "complete", "task_id": task.id, "data": data}, actor, act, completed=task)
-    if overrides:
-        record("proposal_overridden", actor=actor, case_id=case.id, task_id=task.id, task=task.name,
-               overrides=overrides)
+    _advance(case, loaded, {"type": "complete", "task_id": task.id, "data": data}, actor, act, completed=task,
+             existing=existing)
 
 
 def fire_timers(case: Case) -> bool:
@@ -291,10 +289,8 @@ def signal(case: Case, task: Task, name: str, payload: dict[str, Any], actor: An
     that contains it, catches it. Without one, :class:`EventNotExpected` and nothing changes.
     """
     loaded = _load(case)
-    fresh = _sql(_SELECT_TASK_STATE, {"k_task": task.id}).one()
-    if fresh.state != "open":
-        raise TaskNotReady(f"任务已结束 / task {task.id} is {fresh.state}")
-    spiff_task = _ready_spiff_task(loaded.workflow, task.id, fresh.spiff_id)
+    existing = _open_tasks(case.id)
+    spiff_task = _ready_spiff_task(loaded.workflow, task.id, _still_open(existing, task).spiff_id)
     if not _catches_signal(loaded.workflow, spiff_task, name):
         raise EventNotExpected(f"流程在此环节不接受“{name}” / the process does not accept '{name}' at task {task.bpmn_id}")
 
@@ -302,7 +298,8 @@ def signal(case: Case, task: Task, name: str, payload: dict[str, Any], actor: An
         loaded.workflow.send_event(BpmnEvent(SignalEventDefinition(name), payload=payload))
         loaded.workflow.do_engine_steps()
 
-    _advance(case, loaded, {"type": "signal", "name": name, "task_id": task.id, "payload": payload}, actor, act)
+    _advance(case, loaded, {"type": "signal", "name": name, "task_id": task.id, "payload": payload}, actor, act,
+             existing=existing)
 
 
 def accepts_signal(case: Case, task: Task, name: str) -> bool:
@@ -317,15 +314,14 @@ def move_task(case: Case, task: Task, unit_code: str, actor: Any) -> None:
     """Give an open task to another unit. When the task's ``unit`` is a plain process variable,
     the variable changes too, so the later steps of the process follow the new unit."""
     loaded = _load(case)
-    fresh = _sql(_SELECT_TASK_STATE, {"k_task": task.id}).one()
-    if fresh.state != "open":
-        raise TaskNotReady(f"任务已结束 / task {task.id} is {fresh.state}")
-    spiff_task = _ready_spiff_task(loaded.workflow, task.id, fresh.spiff_id)
+    existing = _open_tasks(case.id)
+    spiff_task = _ready_spiff_task(loaded.workflow, task.id, _still_open(existing, task).spiff_id)
     meta = loaded.definition.tasks.get(task.bpmn_id)
     unit = directory().by_code[unit_code]
     if meta is not None and meta.unit_variable:
         spiff_task.data[meta.unit_variable] = unit_code
-        _advance(case, loaded, {"type": "move", "task_id": task.id, "unit": unit_code}, actor, lambda: None)
+        _advance(case, loaded, {"type": "move", "task_id": task.id, "unit": unit_code}, actor, lambda: None,
+                 existing=existing)
     _sql(_UPDATE_OPEN_TASK, {"k_task": task.id, "org_unit_id": unit.id, "unit_path": unit.path,
                              "claimed_by_id": None, "claimed_at": None})
     _written(task, {"org_unit_id": unit.id, "unit_path": unit.path, "claimed_by_id": None, "claimed_at": None})
@@ -442,11 +438,26 @@ def _run(workflow: CaseWorkflow, definition: LoadedDefinition, act: Any, existin
         fx.stop_collecting(token)
 
 
+def _open_tasks(case_id: int) -> dict[str, Any]:
+    """The case's open task rows by spiff id (read after the case is locked: they are current)."""
+    return {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASKS, {"k_case": case_id})}
+
+
+def _still_open(existing: dict[str, Any], task: Task) -> Any:
+    """The task's current row among the case's open tasks; it may have ended meanwhile."""
+    for row in existing.values():
+        if row.id == task.id:
+            return row
+    raise TaskNotReady(f"任务已结束 / task {task.id} is no longer open")
+
+
 def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act: Any,
-             completed: Task | None = None, outcome: str | None = None) -> bool:
-    """Apply ``act`` and run the engine; then write state, tasks, case and audit (or an incident)."""
+             completed: Task | None = None, outcome: str | None = None,
+             existing: dict[str, Any] | None = None) -> bool:
+    """Apply ``act`` and run the engine; then write state, tasks, case and audit (or an incident).
+    ``existing`` are the case's open task rows when the caller read them already (after the lock)."""
     now = utcnow()
-    existing = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASKS, {"k_case": case.id})}
+    existing = _open_tasks(case.id) if existing is None else existing
     try:
         step = _run(loaded.workflow, loaded.definition, act, existing, now, paused=case.parked_at is not None)
     except Exception as exc:  # noqa: BLE001 - any failure inside the process is an incident

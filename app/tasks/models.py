@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, select, text
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.core.db import Base, utcnow
+from app.engine.models import WorkflowInstance
 from app.orgs.models import OrgUnit, User
 
 TASK_STATES = ("open", "completed", "cancelled")
+INSTANCES = WorkflowInstance.__table__
 
 
 class Task(Base):
@@ -58,3 +60,7 @@ class Task(Base):
 
     org_unit: Mapped[OrgUnit] = relationship()
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    # the process version of the task's case (its form comes from it): loaded on demand, or with
+    # the task in one statement where ``undefer(Task.definition_id)`` asks for it
+    definition_id: Mapped[int] = column_property(
+        select(INSTANCES.c.definition_id).where(INSTANCES.c.case_id == case_id).scalar_subquery(), deferred=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import update
 
 from app.cases.models import Case
 from app.core.audit import record
@@ -17,7 +17,6 @@ from app.core.db import session, utcnow
 from app.core.errors import Conflict, Forbidden, ValidationFailed
 from app.engine import host
 from app.engine.definitions import load_definition
-from app.engine.models import WorkflowInstance
 from app.forms import schema as forms
 from app.orgs.models import User
 from app.sla import deadlines
@@ -90,15 +89,9 @@ def unclaim_task(task: Task, principal: Principal) -> Task:
     return task
 
 
-_DEFINITION_OF_CASE = select(WorkflowInstance.__table__.c.definition_id).where(
-    WorkflowInstance.__table__.c.case_id == bindparam("k_case"))
-
-
 def task_form(task: Task, locale: str = "zh") -> dict[str, Any]:
     """The task's form schema (from the case's process version), with unit lists resolved."""
-    definition_id = session.connection().execute(_DEFINITION_OF_CASE, {"k_case": task.case_id}).scalar()
-    assert definition_id is not None
-    return forms.resolve(load_definition(definition_id).forms[task.form], locale, scope=task.unit_path)
+    return forms.resolve(load_definition(task.definition_id).forms[task.form], locale, scope=task.unit_path)
 
 
 def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale: str = "zh") -> Case:
