@@ -11,7 +11,7 @@ import operator
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from functools import lru_cache
-from types import CodeType
+from types import CodeType, MappingProxyType
 from typing import Any
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
@@ -107,11 +107,11 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None) -> None:
         super().__init__({})
-        self.helpers = dict(helpers or {})
+        self.helpers = MappingProxyType(dict(helpers or {}))
+        self._base = {**BASE_GLOBALS, **self.helpers}  # copied per evaluation (a DMN table runs dozens)
 
     def _globals(self, context: Mapping[str, Any], external: Mapping[str, Any] | None) -> dict[str, Any]:
-        g: dict[str, Any] = dict(BASE_GLOBALS)
-        g.update(self.helpers)
+        g: dict[str, Any] = self._base.copy()
         if external:
             g.update(external)
         g.update(context)
