@@ -98,7 +98,9 @@ class MemoryIndex:
         for k in lookup_keys(fp):
             hits.update(self.keys.get(k, [])[-PER_KEY:])
         since = fp.created_at - timedelta(days=rules.window_days)
-        return [(i, self.prints[i]) for i, _ in hits.most_common(MAX_SCORED) if self.prints[i].created_at >= since]
+        # as the database orders them: most keys shared first, then the newest case
+        best = sorted(hits.items(), key=lambda hit: (-hit[1], -hit[0]))[:MAX_SCORED]
+        return [(i, self.prints[i]) for i, _ in best if self.prints[i].created_at >= since]
 
     def add(self, number: int, fp: Fingerprint) -> None:
         self.prints[number] = fp
