@@ -180,7 +180,11 @@ CATEGORIES = [  # (label, test on one py-spy frame "function (file:line)"), firs
      lambda f: ("sqlalchemy/engine/default.py" in f
                 and f.split(" ")[0].split(".")[-1] in ("do_execute", "do_executemany", "do_commit",
                                                        "do_execute_no_params", "do_rollback"))
-     or "psycopg/" in f),
+     or "psycopg/" in f
+     # SQLite connections run their SQL through the writers' lock wrapper (app/core/sqlite_writers.py)
+     or ("sqlite_writers.py" in f and f.split(" ")[0].split(".")[-1] in (
+         "execute", "executemany", "commit", "rollback", "take_writer_lock"))),
+    ("jieba (keywords for duplicate detection)", lambda f: "jieba/" in f),
     ("logging", lambda f: "/logging/" in f),
     ("SpiffWorkflow engine", lambda f: "SpiffWorkflow/" in f),
     ("jsonschema (form validation)", lambda f: "jsonschema/" in f),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.cases.models import Case
 from app.catalog.models import GB_DIRECTORY
 from app.catalog.service import active_versions, lookup_category
+from app.core.audit import write_pending
 from app.core.auth import Principal
 from app.core.db import session
 from app.core.errors import ValidationFailed
@@ -72,7 +73,8 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
     try:
         started = host.start_case(values, settings.CASE_PROCESS_ID,
                                   process_seed(values, grid_code, settings.DISPATCH_UNIT), actor,
-                                  guard_duplicates=bool(idempotency_key or data.get("external_id")))
+                                  guard_duplicates=bool(idempotency_key or data.get("external_id")),
+                                  write_events=False)
     except host.DuplicateDelivery:
         # a concurrent delivery of the same message won the race: answer with its case
         existing = find_existing(channel, data.get("external_id"), idempotency_key)
@@ -81,6 +83,7 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
         return existing, False, None
     checked = file_new_case(started.case, found, actor)
     started.duplicates = len(checked.candidates)
+    started.events = write_pending()  # the new case's whole trail so far, in one INSERT
     if checked.auto_merged_into is not None:
         started.merged_into = checked.auto_merged_into
     return started.case, True, started

@@ -155,8 +155,11 @@ class Step:
 
 
 def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], actor: Any = None,
-               guard_duplicates: bool = False) -> Started:
+               guard_duplicates: bool = False, write_events: bool = True) -> Started:
     """Insert a new case with ``values`` and run its process to the first wait.
+
+    With ``write_events=False`` its audit events stay pending (``Started.events`` is empty): the
+    caller records more and writes them all in one INSERT (:func:`app.core.audit.write_pending`).
 
     With ``guard_duplicates`` the case is inserted with ``ON CONFLICT DO NOTHING``: a collision on
     the channel's message id or the idempotency key raises :class:`DuplicateDelivery` with
@@ -205,7 +208,7 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
     if step.effects:
         _apply_effects(case, step.effects, now)
     incident = _open_incident(case_id, {"type": "start"}, failure, actor) if failure is not None else None
-    return Started(case, tasks, incident, write_pending())
+    return Started(case, tasks, incident, write_pending() if write_events else [])
 
 
 def complete_task(case: Case, task: Task, data: dict[str, Any], actor: Any,
