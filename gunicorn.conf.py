@@ -16,3 +16,7 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
     so the first intake after a start is not the one to wait for it."""
     from app.duplicates.detector import warm_up
     warm_up()
+    # what is loaded by now (the app, its process definitions, jieba's dictionary) lives as long
+    # as the worker: keep it out of the garbage collector's full passes
+    import gc
+    gc.freeze()

@@ -24,7 +24,11 @@ Checkpoints (copying the write-ahead log back into the database file) run after 
 released: SQLite's automatic checkpoint runs inside the commit that crosses its threshold, which
 here would keep the other writers waiting for a few milliseconds every twenty-odd commits. The
 connections turn it off (``PRAGMA wal_autocheckpoint=0``, see :mod:`app.core.db`) and every
-``CHECKPOINT_EVERY`` write commits of a process run a passive checkpoint once the lock is free.
+``CHECKPOINT_EVERY`` write commits of a process run a passive checkpoint once the lock is free:
+less often than SQLite would, so a page that many commits wrote in between is copied once.
+
+A writer that never finishes keeps the others waiting, as SQLite's own lock would (there without
+end, here until gunicorn's worker timeout ends the stuck worker and the kernel drops its lock).
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ import threading
 from typing import Any
 
 _DML = ("INSERT", "UPDATE", "DELETE", "REPLAC")
-CHECKPOINT_EVERY = 25  # write commits per process between passive checkpoints (a few hundred pages)
+CHECKPOINT_EVERY = 100  # write commits per process between passive checkpoints (a few thousand pages)
 _held = threading.local()
 _commits = [0]  # write commits of this process since its last checkpoint
 
