@@ -163,6 +163,7 @@ class Breakdown:
         w(serialize, "history", "    history (query)")
         w(serialize, "candidates", "    candidates (query)")
         w(serialize, "duplicate_candidates", "    duplicate_candidates (query)")
+        w(routes, "duplicate_candidates", "    duplicate_candidates of a new case (query)")
         w(serialize, "merged_cases", "    merged_cases (query)")
         w(serialize, "case_attachments", "    case_attachments (query)")
         w(routes, "inbox_rows", "  inbox_rows (query)")
