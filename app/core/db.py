@@ -130,7 +130,7 @@ def init_app(app: Flask, url: str, echo: bool = False) -> Engine:
             # values (the supervisor's console went from 35 to 70 ms), so reads plan each
             # execution for its values. Changes keep the generic plans of their short key
             # look-ups: forcing custom plans there cost the server a third more per completion.
-            if request.method in ("GET", "HEAD"):
+            if request.method in ("GET", "HEAD") and request.endpoint != "static":
                 session.execute(_CUSTOM_PLANS)
 
     @app.after_request
