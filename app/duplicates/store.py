@@ -11,7 +11,7 @@ import json
 
 import orjson
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, text, update
@@ -73,11 +73,34 @@ def find(fp: Fingerprint, rules: Rules, now: datetime, exclude: int | None = Non
     """
     keys = sorted(lookup_keys(fp))
     conn = _conn()
-    dialect = conn.dialect.name
-    params = {"keys": keys} if dialect == "postgresql" else {f"k{i}": k for i, k in enumerate(keys)}
-    found = [(row.case_id, from_row(row)) for row in conn.execute(_lookup_statement(dialect, len(keys)), params)
-             if row.case_id != exclude]
-    return found[:MAX_SCORED]
+    if conn.dialect.name == "postgresql":
+        found = [(row.case_id, from_row(row)) for row in conn.execute(_lookup_statement("postgresql", 0), {"keys": keys})]
+    else:
+        # up to 41 rows of text per report: plain driver rows, without SQLAlchemy's per-column
+        # processing, take half the time (0.37 against 0.64 ms at 6,000 cases)
+        found = [(row[0], _from_sqlite_row(row)) for row in conn.exec_driver_sql(_sqlite_sql(conn, len(keys)), tuple(keys))]
+    return [(case_id, print_) for case_id, print_ in found if case_id != exclude][:MAX_SCORED]
+
+
+_sqlite_text: dict[int, str] = {}
+# _from_sqlite_row reads the columns by position, in the table's order
+assert [c.name for c in PRINTS.c][:10] == ["case_id", "created_at", "text", "tags", "lat", "lng", "category_code",
+                                         "address", "reporter", "exact"], "case_fingerprints changed its columns"
+
+
+def _sqlite_sql(conn: Any, n: int) -> str:
+    """The lookup for ``n`` keys as SQLite's own SQL (positional parameters, in key order)."""
+    sql = _sqlite_text.get(n)
+    if sql is None:
+        sql = _sqlite_text[n] = str(_lookup_statement("sqlite", n).compile(dialect=conn.dialect))
+    return sql
+
+
+def _from_sqlite_row(row: Any) -> Fingerprint:
+    """A fingerprint from a plain row in the table's column order; SQLite keeps times as UTC text."""
+    return Fingerprint(text=row[2], tags=orjson.loads(row[3]),
+                       created_at=datetime.fromisoformat(row[1]).replace(tzinfo=timezone.utc), lat=row[4],
+                       lng=row[5], category_code=row[6], address=row[7], reporter=row[8], exact=row[9])
 
 
 def from_row(row: Any) -> Fingerprint:
