@@ -8,12 +8,11 @@ leave the index when their window ends (:func:`purge`, hourly).
 from __future__ import annotations
 
 import json
-
-import orjson
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, delete, insert, select, text, update
 
 from app.cases.models import Case
