@@ -24,7 +24,7 @@ PER_KEY = 12  # newest cases read per key: a common pair of words cannot flood t
 MAX_SCORED = 40  # candidates scored per report, those sharing the most keys first
 KEYS, PRINTS, CASES = DuplicateKey.__table__, CaseFingerprint.__table__, Case.__table__
 
-_FINGERPRINTS = select(PRINTS).where(PRINTS.c.case_id.in_(bindparam("ids", expanding=True)))
+_FINGERPRINT = select(PRINTS).where(PRINTS.c.case_id == bindparam("k_case"))
 _lookup_sql: dict[tuple[str, int], Any] = {}
 _COLUMNS = ", ".join(f"f.{c.name}" for c in PRINTS.c)
 
@@ -130,7 +130,7 @@ def _insert_keys(case_id: int, keys: Iterable[int]) -> None:
 
 
 def fingerprint_of(case_id: int) -> Fingerprint | None:
-    row = _conn().execute(_FINGERPRINTS, {"ids": [case_id]}).first()
+    row = _conn().execute(_FINGERPRINT, {"k_case": case_id}).first()
     return from_row(row) if row is not None else None
 
 
