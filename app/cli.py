@@ -1,5 +1,5 @@
 """``flask`` commands: database, processes, demo data, users, working-time calendar, scheduler; the
-feature packages add theirs (catalog, open311, duplicates, attachments) in :func:`register`.
+feature packages add theirs (cases, catalog, open311, duplicates, attachments) in :func:`register`.
 
 Run them as ``flask --app wsgi <group> <command>`` (the Makefile does).
 """
@@ -266,10 +266,11 @@ def _parse_moment(text: str) -> datetime:
 
 
 def register(app: Flask) -> None:
+    from app.cases.cli import cases_cli
     from app.catalog.cli import catalog_cli
     from app.attachments.cli import attachments_cli
     from app.duplicates.cli import duplicates_cli
     from app.open311.cli import open311_cli
     for group in (db_cli, processes_cli, demo_cli, users_cli, sla_cli, scheduler_cli, catalog_cli, open311_cli,
-                  duplicates_cli, attachments_cli):
+                  duplicates_cli, attachments_cli, cases_cli):
         app.cli.add_command(group)

@@ -1,5 +1,6 @@
-"""The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds (and an
-hourly one that keeps the duplicate detector's index to live cases).
+"""The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds, an
+hourly one that keeps the duplicate detector's index to live cases, and a daily consistency
+check of running cases (``flask cases check``) at CHECK_AT local time.
 
 Run it as its own process next to gunicorn (``flask scheduler run``); several may run, on
 several machines, because the sweep locks what it works on in the database
@@ -21,6 +22,8 @@ from flask import Flask
 log = logging.getLogger(__name__)
 JOB_ID = "tongguan-timer-sweep"
 PURGE_JOB_ID = "tongguan-duplicate-purge"
+CHECK_JOB_ID = "tongguan-case-check"
+CHECK_AT = {"hour": 3, "minute": 30}  # Asia/Shanghai: the quietest hour of an operations centre
 _embedded: BackgroundScheduler | None = None
 _embedded_lock = threading.Lock()
 
@@ -50,6 +53,18 @@ def purge_job(app: Flask) -> None:
             log.exception("duplicate-index purge failed; retrying at the next run")
 
 
+def check_job(app: Flask) -> None:
+    """Daily: find cases whose workflow and tasks disagree and open an incident for each (several
+    schedulers may run it: a case with an open incident is not flagged twice)."""
+    from app.engine.consistency import check_cases
+    with app.app_context():
+        try:
+            result = check_cases()
+            (log.warning if result.findings else log.info)("case check: %s", result.summary())
+        except Exception:  # noqa: BLE001 - a failed check must not stop the scheduler
+            log.exception("case consistency check failed; retrying tomorrow")
+
+
 def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
     from datetime import datetime, timezone
     # one run at a time; runs missed while busy or down collapse into one catch-up run
@@ -57,6 +72,8 @@ def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
                       coalesce=True, misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(purge_job, "interval", args=[app], hours=1, id=PURGE_JOB_ID, max_instances=1, coalesce=True,
                       misfire_grace_time=None)
+    scheduler.add_job(check_job, "cron", args=[app], id=CHECK_JOB_ID, timezone="Asia/Shanghai", max_instances=1,
+                      coalesce=True, misfire_grace_time=None, **CHECK_AT)
 
 
 def run_forever(app: Flask, interval: int | None = None) -> None:

@@ -3,6 +3,7 @@ TEST_DATABASE_URL is set), demo data and the process bundle deployed once; tests
 cases, so they do not depend on each other and can commit for real (threads, live server)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -37,15 +38,41 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    application = create_app({"ENV": "testing", "DATABASE_URL": database_url, "SECRET_KEY": "t" * 40,
-                              "ATTACHMENT_DIR": tmp_path_factory.mktemp("attachments")})
+def app_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The settings every app of the test session is built with (other app processes included)."""
+    return {"ENV": "testing", "DATABASE_URL": database_url, "SECRET_KEY": "t" * 40,
+            "ATTACHMENT_DIR": tmp_path_factory.mktemp("attachments")}
+
+
+@pytest.fixture(scope="session")
+def app(app_settings: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app(app_settings)
+    _app_started.append(application)
     runner = application.test_cli_runner()
     for args in (["db", "upgrade"], ["catalog", "load"], ["demo", "load"], ["processes", "deploy"]):
         result = runner.invoke(args=args)
         assert result.exit_code == 0, (args, result.output, result.exception)
     yield application
     application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def definitions_stay_as_parsed() -> Iterator[None]:
+    """After the whole run, every process version this process has in its cache must equal a
+    fresh parse of it: running cases never changes what all cases of a version share (a worker
+    that had not run a case yet would behave differently; issue 10's stuck case)."""
+    yield
+    if not _app_started:  # no test of this run needed the app
+        return
+    from app.engine import definitions
+    application = _app_started[0]
+    with application.app_context():
+        for definition_id, loaded in list(definitions._cache.items()):
+            assert definitions.wiring(loaded) == definitions.wiring(definitions.parse_definition(definition_id)), \
+                f"running cases changed the cached definition {definition_id}"
+
+
+_app_started: list[Flask] = []
 
 
 @pytest.fixture()
@@ -124,6 +151,49 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+_SERVE = """
+import json, logging, pathlib, sys
+from werkzeug.serving import make_server
+from app import create_app
+settings = json.loads(sys.argv[1])
+settings["ATTACHMENT_DIR"] = pathlib.Path(settings["ATTACHMENT_DIR"])
+server = make_server("127.0.0.1", 0, create_app(settings), threaded=False)
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+@pytest.fixture()
+def app_processes(app: Flask, app_settings: dict[str, Any], tmp_path: Any) -> Iterator[Callable[[int], list[str]]]:
+    """Start ``n`` more app processes on the test database, each serving one request at a time
+    like a sync gunicorn worker; returns their base URLs. They see none of this process's memory
+    (definition cache, principal cache), as the workers of a real deployment don't."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    started: list[subprocess.Popen[str]] = []
+
+    def start(n: int) -> list[str]:
+        urls = []
+        for _ in range(n):
+            log = tmp_path / f"app-process-{len(started)}.log"
+            with open(log, "w") as err:
+                proc = subprocess.Popen([sys.executable, "-c", _SERVE, json.dumps(app_settings, default=str)],
+                                        stdout=subprocess.PIPE, stderr=err, text=True,
+                                        cwd=Path(__file__).resolve().parents[1])
+            started.append(proc)
+            line = proc.stdout.readline() if proc.stdout else ""
+            assert line.strip().isdigit(), f"app process did not start (exit {proc.poll()}): {log.read_text()[-2000:]}"
+            urls.append(f"http://127.0.0.1:{line.strip()}")
+        return urls
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture()

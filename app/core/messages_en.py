@@ -155,6 +155,17 @@ EN: dict[str, str] = {
     "重试再次失败，已记录新的事件告警 #{id}：{error}": "The retry failed again; new incident #{id}: {error}",
     "无法重试：{error}": "Cannot retry: {error}",
     "已重试事件告警 #{id}，案件继续流转": "Incident #{id} retried; the case goes on.",
+    "已修复案件，流程继续流转（事件告警 #{id} 已处理）": "Case repaired; it goes on (incident #{id} resolved).",
+    "已按流程状态重新生成待办（事件告警 #{id} 已处理）": "Tasks re-created from the workflow state (incident #{id} resolved).",
+    "该事件告警已处理": "This incident is already resolved.",
+    "修复时流程再次出错，已记录新的事件告警 #{id}：{error}": "The process failed again while repairing; new incident #{id}: {error}",
+    "无法修复：{error}": "Cannot repair: {error}",
+    "修复": "Repair",
+    "重新生成待办": "Re-create tasks",
+    "“流程无法继续”或“状态不一致”的案件由每次操作后的检查和每日巡检（flask cases check）发现：“修复”会补上未汇合的协办、触发到期的计时器并继续流转；“重新生成待办”只让待办与流程状态一致。":
+        "Cases with \"no way forward\" or \"out of step\" are found by the check after every engine action and by the "
+        "daily check (flask cases check). Repair joins co-handling tasks that were never joined, fires due timers and lets "
+        "the case go on; Re-create tasks only makes the task list agree with the workflow state.",
     "无法忽略：{error}": "Cannot dismiss: {error}",
     "已忽略事件告警 #{id}，案件从最后的正常状态继续": "Incident #{id} dismissed; the case goes on from its last good state.",
     # codes (app/web/labels.py)

@@ -21,8 +21,10 @@ from lxml import etree
 from sqlalchemy import func, select
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.util.event import Event
 
 from app.core.db import session
 from app.engine.models import ProcessDefinition
@@ -167,7 +169,44 @@ def parse_bundle(bundle: dict[str, dict[str, str]], process_id: str) -> tuple[
     tasks = _check_specs([spec, *subprocess_specs.values()], forms, errors)
     if errors:
         raise BundleError(errors)
+    _wire_loops([spec, *subprocess_specs.values()])
     return spec, subprocess_specs, forms, tasks
+
+
+def _wire_loops(specs: list[BpmnProcessSpec]) -> None:
+    """Connect every multi-instance or loop activity to the completion of its inner task.
+
+    SpiffWorkflow's own deserializer does this when it rebuilds a spec; its parser leaves it to
+    the first time the activity creates a child. Our specs are parsed once per process and shared
+    by every case, so without this a worker that had not yet created a co-handling task would
+    complete one without the multi-instance noticing: the case waited forever (the stuck case
+    of issue 10). Wired here, the spec is complete before any case runs and never changes after.
+    """
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, LoopTask):
+                inner = spec.task_specs[task_spec.task_spec]
+                if not inner.completed_event.is_connected(task_spec.merge_child):
+                    inner.completed_event.connect(task_spec.merge_child)
+
+
+def wiring(definition: LoadedDefinition) -> dict[str, Any]:
+    """What every case of a version shares: each task spec's attributes (as SpiffWorkflow's stock
+    serializer writes them) and the callbacks connected to its events. Running a case must never
+    change it; tests compare it before and after running cases, and with a fresh parse."""
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+    registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+    result: dict[str, Any] = {}
+    for spec in [definition.spec, *definition.subprocess_specs.values()]:
+        for name, task_spec in sorted(spec.task_specs.items()):
+            events = {}
+            for attr, value in sorted(vars(task_spec).items()):
+                if isinstance(value, Event):
+                    events[attr] = sorted(f"{getattr(getattr(cb, '__self__', None), 'name', '')}.{cb.__name__}"
+                                          for cb, _args, _kw in (value.hard_subscribers or []))
+            result[f"{spec.name}/{name}"] = {"spec": registry.convert(task_spec), "events": events}
+    return result
 
 
 def _check_specs(specs: list[BpmnProcessSpec], forms: dict[str, dict[str, Any]],
@@ -261,14 +300,18 @@ def load_definition(definition_id: int) -> LoadedDefinition:
     with _cache_lock:
         loaded = _cache.get(definition_id)
         if loaded is None:
-            row = session.get(ProcessDefinition, definition_id)
-            if row is None:
-                raise LookupError(f"process definition {definition_id} does not exist")
-            spec, subs, forms, tasks = parse_bundle(json.loads(row.bundle), row.process_id)
-            loaded = LoadedDefinition(id=row.id, process_id=row.process_id, version=row.version, spec=spec,
-                                      subprocess_specs=subs, forms=forms, tasks=tasks)
-            _cache[definition_id] = loaded
+            loaded = _cache[definition_id] = parse_definition(definition_id)
     return loaded
+
+
+def parse_definition(definition_id: int) -> LoadedDefinition:
+    """Parse a stored version (not cached: :func:`load_definition` is the shared copy)."""
+    row = session.get(ProcessDefinition, definition_id)
+    if row is None:
+        raise LookupError(f"process definition {definition_id} does not exist")
+    spec, subs, forms, tasks = parse_bundle(json.loads(row.bundle), row.process_id)
+    return LoadedDefinition(id=row.id, process_id=row.process_id, version=row.version, spec=spec,
+                            subprocess_specs=subs, forms=forms, tasks=tasks)
 
 
 LATEST_TTL = 5.0

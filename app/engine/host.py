@@ -26,6 +26,7 @@ from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
@@ -82,6 +83,19 @@ class EventNotExpected(EngineError):
 
 class DuplicateDelivery(EngineError):
     """The new case collided with a unique channel message id or idempotency key at the write."""
+
+
+class NoWayForward(EngineError):
+    """An open case whose process waits for nothing the product can give it: no user task, no
+    timer, and no incident. Opened as an incident by the host; a repair that leaves the case so
+    is refused with this error."""
+
+    def __init__(self, stalled: list[str]) -> None:
+        self.stalled = stalled
+        self.task = None
+        where = "、".join(stalled) or "—"
+        super().__init__(f"流程无法继续：案件没有待办任务、计时器或事件告警（停在 {where}）/ no way forward: the open case "
+                         f"has no user task, no waiting timer and no incident (stalled at {where})")
 
 
 @dataclass
@@ -207,6 +221,9 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
     _record_created(case_id, tasks, now)
     if step.effects:
         _apply_effects(case, step.effects, now)
+    if failure is None and not _has_way_forward(workflow, step):
+        failure = NoWayForward(stalled(workflow))
+        _set_incident_flag(case, True)
     incident = _open_incident(case_id, {"type": "start"}, failure, actor) if failure is not None else None
     return Started(case, tasks, incident, write_pending() if write_events else [])
 
@@ -245,7 +262,7 @@ def fire_timers(case: Case) -> bool:
     loaded = _load(case)
     if not _due_timer_names(loaded.workflow, utcnow()):
         # nothing has passed yet (a stale mark): keep the state, correct the mark
-        _sql(_UPDATE_NEXT_TIMER, {"k_case": case.id, "next_timer_at": _next_timer(loaded.workflow)})
+        _sql(_UPDATE_NEXT_TIMER, {"k_case": case.id, "next_timer_at": next_timer(loaded.workflow)})
         return False
 
     def act() -> None:
@@ -345,6 +362,8 @@ def retry_incident(incident: Incident, actor: Any) -> None:
         if task is None:
             raise TaskNotReady("该事件对应的任务已不存在 / the task of this incident no longer exists")
         complete_task(case, task, action["data"], actor)
+    elif action["type"] in STOPPED:
+        repair_case(case, actor)
     elif action["type"] == "signal":
         task = session.get(Task, action["task_id"])
         if task is None:
@@ -352,6 +371,76 @@ def retry_incident(incident: Incident, actor: Any) -> None:
         signal(case, task, action["name"], action["payload"], actor)
     else:
         fire_timers(case)
+
+
+#: Incidents of a case that stopped (not of an action that failed): they are repaired, not retried.
+STOPPED = ("no_way_forward", "inconsistent")
+
+
+def incident_kind(incident: Incident) -> str:
+    """``'stopped'`` for a case found with no way forward or out of step with its tasks, else
+    ``'failed'`` (an action that raised: retry it once the cause is fixed)."""
+    try:
+        kind = json.loads(incident.action).get("type")
+    except (ValueError, AttributeError):
+        kind = None
+    return "stopped" if kind in STOPPED else "failed"
+
+
+def repair_case(case: Case, actor: Any) -> list[str]:
+    """Retry the engine step of a case whose process stopped (a "no way forward" or consistency
+    incident): join the finished children of multi-instance activities that were never joined
+    (cases stuck before the fix of issue 10), fire due timers, run the engine, and make the task
+    table agree with the workflow. Resolves the case's open incidents as ``repaired``; refused
+    with :class:`NoWayForward` (nothing changed, the caller rolls back) if the case still has no
+    way forward. Returns what was healed."""
+    resolved = _resolve_open_incidents(case, actor, "repaired")
+    loaded = _load(case, blocked_ok=True)
+    healed = _join_unjoined_children(loaded.workflow)
+
+    def act() -> None:
+        loaded.workflow.refresh_timers()
+        loaded.workflow.do_engine_steps()
+
+    _advance(case, loaded, {"type": "repair", "incidents": resolved, "joined": healed}, actor, act, repairing=True)
+    record("case_repaired", actor=actor, case_id=case.id, incidents=resolved, joined=len(healed))
+    return healed
+
+
+def reproject_tasks(case: Case, actor: Any) -> None:
+    """Make the task table, the case's status and its timer mark agree with the stored workflow,
+    without running the engine: task rows the workflow no longer waits for are cancelled, user
+    tasks it waits for but no inbox shows get their row. Resolves open incidents as ``repaired``;
+    refused with :class:`NoWayForward` if that leaves the open case with no way forward."""
+    resolved = _resolve_open_incidents(case, actor, "repaired")
+    loaded = _load(case, blocked_ok=True)
+    _advance(case, loaded, {"type": "reproject", "incidents": resolved}, actor, lambda: None, repairing=True)
+    record("tasks_reprojected", actor=actor, case_id=case.id, incidents=resolved)
+
+
+def _resolve_open_incidents(case: Case, actor: Any, resolution: str) -> list[int]:
+    incidents = session.scalars(select(Incident).where(Incident.case_id == case.id, Incident.resolved_at.is_(None))
+                                .order_by(Incident.id)).all()
+    for incident in incidents:
+        _resolve(incident, actor, resolution)
+    _set_incident_flag(case, False)
+    return [i.id for i in incidents]
+
+
+def _join_unjoined_children(workflow: CaseWorkflow) -> list[str]:
+    """Hand each finished child of a running multi-instance (or loop) activity that the activity
+    never received to it, in order, as SpiffWorkflow would have on the child's completion."""
+    joined = []
+    for parent in workflow.get_tasks(state=TaskState.STARTED):
+        spec = parent.task_spec
+        if not isinstance(spec, LoopTask):
+            continue
+        merged = set(parent.internal_data.get("merged", []))
+        for child in list(spec._instances(parent)):
+            if child.state == TaskState.COMPLETED and str(child.id) not in merged:
+                spec.merge_child(workflow, child)
+                joined.append(str(child.id))
+    return joined
 
 
 def dismiss_incident(incident: Incident, actor: Any) -> None:
@@ -392,8 +481,8 @@ def workflow_data(case: Case) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- internals
 
-def _load(case: Case, lock: bool = True) -> Loaded:
-    if lock and case.has_incident:
+def _load(case: Case, lock: bool = True, blocked_ok: bool = False) -> Loaded:
+    if lock and case.has_incident and not blocked_ok:
         raise CaseHasIncident(f"案件流程异常，等待管理员处理 / case {case.id} has an open engine incident; an administrator must retry or dismiss it")
     # with the lock, concurrent changes of this case wait here on PostgreSQL
     row = _sql(_SELECT_INSTANCE_FOR_UPDATE if lock else _SELECT_INSTANCE, {"k_case": case.id}).one_or_none()
@@ -436,7 +525,7 @@ def _run(workflow: CaseWorkflow, definition: LoadedDefinition, act: Any, existin
             fired += _due_timer_names(workflow, now)
             workflow.refresh_timers()
             workflow.do_engine_steps()
-        return Step(projection, timings, effects, dumps(workflow), _next_timer(workflow), fired)
+        return Step(projection, timings, effects, dumps(workflow), next_timer(workflow), fired)
     finally:
         fx.stop_collecting(token)
 
@@ -456,9 +545,14 @@ def _still_open(existing: dict[str, Any], task: Task) -> Any:
 
 def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act: Any,
              completed: Task | None = None, outcome: str | None = None,
-             existing: dict[str, Any] | None = None) -> bool:
+             existing: dict[str, Any] | None = None, repairing: bool = False) -> bool:
     """Apply ``act`` and run the engine; then write state, tasks, case and audit (or an incident).
-    ``existing`` are the case's open task rows when the caller read them already (after the lock)."""
+    ``existing`` are the case's open task rows when the caller read them already (after the lock).
+
+    The safety net: an open case that ends up with no user task, no timer and no incident gets
+    a "no way forward" incident in the same transaction (its state is still written: the step
+    itself succeeded). A repair (``repairing``) that would leave the case so raises
+    :class:`NoWayForward` instead, and the caller rolls back."""
     now = utcnow()
     existing = _open_tasks(case.id) if existing is None else existing
     try:
@@ -479,12 +573,37 @@ def _advance(case: Case, loaded: Loaded, action: dict[str, Any], actor: Any, act
     values.update(_deadline_after(existing, step))
     if outcome is not None:
         values["status"] = outcome
+    stuck = outcome is None and not _has_way_forward(loaded.workflow, step)
+    if stuck and repairing:
+        raise NoWayForward(stalled(loaded.workflow))
+    if stuck:
+        values["has_incident"] = True
     _sql(_UPDATE_CASE, {"k_case": case.id, **values})
     _written(case, values)
     if step.effects:
         _apply_effects(case, step.effects, now)
+    if stuck:
+        _open_incident(case.id, {"type": "no_way_forward", "after": action}, NoWayForward(stalled(loaded.workflow)), actor)
     write_pending()
     return True
+
+
+def _has_way_forward(workflow: CaseWorkflow, step: Step) -> bool:
+    """Whether the process can still move by itself or by a user: it has ended, a user task waits
+    in an inbox, or a timer waits for a real moment. (Signals are sent only at a user task and
+    the product delivers no messages, so a waiting catch event alone is no way forward.)"""
+    return workflow.is_completed() or bool(step.projection) or step.next_timer is not None
+
+
+def stalled(workflow: CaseWorkflow) -> list[str]:
+    """Where a stuck process stands, outermost first: the activities it is inside and the catch
+    events it waits at (boundary events aside: they wait on an activity, not for themselves)."""
+    names = []
+    for t in workflow.get_tasks(state=TaskState.STARTED | TaskState.WAITING):
+        spec = t.task_spec
+        if getattr(spec, "bpmn_id", None) and not isinstance(spec, (BoundaryEvent, BoundaryEventSplit)):
+            names.append(spec.bpmn_id)
+    return names
 
 
 def _written(row: Any, values: dict[str, Any]) -> None:
@@ -737,7 +856,8 @@ def _as_moment(value: Any) -> datetime | None:
     return moment
 
 
-def _next_timer(workflow: CaseWorkflow) -> datetime | None:
+def next_timer(workflow: CaseWorkflow) -> datetime | None:
+    """The earliest moment a timer of the workflow waits for (far-future placeholders aside)."""
     times = [m for e in workflow.waiting_events() if (m := _as_moment(getattr(e, "value", None))) is not None]
     return min(times) if times else None
 
@@ -752,7 +872,9 @@ def _open_incident(case_id: int, action: dict[str, Any], exc: Exception, actor: 
     task = getattr(exc, "task", None)
     if task is not None:
         element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
-    message = f"{type(exc).__name__}: {exc}"
+    elif isinstance(exc, NoWayForward) and exc.stalled:
+        element = exc.stalled[-1]  # the innermost activity it stopped in
+    message = str(exc) if isinstance(exc, NoWayForward) else f"{type(exc).__name__}: {exc}"
     error_type = getattr(exc, "error_type", None)
     if error_type and error_type != "unknown":
         message = f"{error_type} in {message}"

@@ -1,4 +1,4 @@
-"""Administration: engine incidents (see what failed, retry or dismiss it) and the working calendar
+"""Administration: engine incidents (see what failed; retry, repair, re-project or dismiss it) and the working calendar
 (the holiday list that overrides the statutory calendar, and a deadline check)."""
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from app.cases.models import Case
 from app.core import clock
 from app.core.db import session as db
 from app.core.errors import NotFound, ValidationFailed
@@ -26,7 +27,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.get("/incidents")
 @role_required("admin")
 def incidents() -> Any:
-    return render_template("admin/incidents.html", incidents=open_incidents())
+    rows = [(incident, case, host.incident_kind(incident)) for incident, case in open_incidents()]
+    return render_template("admin/incidents.html", incidents=rows)
 
 
 @bp.post("/incidents/<int:incident_id>/retry")
@@ -44,6 +46,39 @@ def retry(incident_id: int) -> Any:
         flash(_("无法重试：{error}", error=str(exc)), "error")
     else:
         flash(_("已重试事件告警 #{id}，案件继续流转", id=incident_id), "success")
+    return redirect(url_for("admin.incidents"))
+
+
+@bp.post("/incidents/<int:incident_id>/repair")
+@role_required("admin")
+def repair(incident_id: int) -> Any:
+    """Retry the engine step of a stopped case (joins what was never joined, runs the engine)."""
+    return _repair_action(incident_id, host.repair_case, _("已修复案件，流程继续流转（事件告警 #{id} 已处理）"))
+
+
+@bp.post("/incidents/<int:incident_id>/reproject")
+@role_required("admin")
+def reproject(incident_id: int) -> Any:
+    """Make the case's task rows agree with its workflow, without running the engine."""
+    return _repair_action(incident_id, host.reproject_tasks, _("已按流程状态重新生成待办（事件告警 #{id} 已处理）"))
+
+
+def _repair_action(incident_id: int, action: Any, done: str) -> Any:
+    principal = current_principal()
+    incident = get_or_404(Incident, incident_id, _("找不到该事件告警"))
+    case = get_or_404(Case, incident.case_id, _("找不到该案件"))
+    if incident.resolved_at is not None:
+        flash(_("该事件告警已处理"), "error")
+        return redirect(url_for("admin.incidents"))
+    try:
+        action(case, principal.user)
+    except host.EngineIncidentError as exc:
+        flash(_("修复时流程再次出错，已记录新的事件告警 #{id}：{error}", id=exc.incident.id, error=exc.incident.error), "error")
+    except host.EngineError as exc:
+        db.rollback()  # nothing of the attempt is kept: the incident stays open
+        flash(_("无法修复：{error}", error=str(exc)), "error")
+    else:
+        flash(done.format(id=incident_id), "success")
     return redirect(url_for("admin.incidents"))
 
 

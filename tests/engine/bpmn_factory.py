@@ -54,3 +54,16 @@ def _wrap(pid: str, nodes: list[str], body: list[str]) -> str:
 
 def bundle(pid: str, xml: str) -> dict[str, dict[str, str]]:
     return {"processes": {f"{pid}.bpmn": xml}, "rules": {}, "forms": {"f.json": FORM}}
+
+
+def waits_for_message(pid: str) -> str:
+    """start → t1 → a message catch event nothing sends → t2 → end: after t1 the case can go no further."""
+    nodes = ["ev_start", "t1", "wait", "t2", "ev_end"]
+    body = ['<bpmn:startEvent id="ev_start"/>', user_task("t1", "第一步"),
+            f'<bpmn:intermediateCatchEvent id="wait" name="等待外部消息"><bpmn:messageEventDefinition id="md_{pid}" '
+            f'messageRef="msg_{pid}"/></bpmn:intermediateCatchEvent>',
+            user_task("t2", "第二步"), '<bpmn:endEvent id="ev_end"/>']
+    chain = ["ev_start", "t1", "wait", "t2", "ev_end"]
+    body += [f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>' for i, (a, b) in enumerate(zip(chain, chain[1:]))]
+    xml = _wrap(pid, nodes, body)
+    return xml.replace("\n</bpmn:definitions>", f'\n  <bpmn:message id="msg_{pid}" name="never_sent"/>\n</bpmn:definitions>')

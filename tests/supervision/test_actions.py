@@ -43,6 +43,10 @@ def unread(api: Api, user: str) -> list[dict[str, Any]]:
     return api(user).get("/api/v1/notifications?unread=1").get_json()["notifications"]  # type: ignore[no-any-return]
 
 
+def unread_count(api: Api, user: str) -> int:
+    return api(user).get("/api/v1/notifications?unread=1").get_json()["unread"]  # type: ignore[no-any-return]
+
+
 def test_deadline_of_the_fixture(handling: dict[str, Any]) -> None:
     assert handling["due_at"] == "2026-12-01T06:30:00+00:00"  # 14:30 local
     assert handling["yellow_at"] == "2026-12-01T05:42:00+00:00"  # 192 working minutes: 13:42 local
@@ -57,11 +61,12 @@ def test_urge_notifies_the_holder(api: Api, handling: dict[str, Any]) -> None:
     assert api("supervisor_d2").post(url, json={"reason": "请尽快"}).status_code == 403  # another district
     r = api("demo_supervisor").post(url, json={})
     assert r.status_code == 422 and "reason" in r.get_json()["errors"]
-    before = len(unread(api, "demo_handler"))
+    before = unread_count(api, "demo_handler")  # the count, not the list: it shows the newest 50
     r = api("supervisor_d1").post(url, json={"reason": "群众反复来电，请尽快处置"})
     assert r.status_code == 200 and r.get_json()["urge_count"] == 1
     notes = unread(api, "demo_handler")
-    assert len(notes) == before + 1 and notes[0]["kind"] == "urge" and "群众反复来电" in notes[0]["message"]
+    assert unread_count(api, "demo_handler") == before + 1
+    assert notes[0]["kind"] == "urge" and "群众反复来电" in notes[0]["message"]
     assert notes[0]["actor"] == "supervisor_d1"
     history = case_of(api, handling["case_id"])["history"]
     assert [e for e in history if e["action"] == "task_urged"][0]["detail"]["reason"] == "群众反复来电，请尽快处置"

@@ -213,7 +213,7 @@ def test_extension_asked_on_the_task_page_and_approved_on_the_console(
     supervisor = browser("demo_supervisor")
     console = html(supervisor.get("/supervision"))
     section = console.split('id="extensions-title"', 1)[1].split("</section>", 1)[0]
-    if 'class="more-note"' not in section:  # the oldest requests come first
+    if 'class="more-note' not in section:  # the oldest requests come first
         row = section.split(f'data-request="{req_id}"', 1)[1].split("</tr>", 1)[0]
         assert f'/tasks/{task["id"]}"' in row and "需要采购配件" in row and "2 个工作小时" in row
 
@@ -303,7 +303,7 @@ def test_handler_blows_the_whistle_from_the_task_page(app: Flask, api: Api, make
     assert case_of(api, task["case_id"])["tier"] == "city"
     escalated = html(browser("demo_supervisor").get("/supervision"))
     section = escalated.split('id="escalated-title"', 1)[1].split("</section>", 1)[0]
-    assert task["case_number"] in section or 'class="more-note"' in section  # a long list shows its first rows
+    assert task["case_number"] in section or 'class="more-note' in section  # a long list shows its first rows
 
 
 def test_supervisor_returns_and_reassigns_from_the_task_page(
@@ -349,7 +349,7 @@ def test_overdue_case_is_marked_supervised(app: Flask, api: Api, make_case: Call
     assert "督办中" in page and "light-red" in page and "超期" in page
     console = html(supervisor.get("/supervision"))
     section = console.split('id="escalated-title"', 1)[1].split("</section>", 1)[0]
-    assert task["case_number"] in section or 'class="more-note"' in section  # a long list shows its first rows
+    assert task["case_number"] in section or 'class="more-note' in section  # a long list shows its first rows
     assert unread_badge(console) > before  # (the sweep fires the other tests' timers too)
     listing = html(supervisor.get("/notifications?unread=1"))
     items = [i for i in listing.split('<li class="notification')[1:] if f'href="/cases/{task["case_id"]}"' in i]
@@ -385,7 +385,7 @@ def test_park_and_unpark_from_the_case_page(app: Flask, api: Api, make_case: Cal
     assert task_of(api, task["id"])["light"] == "green"
     assert "light-green" in html(handler.get(f"/tasks/{task['id']}")) and "计时暂停" in html(handler.get(f"/tasks/{task['id']}"))
     section = html(supervisor.get("/supervision")).split('id="parked-title"', 1)[1].split("</section>", 1)[0]
-    assert task["case_number"] in section or 'class="more-note"' in section  # the longest parked first
+    assert task["case_number"] in section or 'class="more-note' in section  # the longest parked first
 
     r = supervisor.post(f"/cases/{task['case_id']}/unpark", data={"csrf_token": csrf(page), "reason": ""})
     assert r.status_code == 422 and 'id="unpark-reason-error"' in html(r)
@@ -408,7 +408,7 @@ def test_unpark_from_the_console(api: Api, make_case: Callable[..., dict[str, An
     r = supervisor.post(f"/cases/{task['case_id']}/park", data={"csrf_token": token(supervisor), "reason": "等待业主配合"})
     assert r.status_code == 302
     console = html(supervisor.get("/supervision"))
-    assert f"/cases/{task['case_id']}/unpark?origin=console" in console or 'class="more-note"' in console
+    assert f"/cases/{task['case_id']}/unpark?origin=console" in console or 'class="more-note' in console
     r = supervisor.post(f"/cases/{task['case_id']}/unpark?origin=console", data={"csrf_token": csrf(console), "reason": "",
                                                                                  "next": "/supervision"})
     assert r.status_code == 422 and f'id="unpark-{task["case_id"]}-reason-error"' in html(r) and "督办台" in html(r)
