@@ -38,7 +38,10 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     external_id: Mapped[str | None] = mapped_column(String(120))
+    # a client's Idempotency-Key, scoped to that client: "<client>:<sha256 of the key>" (app.cases.intake_keys)
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # sha256 of the intake request as validated: a repeat with the same key but other content is refused
+    intake_digest: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(String(300))

@@ -14,21 +14,23 @@ from app.core.audit import write_pending
 from app.core.auth import Principal
 from app.core.db import session
 from app.core.errors import ValidationFailed
+from app.cases import intake_keys
 from app.cases.channels import reporter_identity, validate_extension
 from app.duplicates.operations import file_new_case, find_duplicates
 from app.engine import host
 from app.orgs.directory import directory
 
 
-def find_existing(channel: str, external_id: str | None, idempotency_key: str | None) -> Case | None:
-    """The case an earlier delivery of the same message created, if any."""
-    if idempotency_key:
-        case = session.scalar(select(Case).where(Case.idempotency_key == idempotency_key))
+def find_existing(channel: str, external_id: str | None, stored_key: str | None) -> tuple[Case | None, str]:
+    """The case an earlier delivery of the same message created, if any, and the key that matched
+    (``stored_key`` is the client-scoped form of :func:`app.cases.intake_keys.scoped_key`)."""
+    if stored_key:
+        case = session.scalar(select(Case).where(Case.idempotency_key == stored_key))
         if case is not None:
-            return case
+            return case, intake_keys.KEY_FIELD
     if external_id:
-        return session.scalar(select(Case).where(Case.channel == channel, Case.external_id == external_id))
-    return None
+        return session.scalar(select(Case).where(Case.channel == channel, Case.external_id == external_id)), "external_id"
+    return None, ""
 
 
 def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: str | None = None,
@@ -39,11 +41,14 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
     first tasks and audit events), None for the case of an earlier delivery. ``data`` is already validated by the caller's schema.
     """
     channel = data["channel"]
+    digest = intake_keys.request_digest(data)
+    stored_key = intake_keys.scoped_key(actor, idempotency_key) if idempotency_key else None
     # an Idempotency-Key repeat is answered before any work; a repeated channel message id is
     # caught by the case insert itself (ON CONFLICT DO NOTHING), which saves a query per new case
-    existing = find_existing(channel, None, idempotency_key) if idempotency_key else None
-    if existing is not None:
-        return existing, False, None
+    if stored_key is not None:
+        existing, by = find_existing(channel, None, stored_key)
+        if existing is not None:
+            return intake_keys.answer_repeat(existing, digest, actor, by), False, None
     extension = data.get("extension") or {}
     errors = validate_extension(channel, extension, locale)
     errors.update(_category_errors(data.get("category_code")))
@@ -59,7 +64,8 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
         grid_code = units.nearest(data["lat"], data["lng"])
     reporter = data.get("reporter") or {}
     values = {
-        "channel": channel, "external_id": data.get("external_id"), "idempotency_key": idempotency_key,
+        "channel": channel, "external_id": data.get("external_id"), "idempotency_key": stored_key,
+        "intake_digest": digest,
         "title": data["title"], "description": data["description"], "address": data["address"],
         "lat": data.get("lat"), "lng": data.get("lng"), "category_code": data.get("category_code"),
         "urgency": data.get("urgency") or "normal", "reporter_name": reporter.get("name"),
@@ -73,14 +79,14 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
     try:
         started = host.start_case(values, settings.CASE_PROCESS_ID,
                                   process_seed(values, grid_code, settings.DISPATCH_UNIT), actor,
-                                  guard_duplicates=bool(idempotency_key or data.get("external_id")),
+                                  guard_duplicates=bool(stored_key or data.get("external_id")),
                                   write_events=False)
     except host.DuplicateDelivery:
         # a concurrent delivery of the same message won the race: answer with its case
-        existing = find_existing(channel, data.get("external_id"), idempotency_key)
+        existing, by = find_existing(channel, data.get("external_id"), stored_key)
         if existing is None:
             raise
-        return existing, False, None
+        return intake_keys.answer_repeat(existing, digest, actor, by), False, None
     checked = file_new_case(started.case, found, actor)
     started.duplicates = len(checked.candidates)
     started.events = write_pending()  # the new case's whole trail so far, in one INSERT

@@ -100,6 +100,37 @@ def test_idempotency_key_and_external_id_return_the_same_case(app: Flask, api: A
     assert a.get_json()["id"] == b.get_json()["id"] and _count_cases(app) == before + 1
 
 
+def test_intake_keys_never_answer_with_another_clients_case(app: Flask, api: Api) -> None:
+    """Idempotency keys are the client's own; a channel message id answers only to who may see its case."""
+    import uuid
+    tag = uuid.uuid4().hex[:8]
+    body = {"channel": "wechat", "title": "小区门口垃圾满溢", "description": "垃圾桶满了没人清理", "address": "枫林路 3 号",
+            "external_id": f"wx-{tag}", "grid_unit": "d1-s1-c1", "reporter": {"name": "李女士", "phone": "13700001234"}}
+    first = api("demo_operator").post("/api/v1/cases", json=body, headers={"Idempotency-Key": f"key-{tag}"})
+    assert first.status_code == 201
+    case_id = first.get_json()["id"]
+    outsider = api("handler_d2_sz")
+    assert outsider.get(f"/api/v1/cases/{case_id}").status_code == 403
+    # the same Idempotency-Key from another client is another key: its own new case, nothing of the first
+    mine = outsider.post("/api/v1/cases", json={**body, "external_id": None}, headers={"Idempotency-Key": f"key-{tag}"})
+    assert mine.status_code == 201 and mine.get_json()["id"] != case_id
+    # the same channel message id: refused without naming the case or its reporter
+    guess = outsider.post("/api/v1/cases", json=body)
+    assert guess.status_code == 409 and "external_id" in guess.get_json()["errors"]
+    text = guess.get_data(as_text=True)
+    assert str(case_id) not in text and "13700001234" not in text and "李女士" not in text
+    # the first client: the same request again answers with its case; other content with the same key is refused
+    again = api("demo_operator").post("/api/v1/cases", json=body, headers={"Idempotency-Key": f"key-{tag}"})
+    assert again.status_code == 200 and again.get_json()["id"] == case_id
+    changed = api("demo_operator").post("/api/v1/cases", json={**body, "title": "另一件事"}, headers={"Idempotency-Key": f"key-{tag}"})
+    assert changed.status_code == 422 and "Idempotency-Key" in changed.get_json()["errors"]
+    changed = api("demo_operator").post("/api/v1/cases", json={**body, "title": "另一件事"})
+    assert changed.status_code == 422 and "external_id" in changed.get_json()["errors"]
+    # a dispatcher who may see the case gets it for the message id (a channel adapter's retry under another account)
+    seen = api("demo_dispatcher").post("/api/v1/cases", json=body)
+    assert seen.status_code == 200 and seen.get_json()["id"] == case_id
+
+
 def test_get_case(api: Api, make_case: Callable[..., dict[str, Any]]) -> None:
     case = make_case()
     r = api("demo_dispatcher").get(f"/api/v1/cases/{case['id']}")

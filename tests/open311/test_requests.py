@@ -3,6 +3,7 @@ show it back, with its status mapped from the case's state."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -85,17 +86,24 @@ def test_post_by_coordinates_only_names_the_place(filed: Callable[..., dict[str,
 
 
 def test_idempotency_key_answers_with_the_first_case(post311: Callable[..., Any], in_app: Callable[..., Any]) -> None:
-    first = post311("json", headers={"Idempotency-Key": "o311-repeat-1"})
-    again = post311("json", headers={"Idempotency-Key": "o311-repeat-1"}, description="另一段描述")
+    text = f"人行道上有人私自搭建棚子 #{uuid.uuid4().hex[:10]}"
+    first = post311("json", headers={"Idempotency-Key": "o311-repeat-1"}, description=text)
+    again = post311("json", headers={"Idempotency-Key": "o311-repeat-1"}, description=text)
     assert first.status_code == 201 and again.status_code == 200
     assert first.get_json() == again.get_json()
+    # the same key with other content is refused: the first request is the one that counts
+    changed = post311("json", headers={"Idempotency-Key": "o311-repeat-1"}, description="另一段描述")
+    assert changed.status_code == 400 and "Idempotency-Key" in changed.get_data(as_text=True)
+    case_id = int(first.get_json()[0]["service_request_id"])
 
-    def count() -> int:
+    def stored_key() -> tuple[int, str]:
         from sqlalchemy import func, select
         from app.cases.models import Case
         from app.core.db import session
-        return session.scalar(select(func.count()).select_from(Case).where(Case.idempotency_key == "o311-repeat-1"))
-    assert in_app(count) == 1
+        key = session.scalar(select(Case.idempotency_key).where(Case.id == case_id))
+        return session.scalar(select(func.count()).select_from(Case).where(Case.idempotency_key == key)), key
+    count, key = in_app(stored_key)
+    assert count == 1 and key.startswith("open311:") and "o311-repeat-1" not in key  # scoped to the client, hashed
 
 
 def test_get_one_request_in_both_formats(client: FlaskClient, filed: Callable[..., dict[str, Any]]) -> None:
