@@ -18,7 +18,7 @@ def run(app: Flask, *args: str) -> tuple[int, str]:
     ("2026-09-30T16:00:00+08:00", "1d", "2026-10-08T16:00:00+08:00"),
     ("2026-10-09T17:00", "1h", "2026-10-10T09:30:00+08:00"),  # make-up Saturday
     ("2026-09-30T12:15", "1h", "2026-09-30T14:30:00+08:00"),  # lunch break
-    ("2026-12-31T16:00", "2d", "2027-01-04T16:00:00+08:00"),  # 2027: Monday-Friday fallback
+    ("2026-12-31T16:00", "2d", "2027-01-05T16:00:00+08:00"),  # 2027: 元旦 computed from the law
 ])
 def test_due(app: Flask, start: str, limit: str, expected: str) -> None:
     assert run(app, "due", "--start", start, "--limit", limit) == (0, expected + "\n")

@@ -67,7 +67,8 @@ def test_only_admins_see_the_page(as_user: Callable[[str], FlaskClient], app: Fl
 def test_add_list_and_remove(app: Flask, admin: FlaskClient) -> None:
     page = html(admin.get("/admin/calendar"))
     assert "没有调整的日期" in page and "09:00-12:00, 13:30-17:30" in page and "2004–2026" in page
-    assert "2027 年的法定节假日尚无数据" in page  # deadlines reach into next year: warn about it
+    assert "data-missing-year" not in page  # September: next year's notice is not due yet
+    assert 'data-year="2027" data-source="law"' in page and 'data-year="2026" data-source="package"' in page
     assert 'href="/admin/calendar" aria-current="page"' in page  # the nav link
     for day, kind, note in (("2026-10-10", "holiday", "调休取消"), ("2026-09-06", "workday", "过去的一天"),
                             ("2027-01-01", "holiday", "元旦")):
@@ -82,7 +83,7 @@ def test_add_list_and_remove(app: Flask, admin: FlaskClient) -> None:
     cells = {d: re.sub(r"<[^>]+>", " ", body) for d, body in rows}
     assert "星期六" in cells["2026-10-10"] and "工作日" in cells["2026-10-10"]  # statutory: make-up Saturday
     assert "休息日" in cells["2026-10-10"] and "调休取消" in cells["2026-10-10"]
-    assert "无法定数据（按周一至周五）" in cells["2027-01-01"] and "星期五" in cells["2027-01-01"]
+    assert "休息日（按法律推算，无调休：元旦）" in cells["2027-01-01"] and "星期五" in cells["2027-01-01"]
     assert "星期日" in cells["2026-09-06"]
     with app.app_context():
         assert date(2026, 10, 10) in current_calendar().extra_holidays  # at once, no waiting for the TTL
