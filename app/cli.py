@@ -278,16 +278,15 @@ def holidays_import(file: Any, year: int, dry_run: bool) -> None:
     name = getattr(file, "name", "") or ""
     filename = Path(name).name if name and name != "<stdin>" else ""
     preview = preview_holiday_notice(year, text)
-    for row in preview.rows:
+    if not preview.ok:
+        raise _usage_error(ValidationFailed("", errors=preview.errors))
+    for row in preview.rows:  # the preview: each day, and what it is beside the law
         kind = row.kind or "-"
-        role = _english(ROLES[row.role]) if row.role else ""
-        click.echo(f"{row.day.isoformat()}  {row.day:%a}  {kind:<7}  {row.name:<10}  {role}".rstrip())
+        click.echo(f"{row.day.isoformat()}  {row.day:%a}  {kind:<7}  {_english(ROLES[row.role]):<28}  {row.name}")
     if preview.parsed.skipped_lines:
         click.echo(f"lines without dates, not read: {', '.join(map(str, preview.parsed.skipped_lines))}")
     for warning in preview.warnings:
         click.echo(f"warning: {_english(warning)}", err=True)
-    if not preview.ok:
-        raise _usage_error(ValidationFailed("", errors=preview.errors))
     summary = f"{preview.count('holiday')} days off, {preview.count('workday')} make-up working days"
     if dry_run:
         click.echo(f"{year}: {summary}; nothing saved (--dry-run)")

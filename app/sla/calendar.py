@@ -86,8 +86,11 @@ def statutory_workday(d: date) -> bool | None:
 
 def _package_name(d: date) -> str:
     """The package's Chinese name of the holiday ``d`` belongs to (a day off or a make-up working day)."""
-    holiday = chinese_calendar.holidays.get(d) or chinese_calendar.workdays.get(d)
-    name = getattr(holiday, "chinese", "") if holiday is not None else ""
+    english = chinese_calendar.holidays.get(d) or chinese_calendar.workdays.get(d)
+    try:
+        name = chinese_calendar.Holiday(english).chinese if english else ""
+    except ValueError:  # a name this version's enum does not have
+        name = str(english or "")
     if name and d in chinese_calendar.workdays:
         return f"{name}调休上班"
     if name and d in chinese_calendar.in_lieu_days:

@@ -15,7 +15,7 @@ from app.core import clock
 from app.core.audit import AuditEvent
 from app.core.db import session, transaction
 from app.orgs.models import User
-from app.sla.models import CalendarDay
+from app.sla.models import CalendarDay, HolidayNotice, HolidayNoticeDay
 from app.sla.service import current_calendar, invalidate_calendar
 from tests.web.pages import csrf, html
 
@@ -23,12 +23,14 @@ from tests.web.pages import csrf, html
 def _clear(app: Flask) -> None:
     with app.app_context(), transaction() as s:
         s.execute(delete(CalendarDay))
+        s.execute(delete(HolidayNoticeDay))
+        s.execute(delete(HolidayNotice))
     invalidate_calendar()
 
 
 @pytest.fixture()
 def holiday_list(app: Flask) -> Iterator[None]:
-    """An empty list around the test: listed days would change every later test's deadlines."""
+    """An empty list and no notice around the test: they would change every later test's deadlines."""
     _clear(app)
     yield
     _clear(app)
