@@ -248,3 +248,15 @@ def test_cli_refuses_a_bad_notice_by_line(app: Flask) -> None:
 def test_cli_help() -> None:
     from app.cli import holidays_import
     assert "2027-02-05,holiday,春节" in (holidays_import.help or "")
+
+
+def test_cli_list_names_what_a_listed_day_overrides(app: Flask) -> None:
+    with app.app_context():
+        with transaction():
+            import_holiday_notice(2027, EXAMPLE_2027)
+    app.test_cli_runner().invoke(args=["sla", "holidays", "add", "2027-02-11", "--kind", "workday"])
+    app.test_cli_runner().invoke(args=["sla", "holidays", "add", "2028-01-03", "--kind", "workday"])
+    code, out = run(app, "list")
+    assert code == 0 and out.splitlines() == [
+        "2027-02-11  Thu  workday  statutory: holiday (notice)",
+        "2028-01-03  Mon  workday  statutory: holiday (law: 元旦补假)"]
