@@ -107,6 +107,8 @@ def statutory_years() -> tuple[int, int]:
 
 def _warn_unknown_year(year: int) -> None:
     """Log once per year and process that a year's deadlines use the computed law, or Monday–Friday."""
+    if year in _warned_years:  # the hot path: already said, no lock needed to read a set
+        return
     with _warned_lock:
         if year in _warned_years:
             return

@@ -122,7 +122,8 @@ def decode_notice(data: bytes) -> str:
 
 
 def _err(line: int, zh: str, en: str) -> str:
-    return f"第 {line} 行：{zh} / Line {line}: {en}"
+    """'第 3 行：… / Line 3: …'; text quoted from the input must not add a ' / ' (the halves' separator)."""
+    return f"第 {line} 行：{zh.replace(' / ', '/')} / Line {line}: {en}"
 
 
 def _weekday_zh(d: date) -> str:

@@ -260,3 +260,28 @@ def test_cli_list_names_what_a_listed_day_overrides(app: Flask) -> None:
     assert code == 0 and out.splitlines() == [
         "2027-02-11  Thu  workday  statutory: holiday (notice)",
         "2028-01-03  Mon  workday  statutory: holiday (law: 元旦补假)"]
+
+
+def test_simultaneous_imports_of_a_year_leave_one_notice(app: Flask) -> None:
+    """Two admins importing the same year at once: INSERT … ON CONFLICT DO UPDATE and the row lock
+    leave one notice with one set of days, whichever commits last."""
+    import threading
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def importer() -> None:
+        try:
+            with app.app_context():
+                start.wait(10)
+                for _ in range(4):
+                    with transaction():
+                        import_holiday_notice(2027, EXAMPLE_2027)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=importer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and stored(app) == {2027: 34}
