@@ -396,6 +396,8 @@ EN: dict[str, str] = {
     "chinesecalendar": "chinesecalendar",
     "按法律推算，无调休": "computed from the law, no 调休",
     "单独调整": "listed day",
+    "{kind}（{source}：{name}）": "{kind} ({source}: {name})",
+    "{kind}（{source}）": "{kind} ({source})",
     "已导入 {year} 年放假通知：放假 {off} 天，调休上班 {work} 天":
         "Holiday notice for {year} imported: {off} days off, {work} make-up working days",
     "（替换了之前导入的通知）": " (it replaces the notice imported before)",

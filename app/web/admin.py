@@ -85,7 +85,9 @@ def _source_text(verdict: DaySource) -> str:
     """'休息日（国务院通知）', '工作日（chinesecalendar）', '休息日（按法律推算，无调休：春节补假）'."""
     kind = _("工作日") if verdict.workday else _("休息日")
     source = _(SOURCE_NAMES[verdict.source])
-    return f"{kind}（{source}：{verdict.name}）" if verdict.name else f"{kind}（{source}）"
+    if verdict.name:
+        return _("{kind}（{source}：{name}）", kind=kind, source=source, name=verdict.name)
+    return _("{kind}（{source}）", kind=kind, source=source)
 
 
 def _parse_day(text: str) -> date | None:
