@@ -21,7 +21,8 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations in migrations/
 processes_cli = AppGroup("processes", help="Deploy and list versions of the BPMN/DMN/form bundle.")
 demo_cli = AppGroup("demo", help="Demo data for a development machine.")
 users_cli = AppGroup("users", help="User accounts and roles.")
-sla_cli = AppGroup("sla", help="Working-time calendar of task deadlines: compute a due time, edit the holiday list.")
+sla_cli = AppGroup("sla", help="Working-time calendar of task deadlines: compute a due time, import the State "
+                                "Council's holiday notice, edit the holiday list.")
 
 
 def alembic_config():  # type: ignore[no-untyped-def]
@@ -160,9 +161,10 @@ def _usage_error(exc: Any) -> click.UsageError:
 def sla_due(start: datetime, limit: str) -> None:
     """Print the due time of a task: --start plus --limit of working time.
 
-    Computed as for new tasks: office hours (TONGGUAN_WORK_PERIODS), statutory holidays and
-    make-up working days (调休), then the admin holiday list. The answer is ISO 8601 in the
-    calendar zone, e.g. 2026-10-09T11:00:00+08:00.
+    Computed as for new tasks: office hours (TONGGUAN_WORK_PERIODS) and the working days of the
+    calendar (the admin holiday list, then an imported State Council notice, then chinesecalendar,
+    then the holidays of the law with 补假; see `sla holidays status`). The answer is ISO 8601 in
+    the calendar zone, e.g. 2026-10-09T11:00:00+08:00.
     """
     from app.sla.service import current_calendar
     calendar = current_calendar()
@@ -173,26 +175,142 @@ def sla_due(start: datetime, limit: str) -> None:
 
 @sla_cli.group("holidays")
 def holidays_cli() -> None:
-    """List, add and remove days that override the statutory calendar.
+    """Which days are holidays: the State Council notices, the admin's extra days, the coverage.
 
-    A listed day is a holiday or a working day (e.g. a make-up working day, 调休) whatever the
-    chinesecalendar package says; list the days of years it does not know yet. Changes apply in
+    For each date, the first that has it decides: a day in the admin list (holiday or working
+    day); the year's imported State Council notice; the chinesecalendar package's data; for later
+    years the holidays of the law with their 补假, computed, without 调休 swaps. Changes apply in
     this process at once and in running servers within a minute.
     """
 
 
+def _statutory_text(verdict: Any) -> str:
+    """'holiday', 'workday (notice)', 'holiday (law: 春节补假)': what an admin's day overrides."""
+    kind = "workday" if verdict.workday else "holiday"
+    if verdict.source == "package":
+        return kind
+    return f"{kind} ({verdict.source}: {verdict.name})" if verdict.name else f"{kind} ({verdict.source})"
+
+
 @holidays_cli.command("list")
 def holidays_list() -> None:
-    """Show the listed days in date order, with the statutory verdict they override."""
-    from app.sla.calendar import statutory_workday
+    """Show the admin's extra days in date order, with the verdict they override."""
     from app.sla.models import CalendarDay
+    from app.sla.service import current_calendar
+    calendar = current_calendar()
     rows = session.scalars(select(CalendarDay).order_by(CalendarDay.day)).all()
     if not rows:
         click.echo("no days listed: the statutory calendar applies")
     for row in rows:
-        verdict = statutory_workday(row.day)
-        statutory = "unknown year (Mon-Fri)" if verdict is None else ("workday" if verdict else "holiday")
+        statutory = _statutory_text(calendar.day_source(row.day, with_extra_days=False))
         click.echo(f"{row.day.isoformat()}  {row.day:%a}  {row.kind:<7}  statutory: {statutory:<22}  {row.note}".rstrip())
+
+
+SOURCE_TEXT = {
+    "notice": "State Council notice imported {when} ({off} days off, {work} make-up working days)",
+    "package": "chinesecalendar {version} (the State Council's arrangement, 调休 included)",
+    "law": "computed from the law: statutory holidays and 补假, no 调休 (import the State Council notice)",
+    "weekdays": "no data: Monday to Friday",
+}
+
+
+@holidays_cli.command("status")
+@click.option("--year", "year", type=click.IntRange(2000, 2100), default=None,
+              help="also list that year's days off and make-up working days, with where each comes from")
+def holidays_status(year: int | None) -> None:
+    """Say where each year's holidays come from (last, this and next year, and imported notices)."""
+    import chinese_calendar
+    from app.core import clock
+    from app.sla.models import HolidayNotice
+    from app.sla.service import current_calendar, missing_arrangements
+    calendar = current_calendar()
+    today = clock.now().astimezone(calendar.zone).date()
+    notices = {n.year: n for n in session.scalars(select(HolidayNotice))}
+    years = sorted({today.year - 1, today.year, today.year + 1, *notices, *([year] if year else [])})
+    for y in years:
+        source = calendar.year_source(y)
+        notice = notices.get(y)
+        text = SOURCE_TEXT[source].format(
+            version=getattr(chinese_calendar, "__version__", "?"),
+            when=f"{notice.imported_at.astimezone(calendar.zone):%Y-%m-%d %H:%M}" if notice else "",
+            off=sum(d.kind == "holiday" for d in notice.days) if notice else 0,
+            work=sum(d.kind == "workday" for d in notice.days) if notice else 0)
+        click.echo(f"{y}  {source:<8}  {text}")
+    for y in missing_arrangements(today, calendar):
+        click.echo(f"warning: no holiday arrangement for {y}: its deadlines use the statutory holidays computed "
+                   "from the law (补假 included), without 调休 swaps", err=True)
+    if year is not None:
+        click.echo("")
+        _print_year(calendar, year)
+
+
+def _print_year(calendar: Any, year: int) -> None:
+    """The days of ``year`` that are not plain Monday–Friday working days or plain weekends."""
+    from datetime import date, timedelta
+    d = date(year - 1, 12, 1) if year in calendar.notice_years else date(year, 1, 1)
+    while d.year <= year:
+        verdict = calendar.day_source(d)
+        if verdict.workday != (d.weekday() < 5) or verdict.name or (verdict.source == "admin"):
+            kind = "workday" if verdict.workday else "holiday"
+            click.echo(f"{d.isoformat()}  {d:%a}  {kind:<7}  {verdict.source:<8}  {verdict.name}".rstrip())
+        d += timedelta(days=1)
+
+
+@holidays_cli.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--year", required=True, type=int, help="the year the notice is for, e.g. 2027")
+@click.option("--dry-run", is_flag=True, help="only read and check the notice, save nothing")
+def holidays_import(file: Any, year: int, dry_run: bool) -> None:
+    """Import the State Council's holiday notice of --year from FILE ('-' for standard input).
+
+    FILE holds the notice's text as published (一、元旦：1月1日（周五）放假1天 … 2月20日（周六）上班。)
+    or a table, one day a line: 2027-02-05,holiday,春节 / 2027-02-20,workday,春节调休上班 (comma or
+    tab; UTF-8 or GBK). Every line is checked, against the law too; on any error nothing is saved.
+    A second import of the same year replaces its notice.
+    """
+    from app.core.errors import ValidationFailed
+    from app.sla.notice import decode_notice
+    from app.sla.operations import ROLES, import_holiday_notice, preview_holiday_notice
+    try:
+        text = decode_notice(file.read())
+    except ValueError as exc:
+        raise click.UsageError(_english(str(exc))) from None
+    name = getattr(file, "name", "") or ""
+    filename = Path(name).name if name and name != "<stdin>" else ""
+    preview = preview_holiday_notice(year, text)
+    if not preview.ok:
+        raise _usage_error(ValidationFailed("", errors=preview.errors))
+    for row in preview.rows:  # the preview: each day, and what it is beside the law
+        kind = row.kind or "-"
+        click.echo(f"{row.day.isoformat()}  {row.day:%a}  {kind:<7}  {_english(ROLES[row.role]):<28}  {row.name}")
+    if preview.parsed.skipped_lines:
+        click.echo(f"lines without dates, not read: {', '.join(map(str, preview.parsed.skipped_lines))}")
+    for warning in preview.warnings:
+        click.echo(f"warning: {_english(warning)}", err=True)
+    summary = f"{preview.count('holiday')} days off, {preview.count('workday')} make-up working days"
+    if dry_run:
+        click.echo(f"{year}: {summary}; nothing saved (--dry-run)")
+        return
+    try:
+        with transaction():
+            result = import_holiday_notice(year, text, filename=filename)
+    except ValidationFailed as exc:
+        raise _usage_error(exc) from None
+    click.echo(f"{year}: notice imported, {summary}" + (" (replaced the previous import)" if result.replaced else ""))
+
+
+@holidays_cli.command("remove-notice")
+@click.option("--year", required=True, type=int, help="the year whose imported notice to remove")
+def holidays_remove_notice(year: int) -> None:
+    """Remove the imported notice of --year: chinesecalendar or the law applies to that year again."""
+    from app.core.errors import ValidationFailed
+    from app.sla.operations import remove_holiday_notice
+    try:
+        with transaction():
+            remove_holiday_notice(year)
+    except ValidationFailed as exc:
+        raise _usage_error(exc) from None
+    click.echo(f"{year}: notice removed")
 
 
 @holidays_cli.command("add")
@@ -201,7 +319,7 @@ def holidays_list() -> None:
               help="holiday: nobody works that day; workday: a working day, e.g. a Saturday of 调休")
 @click.option("--note", default="", help="why, e.g. 国庆节 or 国庆节调休上班 (at most 200 characters)")
 def holidays_add(day: datetime, kind: str, note: str) -> None:
-    """Make DATE (YYYY-MM-DD) a holiday or a working day, overriding the statutory calendar."""
+    """Make DATE (YYYY-MM-DD) a holiday or a working day, overriding everything else."""
     from app.core.errors import ValidationFailed
     from app.sla.operations import add_calendar_day
     try:

@@ -371,12 +371,74 @@ EN: dict[str, str] = {
     "工作日历": "Working calendar",
     "任务办结时限按工作时间计算：办公时间 {periods}（{tz}），每个工作日 {hours} 小时。":
         "Task deadlines count working time: office hours {periods} ({tz}), {hours} hours per working day.",
-    "法定节假日和调休上班日来自 chinesecalendar（{first}–{last} 年），其他年份按周一至周五计算。下表中的日期优先于法定日历。":
-        "Statutory holidays and make-up working days come from chinesecalendar ({first}–{last}); other years "
-        "count Monday to Friday. The days listed below take precedence over the statutory calendar.",
-    "{year} 年的法定节假日尚无数据：该年除下表所列日期外按周一至周五计算。公布放假安排后，请在下表中添加该年的节假日和调休上班日。":
-        "There is no statutory holiday data for {year}: apart from the days listed below, it counts Monday to "
-        "Friday. Once the holiday schedule is published, add that year's holidays and make-up working days below.",
+    "哪天上班，依次看：“节假日调整”中单独调整的日期；导入的国务院放假通知；chinesecalendar 的法定日历（{first}–{last} 年）；以后的年份按《全国年节及纪念日放假办法》推算法定假日和补假（不含调休）。":
+        "Whether a day is a working day is decided by the first of: a day in the holiday list below; the imported "
+        "State Council notice of its year; chinesecalendar's statutory calendar ({first}–{last}); for later years "
+        "the statutory holidays and make-up days (补假) computed from the law, without 调休 swaps.",
+    "尚未导入 {year} 年的放假安排：{year} 年的时限按法定节假日（含补假）推算，不含调休。国务院公布通知后，请在下方导入。":
+        "No holiday arrangement for {year} yet: deadlines in {year} use the statutory holidays computed from the "
+        "law (make-up days included), without 调休 swaps. Import the State Council's notice below once it is "
+        "published.",
+    "尚未导入 {year} 年的放假安排：{year} 年的时限按法定节假日（含补假）推算，不含调休。":
+        "No holiday arrangement for {year} yet: deadlines in {year} use the statutory holidays computed from the "
+        "law (make-up days included), without 调休 swaps.",
+    "导入国务院通知": "Import the State Council's notice",
+    "年度放假安排": "Holiday arrangements by year",
+    "年份": "Year",
+    "节假日来源": "Holidays from",
+    "国务院通知（放假 {off} 天，调休上班 {work} 天）": "State Council notice ({off} days off, {work} make-up working days)",
+    "chinesecalendar 法定日历（含调休）": "chinesecalendar's statutory calendar (调休 included)",
+    "按法律推算：法定假日和补假，不含调休": "Computed from the law: statutory holidays and make-up days, no 调休",
+    "无数据，按周一至周五": "No data: Monday to Friday",
+    "删除通知": "Remove notice",
+    "删除后，该年恢复按 chinesecalendar 或法律推算。确定删除？":
+        "Once removed, the year follows chinesecalendar or the law again. Remove the notice?",
+    "导入国务院放假通知": "Import the State Council's holiday notice",
+    "粘贴《国务院办公厅关于部分节假日安排的通知》的正文（如“二、春节：2月15日至23日放假调休，共9天。2月14日（周六）、2月28日（周六）上班。”），或每行一天的表格（如“2027-02-05,holiday,春节”“2027-02-20,workday,春节调休上班”），也可上传文本或 CSV 文件。先预览，确认后保存；再次导入同一年份会替换之前的通知。":
+        "Paste the text of the State Council's notice on the year's holidays (e.g. “二、春节：2月15日至23日放假调休，"
+        "共9天。2月14日（周六）、2月28日（周六）上班。”), or a table with one day a line (e.g. "
+        "“2027-02-05,holiday,春节”, “2027-02-20,workday,春节调休上班”), or upload a text or CSV file. You see a "
+        "preview first and save after confirming; importing a year again replaces its notice.",
+    "通知正文或表格": "Notice text or table",
+    "或上传文件（UTF-8 或 GBK，最大 {kb} KB）": "Or upload a file (UTF-8 or GBK, at most {kb} KB)",
+    "预览": "Preview",
+    "请填写年份，例如 2027": "Enter a year, e.g. 2027.",
+    "国务院通知": "State Council notice",
+    "chinesecalendar": "chinesecalendar",
+    "按法律推算，无调休": "computed from the law, no 调休",
+    "单独调整": "listed day",
+    "{kind}（{source}：{name}）": "{kind} ({source}: {name})",
+    "{kind}（{source}）": "{kind} ({source})",
+    "已导入 {year} 年放假通知：放假 {off} 天，调休上班 {work} 天":
+        "Holiday notice for {year} imported: {off} days off, {work} make-up working days",
+    "（替换了之前导入的通知）": " (it replaces the notice imported before)",
+    "{year} 年没有导入的通知，可能已被删除": "No notice is imported for {year}; it may have been removed already.",
+    "已删除 {year} 年的放假通知，该年恢复按 chinesecalendar 或法律推算":
+        "The holiday notice for {year} is removed; the year follows chinesecalendar or the law again",
+    # the notice preview (admin/calendar_notice.html)
+    "导入放假通知": "Import a holiday notice",
+    "导入 {year} 年放假通知：预览": "Import the holiday notice for {year}: preview",
+    "返回工作日历": "Back to the working calendar",
+    "无法导入，什么也没有保存。请改正后再预览：": "It cannot be imported and nothing was saved. Correct it and preview again:",
+    "……还有 {n} 条": "… and {n} more",
+    "通知内容": "What the notice says",
+    "放假": "Day off",
+    "调休上班": "Make-up working day",
+    "{n} 天": "{n} days",
+    "未读取的行": "Lines not read",
+    "第 {lines} 行（没有日期：标题、说明或落款）": "Lines {lines} (no dates: title, preamble or signature)",
+    "目前": "Now",
+    "已有导入的通知，保存后将被替换": "A notice is imported already; saving replaces it",
+    "按 chinesecalendar 法定日历，保存后改按通知": "chinesecalendar's statutory calendar; after saving, the notice",
+    "按法律推算（不含调休），保存后改按通知": "Computed from the law (no 调休); after saving, the notice",
+    "请核对：": "Please check:",
+    "该年另有单独调整的日期，仍然优先于通知：{days}": "Days of this year in the holiday list still win over the notice: {days}",
+    "行": "Line",
+    "与法定假日比较": "Beside the law",
+    "上班": "Working day",
+    "确认导入": "Import",
+    "确认导入（替换 {when} 导入的通知）": "Import (replacing the notice imported {when})",
+    "修改后重新预览": "Change and preview again",
     "节假日调整": "Holiday list",
     "日期": "Date",
     "星期": "Weekday",
@@ -389,7 +451,6 @@ EN: dict[str, str] = {
     "休息日": "day off",
     "工作日（调休上班）": "Working day (make-up day)",
     "休息日（节假日）": "Day off (holiday)",
-    "无法定数据（按周一至周五）": "no statutory data (Monday to Friday)",
     "删除": "Remove",
     "删除后，该日恢复按法定日历计算。确定删除？": "Once removed, the statutory calendar applies to this day again. Remove it?",
     "没有调整的日期，时限完全按法定日历计算。": "No days listed: deadlines follow the statutory calendar.",

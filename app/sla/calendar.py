@@ -2,10 +2,17 @@
 
 Limits on user tasks are written as ``'<N>h'`` (working hours) or ``'<N>d'`` (working days), so a
 deadline depends on office hours, weekends, statutory holidays and make-up working days (调休).
-Statutory days come from the ``chinesecalendar`` package; the admin holiday list feeds
-``extra_holidays`` / ``extra_workdays``, which override it (and fill years the package does not
-know yet). This module is pure computation; the product's calendar (office hours from the
-settings plus the list in the database) is :func:`app.sla.service.current_calendar`.
+Which days are working days, strongest first (``docs/calendar.md``):
+
+1. the admin's single extra days (``extra_holidays`` / ``extra_workdays``);
+2. the State Council's yearly notice, where the admin imported it for that year (``notice_*``):
+   its days off and make-up working days, every other day Monday to Friday;
+3. the ``chinesecalendar`` package's data, as is, for the years it knows;
+4. the law's holidays with their 补假, computed (:mod:`app.sla.holidays`), for later years: right
+   except for the yearly 调休 swaps, which only the notice has.
+
+This module is pure computation; the product's calendar (office hours from the settings plus the
+lists in the database) is :func:`app.sla.service.current_calendar`.
 
 Time is counted on the wall clock of the calendar's zone (``Asia/Shanghai`` has no DST); inputs
 may be in any zone, results are aware datetimes in UTC, as stored in the database.
@@ -23,9 +30,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 
+from app.sla.holidays import FIRST_LAW_YEAR, legal_rest_days
+
 __all__ = [
     "DEFAULT_CALENDAR",
     "DEFAULT_PERIODS",
+    "DaySource",
     "WorkingCalendar",
     "format_periods",
     "parse_limit",
@@ -46,7 +56,7 @@ _PERIOD_RE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2
 _ONE_DAY = timedelta(days=1)
 _MINUTE = timedelta(minutes=1)
 
-# Years for which the "no statutory data" warning was already logged in this process: one
+# Years for which the "no notice, no package data" warning was already logged in this process: one
 # warning per year is enough to alert the admins without flooding the log on every deadline.
 _warned_years: set[int] = set()
 _warned_lock = threading.Lock()
@@ -74,6 +84,20 @@ def statutory_workday(d: date) -> bool | None:
     return _statutory_workday(d)
 
 
+def _package_name(d: date) -> str:
+    """The package's Chinese name of the holiday ``d`` belongs to (a day off or a make-up working day)."""
+    english = chinese_calendar.holidays.get(d) or chinese_calendar.workdays.get(d)
+    try:
+        name = chinese_calendar.Holiday(english).chinese if english else ""
+    except ValueError:  # a name this version's enum does not have
+        name = str(english or "")
+    if name and d in chinese_calendar.workdays:
+        return f"{name}调休上班"
+    if name and d in chinese_calendar.in_lieu_days:
+        return f"{name}调休"
+    return name
+
+
 @lru_cache(maxsize=1)
 def statutory_years() -> tuple[int, int]:
     """First and last year the installed ``chinesecalendar`` has statutory data for."""
@@ -82,19 +106,27 @@ def statutory_years() -> tuple[int, int]:
 
 
 def _warn_unknown_year(year: int) -> None:
-    """Log once per year and process that a year falls back to a Monday–Friday week."""
+    """Log once per year and process that a year's deadlines use the computed law, or Monday–Friday."""
+    if year in _warned_years:  # the hot path: already said, no lock needed to read a set
+        return
     with _warned_lock:
         if year in _warned_years:
             return
         _warned_years.add(year)
-    log.warning(
-        "No statutory holiday data for %d in chinesecalendar %s: treating Monday-Friday as "
-        "working days for %d. Add that year's holidays and make-up working days (调休) in the "
-        "admin holiday list, or upgrade chinesecalendar.",
-        year,
-        getattr(chinese_calendar, "__version__", "?"),
-        year,
-    )
+    version = getattr(chinese_calendar, "__version__", "?")
+    if year >= FIRST_LAW_YEAR:
+        log.warning(
+            "No statutory holiday data for %d in chinesecalendar %s and no State Council notice imported: "
+            "using the holidays of the law with their make-up days (补假), computed, without the yearly "
+            "调休 swaps, for %d. Import the notice (flask sla holidays import, or /admin/calendar).",
+            year, version, year,
+        )
+    else:
+        log.warning(
+            "No statutory holiday data for %d in chinesecalendar %s: treating Monday-Friday as working days "
+            "for %d. Add that year's holidays and make-up working days (调休) in the admin holiday list.",
+            year, version, year,
+        )
 
 
 def parse_limit(text: str, calendar: WorkingCalendar | None = None) -> int:
@@ -162,18 +194,36 @@ def _check_dates(name: str, values: Iterable[date]) -> frozenset[date]:
 
 
 @dataclass(frozen=True)
+class DaySource:
+    """Why a day is or is not a working day: for the admin page and ``flask sla holidays status``.
+
+    ``source`` is ``'admin'`` (the extra days), ``'notice'`` (an imported State Council notice),
+    ``'package'`` (chinesecalendar), ``'law'`` (computed holidays and 补假) or ``'weekdays'``
+    (Monday to Friday, for years before the law's computation starts that the package lacks).
+    """
+
+    workday: bool
+    source: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class WorkingCalendar:
     """Office hours plus working days; computes due moments and working time spent.
 
     ``periods`` are the daily working periods in local wall-clock time (whole minutes, ordered,
     non-overlapping, not crossing midnight). ``extra_workdays`` win over ``extra_holidays``, which
-    win over the statutory calendar.
+    win over an imported notice (``notice_workdays``/``notice_holidays``, and Monday–Friday on the
+    other days of the ``notice_years``), which wins over the package's data, which wins over the law.
     """
 
     periods: tuple[Period, ...] = DEFAULT_PERIODS
     tz: str = "Asia/Shanghai"
     extra_holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
+    notice_holidays: frozenset[date] = frozenset()
+    notice_workdays: frozenset[date] = frozenset()
+    notice_years: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         """Validate the configuration up front: a bad admin setting fails at load, not per task."""
@@ -213,6 +263,12 @@ class WorkingCalendar:
         object.__setattr__(
             self, "extra_workdays", _check_dates("extra_workdays", self.extra_workdays)
         )
+        for name in ("notice_holidays", "notice_workdays"):
+            object.__setattr__(self, name, _check_dates(name, getattr(self, name)))
+        years = frozenset(self.notice_years)
+        if any(isinstance(y, bool) or not isinstance(y, int) for y in years):
+            raise ValueError(f"notice_years must contain int years, got {sorted(years, key=repr)!r}")
+        object.__setattr__(self, "notice_years", years)
 
     # -- days -------------------------------------------------------------------------------
 
@@ -230,7 +286,7 @@ class WorkingCalendar:
         return total // _MINUTE
 
     def is_workday(self, d: date) -> bool:
-        """Whether ``d`` is a working day: admin overrides, then statutory data, then Mon–Fri."""
+        """Whether ``d`` is a working day: admin days, notice, package data, law (see the class)."""
         if isinstance(d, datetime):
             raise ValueError(
                 "is_workday() takes a date: convert the datetime to the calendar zone first"
@@ -239,11 +295,51 @@ class WorkingCalendar:
             return True
         if d in self.extra_holidays:
             return False
-        verdict = _statutory_workday(d)
-        if verdict is None:
-            _warn_unknown_year(d.year)
+        return self._statutory(d)
+
+    def _statutory(self, d: date) -> bool:
+        """The verdict without the admin's extra days (the hot path of :meth:`is_workday`)."""
+        if d in self.notice_workdays:
+            return True
+        if d in self.notice_holidays:
+            return False
+        if d.year in self.notice_years:
             return d.weekday() < 5
-        return verdict
+        verdict = _statutory_workday(d)
+        if verdict is not None:
+            return verdict
+        _warn_unknown_year(d.year)
+        if d.year >= FIRST_LAW_YEAR:
+            return d.weekday() < 5 and d not in legal_rest_days(d.year)
+        return d.weekday() < 5
+
+    def day_source(self, d: date, *, with_extra_days: bool = True) -> DaySource:
+        """Whether ``d`` is a working day and which layer decides it; ``with_extra_days=False`` tells
+        what an admin's extra day overrides."""
+        if isinstance(d, datetime) or not isinstance(d, date):
+            raise ValueError(f"day_source() takes a date, got {d!r}")
+        if with_extra_days and d in self.extra_workdays:
+            return DaySource(True, "admin")
+        if with_extra_days and d in self.extra_holidays:
+            return DaySource(False, "admin")
+        if d in self.notice_workdays or d in self.notice_holidays or d.year in self.notice_years:
+            return DaySource(self._statutory(d), "notice")
+        verdict = _statutory_workday(d)
+        if verdict is not None:
+            return DaySource(verdict, "package", _package_name(d))
+        if d.year >= FIRST_LAW_YEAR:
+            name = legal_rest_days(d.year).get(d, "")
+            return DaySource(d.weekday() < 5 and not name, "law", name)
+        return DaySource(d.weekday() < 5, "weekdays")
+
+    def year_source(self, year: int) -> str:
+        """Where a year's holidays come from: ``'notice'``, ``'package'``, ``'law'`` or ``'weekdays'``."""
+        if year in self.notice_years:
+            return "notice"
+        first, last = statutory_years()
+        if first <= year <= last:
+            return "package"
+        return "law" if year >= FIRST_LAW_YEAR else "weekdays"
 
     def limit_minutes(self, limit: str | int) -> int:
         """Working minutes of a limit given as ``'<N>h'``/``'<N>d'`` or as an int of minutes."""

@@ -1,16 +1,17 @@
-"""The product's working calendar: office hours from the settings plus the admin holiday list.
+"""The product's working calendar: office hours from the settings, the imported State Council
+notices and the admin holiday list (the layers are explained in :mod:`app.sla.calendar`).
 
 :func:`current_calendar` is on the hot path (every task created computes its deadline), so the
 calendar is built once and kept per application and process: a cached call is a dictionary
 look-up and a clock read, with no database query. It is rebuilt
 
-* immediately in this process after a transaction that changed the holiday list commits
+* immediately in this process after a transaction that changed the holiday list or a notice commits
   (operations call :func:`invalidate_calendar_after_commit`, which bumps a generation counter);
 * after ``TTL`` seconds otherwise, so other processes (workers, the scheduler) pick up an
   admin's change within a minute.
 
-The list is read over a connection of its own, so the cache only ever holds committed days,
-whatever the caller's session has pending.
+The list and the notices are read in one query over a connection of their own, so the cache only
+ever holds committed days, whatever the caller's session has pending.
 """
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import Flask, current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.core.db import SessionFactory, session
 from app.sla.calendar import WorkingCalendar
-from app.sla.models import CalendarDay
+from app.sla.models import CalendarDay, HolidayNotice, HolidayNoticeDay
 
 __all__ = [
     "TTL",
@@ -36,6 +37,7 @@ __all__ = [
     "invalidate_calendar",
     "invalidate_calendar_after_commit",
     "listed_days",
+    "missing_arrangements",
 ]
 
 #: seconds a process keeps the holiday list before reading it again
@@ -81,14 +83,32 @@ def current_calendar() -> WorkingCalendar:
 
 def _load(app: Flask) -> WorkingCalendar:
     settings: Settings = app.config["SETTINGS"]
+    days = union_all(
+        select(CalendarDay.day, CalendarDay.kind, literal(0).label("year")),
+        select(HolidayNoticeDay.day, HolidayNoticeDay.kind, HolidayNotice.year)
+        .join(HolidayNotice, HolidayNotice.id == HolidayNoticeDay.notice_id),
+    )
     with app.extensions["db_engine"].connect() as conn:
-        rows = conn.execute(select(CalendarDay.day, CalendarDay.kind)).all()
+        rows = conn.execute(days).all()
     return WorkingCalendar(
         periods=settings.work_periods,
         tz=settings.CALENDAR_TZ,
-        extra_holidays=frozenset(day for day, kind in rows if kind == "holiday"),
-        extra_workdays=frozenset(day for day, kind in rows if kind == "workday"),
+        extra_holidays=frozenset(day for day, kind, year in rows if not year and kind == "holiday"),
+        extra_workdays=frozenset(day for day, kind, year in rows if not year and kind == "workday"),
+        notice_holidays=frozenset(day for day, kind, year in rows if year and kind == "holiday"),
+        notice_workdays=frozenset(day for day, kind, year in rows if year and kind == "workday"),
+        notice_years=frozenset(year for _, _, year in rows if year),
     )
+
+
+def missing_arrangements(today: date, calendar: WorkingCalendar) -> list[int]:
+    """Years whose deadlines run on the computed law (no notice imported, no package data) and matter now.
+
+    This year always; next year from November 1 on, when the State Council usually publishes it
+    and deadlines start reaching into it.
+    """
+    years = [today.year, today.year + 1] if today.month >= 11 else [today.year]
+    return [y for y in years if calendar.year_source(y) == "law"]
 
 
 def invalidate_calendar() -> None:

@@ -1,23 +1,29 @@
-"""Administration: engine incidents (see what failed; retry, repair, re-project or dismiss it) and the working calendar
-(the holiday list that overrides the statutory calendar, and a deadline check)."""
+"""Administration: engine incidents (see what failed; retry, repair, re-project or dismiss it) and the
+working calendar (which years are covered by what, the State Council notice import, the holiday list
+that overrides everything, and a deadline check)."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.cases.models import Case
 from app.core import clock
+from app.core.auth import web_principal
 from app.core.db import session as db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
 from app.engine import host
 from app.engine.models import Incident
-from app.sla.calendar import WorkingCalendar, format_periods, parse_limit, statutory_workday, statutory_years
-from app.sla.models import DAY_KINDS, NOTE_MAX
-from app.sla.operations import add_calendar_day, remove_calendar_day
-from app.sla.service import current_calendar, listed_days
+from app.sla.calendar import DaySource, WorkingCalendar, format_periods, parse_limit, statutory_years
+from app.sla.models import DAY_KINDS, NOTE_MAX, HolidayNotice
+from app.sla.notice import MAX_BYTES, decode_notice
+from app.sla.operations import (ROLES, NoticePreview, add_calendar_day, import_holiday_notice, preview_holiday_notice,
+                                remove_calendar_day, remove_holiday_notice)
+from app.sla.service import current_calendar, listed_days, missing_arrangements
 from app.web.helpers import current_principal, get_or_404, role_required
 from app.web.queries import open_incidents
 
@@ -106,11 +112,17 @@ def _weekday(d: date) -> str:
     return _(WEEKDAYS[d.weekday()])
 
 
-def _statutory_text(d: date) -> str:
-    verdict = statutory_workday(d)
-    if verdict is None:
-        return _("无法定数据（按周一至周五）")
-    return _("工作日") if verdict else _("休息日")
+SOURCE_NAMES = {"notice": "国务院通知", "package": "chinesecalendar", "law": "按法律推算，无调休",
+                "weekdays": "无数据，按周一至周五", "admin": "单独调整"}
+
+
+def _source_text(verdict: DaySource) -> str:
+    """'休息日（国务院通知）', '工作日（chinesecalendar）', '休息日（按法律推算，无调休：春节补假）'."""
+    kind = _("工作日") if verdict.workday else _("休息日")
+    source = _(SOURCE_NAMES[verdict.source])
+    if verdict.name:
+        return _("{kind}（{source}：{name}）", kind=kind, source=source, name=verdict.name)
+    return _("{kind}（{source}）", kind=kind, source=source)
 
 
 def _parse_day(text: str) -> date | None:
@@ -144,21 +156,34 @@ def _check_deadline(calendar: WorkingCalendar) -> tuple[dict[str, str], dict[str
                             "minutes": calendar.limit_minutes(values["limit"])}
 
 
+def _years_shown(today: date, calendar: WorkingCalendar, notices: list[HolidayNotice]) -> list[dict[str, Any]]:
+    """Last, this and next year, and any year with a notice: where its holidays come from."""
+    years = sorted({today.year - 1, today.year, today.year + 1, *(n.year for n in notices)})
+    by_year = {n.year: n for n in notices}
+    return [{"year": y, "source": calendar.year_source(y), "notice": by_year.get(y)} for y in years]
+
+
+def _import_form(today: date, calendar: WorkingCalendar) -> dict[str, str]:
+    missing = missing_arrangements(today, calendar)
+    return {"year": str(missing[-1] if missing else today.year + 1), "text": ""}
+
+
 def _render_calendar(form: dict[str, str] | None = None, errors: dict[str, list[str]] | None = None,
                      status: int = 200) -> Any:
     calendar = current_calendar()
     today = clock.now().astimezone(calendar.zone).date()
-    days = [{"row": row, "weekday": _weekday(row.day), "statutory": _statutory_text(row.day),
+    days = [{"row": row, "weekday": _weekday(row.day),
+             "statutory": _source_text(calendar.day_source(row.day, with_extra_days=False)),
              "past": row.day < today} for row in listed_days(today)]
     check_values, check_errors, check = _check_deadline(calendar)
-    first, last = statutory_years()
-    # deadlines reach into next year from autumn on: warn while the package has no data for it
-    missing_years = [y for y in (today.year, today.year + 1) if y > last]
+    notices = list(db.scalars(select(HolidayNotice).order_by(HolidayNotice.year)))
     return render_template(
         "admin/calendar.html", days=days, kinds=DAY_KINDS, note_max=NOTE_MAX,
         form=form or {"day": "", "kind": "holiday", "note": ""}, errors=errors or {},
         periods=format_periods(calendar.periods).replace(",", ", "), tz=calendar.tz,
-        day_hours=calendar.day_length_minutes / 60, statutory_years=(first, last), missing_years=missing_years,
+        day_hours=calendar.day_length_minutes / 60, statutory_years=statutory_years(),
+        missing_years=missing_arrangements(today, calendar), years=_years_shown(today, calendar, notices),
+        import_form=_import_form(today, calendar), import_errors={}, max_kb=MAX_BYTES // 1024,
         check_values=check_values, check_errors=check_errors, check=check), status
 
 
@@ -198,3 +223,96 @@ def calendar_remove(day: str) -> Any:
     else:
         flash(_("已从列表中删除 {day}，该日恢复按法定日历计算", day=parsed.isoformat()), "success")
     return redirect(url_for("admin.calendar"))
+
+
+# ---------------------------------------------------------------------------- State Council notice
+
+def _notice_input() -> tuple[dict[str, str], dict[str, list[str]], int | None, str]:
+    """The import form: year, pasted text or an uploaded file (which wins), and the file's name."""
+    form = {"year": request.form.get("year", "").strip(), "text": request.form.get("text", ""),
+            "filename": request.form.get("filename", "").strip()[:200]}
+    errors: dict[str, list[str]] = {}
+    year: int | None = None
+    try:
+        year = int(form["year"])
+    except ValueError:
+        errors["year"] = [_("请填写年份，例如 2027")]
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        try:
+            form["text"] = decode_notice(upload.read(MAX_BYTES + 1))
+            form["filename"] = upload.filename[:200]
+        except ValueError as exc:
+            errors["file"] = [str(exc)]
+    return form, errors, year, form["filename"]
+
+
+def _render_preview(form: dict[str, str], preview: NoticePreview | None, errors: dict[str, list[str]],
+                    status: int) -> Any:
+    calendar = current_calendar()
+    return render_template("admin/calendar_notice.html", form=form, preview=preview, errors=errors,
+                           roles=ROLES, weekday=_weekday, max_kb=MAX_BYTES // 1024,
+                           source=calendar.year_source(preview.year) if preview and preview.year else None), status
+
+
+@bp.post("/calendar/notice/preview")
+@role_required("admin")
+def calendar_notice_preview() -> Any:
+    """Read the notice and show what it would change; nothing is saved (the confirm form posts it again)."""
+    form, errors, year, _filename = _notice_input()
+    if errors or year is None:
+        return _render_preview(form, None, errors, 422)
+    preview = preview_holiday_notice(year, form["text"])
+    return _render_preview(form, preview, preview.errors, 200 if preview.ok else 422)
+
+
+@bp.post("/calendar/notice")
+@role_required("admin")
+def calendar_notice_import() -> Any:
+    form, errors, year, filename = _notice_input()
+    if errors or year is None:
+        return _render_preview(form, None, errors, 422)
+    preview = preview_holiday_notice(year, form["text"])
+    if not preview.ok:  # 4xx: the request rolls back, nothing is half-imported
+        return _render_preview(form, preview, preview.errors, 422)
+    result = import_holiday_notice(year, form["text"], current_principal().user, filename)
+    message = _("已导入 {year} 年放假通知：放假 {off} 天，调休上班 {work} 天", year=year,
+                off=result.preview.count("holiday"), work=result.preview.count("workday"))
+    if result.replaced:
+        message += _("（替换了之前导入的通知）")
+    flash(message, "success")
+    return redirect(url_for("admin.calendar"))
+
+
+@bp.post("/calendar/notice/<int:year>/remove")
+@role_required("admin")
+def calendar_notice_remove(year: int) -> Any:
+    try:
+        remove_holiday_notice(year, current_principal().user)
+    except ValidationFailed:
+        db.rollback()
+        flash(_("{year} 年没有导入的通知，可能已被删除", year=year), "error")
+    else:
+        flash(_("已删除 {year} 年的放假通知，该年恢复按 chinesecalendar 或法律推算", year=year), "success")
+    return redirect(url_for("admin.calendar"))
+
+
+@bp.app_context_processor
+def calendar_banner() -> dict[str, Any]:
+    """Every page tells admins when a year that matters has no arrangement (see missing_arrangements).
+
+    The calendar page says it in full itself; the calendar is cached, so this costs no query.
+    """
+    try:
+        principal = g.principal if "principal" in g else web_principal()
+    except SQLAlchemyError:  # an error page must render even when the database failed
+        db.rollback()
+        return {"calendar_banner": []}
+    if principal is None or not principal.has_role("admin") or (request.endpoint or "").startswith("admin.calendar"):
+        return {"calendar_banner": []}
+    try:
+        calendar = current_calendar()
+    except SQLAlchemyError:
+        db.rollback()
+        return {"calendar_banner": []}
+    return {"calendar_banner": missing_arrangements(clock.now().astimezone(calendar.zone).date(), calendar)}

@@ -7,7 +7,7 @@ case's creator or Open311 client. Each new case keeps a sha256 of its validated 
 so the same key sent again with other content is refused instead of answered.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-02 15:30:00
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""Working-time calendar: deadlines across weekends, statutory holidays, 调休 and unknown years."""
+"""Working-time calendar: deadlines across weekends, statutory holidays, 调休 and years without data."""
 from __future__ import annotations
 
 import logging
@@ -146,23 +146,35 @@ def test_extra_days_override_statutory_calendar() -> None:
     assert due(sh(2025, 6, 13, 17), "1h", cal) == sh(2025, 6, 14, 9, 30)
 
 
-def test_unknown_year_falls_back_to_weekends_with_one_warning(
+def test_a_year_without_data_uses_the_law_with_one_warning(
     fresh_warnings: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger=cal_mod.__name__)
-    # 2031-01-03 is a Friday; 2031-01-01 (New Year) is not known, so it counts as a workday.
-    assert CAL.is_workday(date(2031, 1, 1))
-    assert not CAL.is_workday(date(2031, 1, 4))
+    # The package does not know 2031: 元旦 (Wednesday 01-01) comes from the law, no 调休.
+    assert not CAL.is_workday(date(2031, 1, 1))
+    assert CAL.is_workday(date(2031, 1, 2)) and not CAL.is_workday(date(2031, 1, 4))
     assert due(sh(2031, 1, 3, 17), "1h") == sh(2031, 1, 6, 9, 30)
     assert due(sh(2031, 1, 3, 9), "5d") == sh(2031, 1, 9, 17, 30)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     message = warnings[0].getMessage()
-    assert "2031" in message and "admin holiday list" in message
-    # The admin list fills the gap for that year.
-    cal = WorkingCalendar(extra_holidays=frozenset({date(2031, 1, 6)}))
+    assert "2031" in message and "补假" in message and "Import the notice" in message
+    assert due(sh(2030, 12, 31, 17), "1h") == sh(2031, 1, 2, 9, 30)  # 2030 warns once for itself
+    # The admin list still overrides it.
+    cal = WorkingCalendar(extra_holidays=frozenset({date(2031, 1, 6)}), extra_workdays=frozenset({date(2031, 1, 1)}))
     assert due(sh(2031, 1, 3, 17), "1h", cal) == sh(2031, 1, 7, 9, 30)
-    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+    assert due(sh(2030, 12, 31, 17), "1h", cal) == sh(2031, 1, 1, 9, 30)
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2
+
+
+def test_a_year_before_the_law_and_the_package_counts_monday_to_friday(
+    fresh_warnings: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger=cal_mod.__name__)
+    assert CAL.is_workday(date(2003, 1, 1))  # before chinesecalendar's data and before the 2024 law
+    assert CAL.day_source(date(2003, 1, 1)).source == "weekdays"
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(messages) == 1 and "Monday-Friday" in messages[0] and "2003" in messages[0]
 
 
 def test_each_unknown_year_warned_separately(
@@ -299,7 +311,7 @@ def test_working_minutes_between_inverts_add() -> None:
             assert CAL.add(CAL.add(start, first), minutes - first) == end, (start, limit, first)
 
 
-# -- 2026: National Day, make-up working days, the year end into an unknown year -------------------
+# -- 2026: National Day, make-up working days, the year end into a year without data ---------------
 
 
 def test_statutory_data_for_2026() -> None:
@@ -334,16 +346,17 @@ def test_lunch_break_on_a_make_up_day() -> None:
 
 def test_year_end_into_a_year_without_data(fresh_warnings: None, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger=cal_mod.__name__)
-    # Thu 12-31 90 min; 2027-01-01 is unknown, so a plain Friday (420); Mon 01-04 330 → 16:00.
-    assert due(sh(2026, 12, 31, 16), "2d") == sh(2027, 1, 4, 16, 0)
-    assert due(sh(2026, 12, 31, 17), "1h") == sh(2027, 1, 1, 9, 30)
-    assert CAL.working_minutes_between(sh(2026, 12, 31, 9), sh(2027, 1, 5, 9)) == 3 * 420
+    # Thu 12-31 90 min; 元旦 2027 (Friday 01-01) is computed from the law; Mon 01-04 330 → Tue 01-05.
+    assert due(sh(2026, 12, 31, 16), "2d") == sh(2027, 1, 5, 16, 0)
+    assert due(sh(2026, 12, 31, 16), "1d") == sh(2027, 1, 4, 16, 0)  # the issue's case: not on 元旦
+    assert due(sh(2026, 12, 31, 17), "1h") == sh(2027, 1, 4, 9, 30)
+    assert CAL.working_minutes_between(sh(2026, 12, 31, 9), sh(2027, 1, 5, 9)) == 2 * 420
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
-    assert "2027" in warnings[0].getMessage() and "Monday-Friday" in warnings[0].getMessage()
-    # New Year 2027 entered by the admin: one day later, and still a single warning.
-    listed = WorkingCalendar(extra_holidays=frozenset({date(2027, 1, 1)}))
-    assert due(sh(2026, 12, 31, 16), "2d", listed) == sh(2027, 1, 5, 16, 0)
+    assert "2027" in warnings[0].getMessage() and "without the yearly 调休" in warnings[0].getMessage()
+    # An admin who makes New Year's Day 2027 a working day wins over the law, still one warning.
+    listed = WorkingCalendar(extra_workdays=frozenset({date(2027, 1, 1)}))
+    assert due(sh(2026, 12, 31, 16), "2d", listed) == sh(2027, 1, 4, 16, 0)
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
 
 

@@ -18,10 +18,20 @@ def run(app: Flask, *args: str) -> tuple[int, str]:
     ("2026-09-30T16:00:00+08:00", "1d", "2026-10-08T16:00:00+08:00"),
     ("2026-10-09T17:00", "1h", "2026-10-10T09:30:00+08:00"),  # make-up Saturday
     ("2026-09-30T12:15", "1h", "2026-09-30T14:30:00+08:00"),  # lunch break
-    ("2026-12-31T16:00", "2d", "2027-01-04T16:00:00+08:00"),  # 2027: Monday-Friday fallback
+    ("2026-12-31T16:00", "2d", "2027-01-05T16:00:00+08:00"),  # 2027: 元旦 computed from the law
 ])
 def test_due(app: Flask, start: str, limit: str, expected: str) -> None:
     assert run(app, "due", "--start", start, "--limit", limit) == (0, expected + "\n")
+
+
+@pytest.mark.parametrize("start,expected", [
+    ("2026-12-31T16:00:00+08:00", "2027-01-04T16:00:00+08:00"),  # the issue: was 2027-01-01, on 元旦
+    ("2027-02-04T16:00+08:00", "2027-02-11T16:00:00+08:00"),  # 春节 02-05..08, 补假 02-09, 02-10
+    ("2027-09-30T16:00+08:00", "2027-10-06T16:00:00+08:00"),  # 国庆 10-01..03, 补假 10-04, 10-05
+    ("2030-02-01T16:00+08:00", "2030-02-08T16:00:00+08:00"),  # 春节 02-02..05, 补假 02-06, 02-07
+])
+def test_due_in_years_the_package_does_not_know(app: Flask, start: str, expected: str) -> None:
+    assert run(app, "due", "--start", start, "--limit", "1d") == (0, expected + "\n")
 
 
 @pytest.mark.parametrize("args,message", [
@@ -76,3 +86,7 @@ def test_help_texts(app: Flask) -> None:
     assert code == 0 and "<N>h working hours or <N>d" in output and "Asia/Shanghai" in output
     code, output = run(app, "holidays", "add", "--help")
     assert code == 0 and "[holiday|workday]" in output
+    code, output = run(app, "holidays", "--help")
+    assert code == 0 and all(c in output for c in ("import", "status", "remove-notice", "list"))
+    code, output = run(app, "holidays", "import", "--help")
+    assert code == 0 and "--year" in output and "--dry-run" in output and "2027-02-05,holiday,春节" in output

@@ -81,12 +81,12 @@ def test_admin_days_override_the_statutory_calendar(app: Flask) -> None:
         assert due(sh(2026, 10, 2, 10), "2h") == sh(2026, 10, 5, 11, 0)  # was Thu 10-08 11:00
 
 
-def test_listed_new_year_fills_an_unknown_year(app: Flask) -> None:
+def test_a_listed_day_overrides_the_law_of_a_year_without_data(app: Flask) -> None:
     with app.app_context():
-        assert due(sh(2026, 12, 31, 16), "2d") == sh(2027, 1, 4, 16, 0)  # 2027-01-01 counted as a Friday
+        assert due(sh(2026, 12, 31, 16), "2d") == sh(2027, 1, 5, 16, 0)  # 元旦 2027 from the law
         with transaction():
-            add_calendar_day(date(2027, 1, 1), "holiday", "元旦")
-        assert due(sh(2026, 12, 31, 16), "2d") == sh(2027, 1, 5, 16, 0)
+            add_calendar_day(date(2027, 1, 1), "workday", "元旦值班")
+        assert due(sh(2026, 12, 31, 16), "2d") == sh(2027, 1, 4, 16, 0)
 
 
 def test_a_cached_calendar_costs_no_query(app: Flask) -> None:
