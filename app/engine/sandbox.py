@@ -27,12 +27,12 @@ from __future__ import annotations
 import ast
 import operator
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from threading import get_ident
 from time import perf_counter
 from types import CodeType, MappingProxyType
 from typing import Any
@@ -90,18 +90,60 @@ class SandboxLimitExceeded(Exception):
 _KIND_ZH = {"script": "脚本", "expression": "表达式"}
 
 
-class _State(threading.local):
-    """What the evaluation running on this thread may still spend. Outside any evaluation the
-    deadline has passed: sandboxed code kept alive past its evaluation (a generator) cannot run."""
+class Budget:
+    """What the evaluation running on a thread may still spend. Each thread keeps one (reused:
+    creating one per evaluation would cost more than the evaluation of a DMN cell); its ``tick``
+    and ``getiter`` go into the evaluation's globals, so a deadline check costs one clock read and
+    no look-up. Between evaluations the deadline is closed: sandboxed code that outlives its
+    evaluation (a generator) cannot run."""
 
-    deadline: float = 0.0
-    step_deadline: float = float("inf")
-    kind: str = "expression"
-    seconds: float = 0.0
-    breach: SandboxLimitExceeded | None = None
+    __slots__ = ("deadline", "step", "kind", "seconds", "breach", "active", "bound_tick", "bound_getiter")
+
+    def __init__(self, step: float = float("inf")) -> None:
+        self.deadline, self.step, self.kind, self.seconds = 0.0, step, "expression", 0.0
+        self.breach: SandboxLimitExceeded | None = None
+        self.active = False
+        self.bound_tick, self.bound_getiter = self.tick, self.getiter
+
+    def tick(self) -> None:
+        """Called at every loop step and function call of sandboxed code."""
+        if perf_counter() > self.deadline:
+            self.expired()
+
+    def getiter(self, ob: Iterable[Any]) -> Iterator[Any]:
+        """Every ``for`` loop and comprehension iterates through this: one deadline check per step."""
+        for item in ob:
+            if perf_counter() > self.deadline:
+                self.expired()
+            yield item
+
+    def expired(self) -> None:
+        if self.breach is not None:
+            raise self.breach  # sticky: a script that caught it meets it again at its next step
+        if perf_counter() > self.step:
+            ms = f"{LIMITS.step_seconds * 1000:.0f} ms"
+            raise _breach(f"流程步骤超出运行时间限制（{ms}）", f"the engine step exceeded its time budget ({ms})", self)
+        ms = f"{self.seconds * 1000:.0f} ms"
+        raise _breach(f"{_KIND_ZH.get(self.kind, self.kind)}超出运行时间限制（{ms}）",
+                      f"{self.kind} exceeded its time budget ({ms})", self)
 
 
-_state = _State()
+_budgets: dict[int, Budget] = {}  # by thread id
+_CLOSED = Budget()  # a thread that never evaluated anything: nothing may run
+
+
+def _budget() -> Budget:
+    return _budgets.get(get_ident(), _CLOSED)
+
+
+def _thread_budget() -> Budget:
+    tid = get_ident()
+    budget = _budgets.get(tid)
+    if budget is None:
+        if len(_budgets) > 1000:  # threads come and go (a threaded development server)
+            _budgets.clear()
+        budget = _budgets[tid] = Budget()
+    return budget
 
 
 def _element() -> str | None:
@@ -110,59 +152,46 @@ def _element() -> str | None:
     return (getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)) if spec is not None else None
 
 
-def _breach(zh: str, en: str) -> SandboxLimitExceeded:
+def _breach(zh: str, en: str, budget: Budget | None = None) -> SandboxLimitExceeded:
+    """The exception to raise; remembered by the evaluation so that catching it does not help."""
     exc = SandboxLimitExceeded(zh, en, _element())
-    if _state.breach is None:
-        _state.breach = exc
+    budget = budget or _budget()
+    if budget.breach is None and budget.active:
+        budget.breach = exc
     return exc
 
 
-def _time_breach() -> None:
-    st = _state
-    if st.breach is not None:
-        raise st.breach
-    if perf_counter() > st.step_deadline:
-        ms = f"{LIMITS.step_seconds * 1000:.0f} ms"
-        raise _breach(f"流程步骤超出运行时间限制（{ms}）", f"the engine step exceeded its time budget ({ms})")
-    ms = f"{st.seconds * 1000:.0f} ms"
-    raise _breach(f"{_KIND_ZH.get(st.kind, st.kind)}超出运行时间限制（{ms}）",
-                  f"{st.kind} exceeded its time budget ({ms})")
-
-
-def _size_breach(what: str, size: int, limit: int, unit: str) -> SandboxLimitExceeded:
-    return _breach(f"{_KIND_ZH.get(_state.kind, '脚本')}结果过大：{what} 有 {size} 个{unit[1]}，超过上限 {limit}",
-                   f"{_state.kind} result too large: {what} of {size} {unit[0]} exceeds the limit of {limit}")
+def _size_breach(what: str, size: int, limit: int, unit: tuple[str, str]) -> SandboxLimitExceeded:
+    kind = _budget().kind
+    return _breach(f"{_KIND_ZH.get(kind, '脚本')}结果过大：{what} 有 {size} 个{unit[1]}，超过上限 {limit}",
+                   f"{kind} result too large: {what} of {size} {unit[0]} exceeds the limit of {limit}")
 
 
 _CHARS, _ITEMS, _BITS = ("characters", "字符"), ("items", "元素"), ("bits", "位")
 
 
 def _tick_() -> None:
-    """Called at every loop step and function call of sandboxed code."""
-    if perf_counter() > _state.deadline:
-        _time_breach()
+    """A deadline check for guarded builtins (which have no budget of their own at hand)."""
+    budget = _budget()
+    if perf_counter() > budget.deadline:
+        budget.expired()
 
 
 def _getiter_(ob: Iterable[Any]) -> Iterator[Any]:
-    """Every ``for`` loop and comprehension iterates through this: one deadline check per step."""
-    st = _state
-    for item in ob:
-        if perf_counter() > st.deadline:
-            _time_breach()
-        yield item
+    return _budget().getiter(ob)
 
 
 def start_step(seconds: float | None = None) -> float:
     """Give the evaluations of one engine action a shared deadline (a DMN table runs dozens, a
     diagram may loop through script tasks); returns what :func:`end_step` restores."""
-    st = _state
-    saved = st.step_deadline
-    st.step_deadline = min(saved, perf_counter() + (LIMITS.step_seconds if seconds is None else seconds))
+    budget = _thread_budget()
+    saved = budget.step
+    budget.step = min(saved, perf_counter() + (LIMITS.step_seconds if seconds is None else seconds))
     return saved
 
 
 def end_step(saved: float) -> None:
-    _state.step_deadline = saved
+    _thread_budget().step = saved
 
 
 @contextmanager
@@ -489,13 +518,24 @@ class BudgetTransformer(RestrictingNodeTransformer):
         return ast.fix_missing_locations(super().visit_Expression(node))
 
 
-@lru_cache(maxsize=4096)
 def compile_expression(source: str) -> CodeType:
     """Compile an expression under RestrictedPython; errors surface as SyntaxError with a line."""
+    return _compile_expression(source)[0]
+
+
+_UNBOUNDED = (ast.Call, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+@lru_cache(maxsize=4096)
+def _compile_expression(source: str) -> tuple[CodeType, bool]:
+    """The code, and whether it is *straight*: no call, no lambda, no comprehension. A straight
+    expression (most conditions and DMN cells: ``urgency == 'urgent'``, ``< 5``) cannot loop, and
+    its guarded operators bound every value it makes, so it runs without a budget of its own."""
     result = compile_restricted_eval(source.strip(), "<expression>", policy=BudgetTransformer)
     if result.errors or result.code is None:
         raise SyntaxError("; ".join(result.errors) or "invalid expression", ("<expression>", 1, 0, source))
-    return result.code
+    straight = not any(isinstance(node, _UNBOUNDED) for node in ast.walk(ast.parse(source.strip(), mode="eval")))
+    return result.code, straight
 
 
 @lru_cache(maxsize=4096)
@@ -525,37 +565,40 @@ def check_source(source: str, kind: str) -> None:
 
 # ---------------------------------------------------------------------------- data size
 
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
 def measure_data(value: Any, limit: int) -> int:
     """The approximate JSON size of ``value``, walked without recursion and stopped as soon as
     it passes ``limit`` (so data with shared references, ``x = [x, x]`` repeated, or a list that
     contains itself costs at most ``limit`` steps instead of exploding in the serializer)."""
+    if not isinstance(value, _CONTAINERS):
+        return len(value) + 2 if isinstance(value, (str, bytes)) else 8
     total = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
-        v, depth = stack.pop()
-        t = type(v)
-        if t is str:
-            total += len(v) + 2
-        elif v is None or t is bool or t is float:
-            total += 5
-        elif t is int:
-            total += 2 + v.bit_length() // 3
-        elif isinstance(v, (list, tuple, set, frozenset, dict)):
-            if depth >= MAX_DEPTH:
-                raise _breach(f"流程数据嵌套超过 {MAX_DEPTH} 层", f"process data is nested deeper than {MAX_DEPTH} levels")
-            total += 2 + len(v)
-            if total > limit:
-                break
-            if isinstance(v, dict):
-                for k, item in v.items():
-                    total += (len(k) if isinstance(k, str) else 8) + 3
-                    stack.append((item, depth + 1))
-            else:
-                stack.extend((item, depth + 1) for item in v)
-        elif isinstance(v, (str, bytes)):
-            total += len(v) + 2
+        container, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            raise _breach(f"流程数据嵌套超过 {MAX_DEPTH} 层", f"process data is nested deeper than {MAX_DEPTH} levels")
+        total += 2 + len(container)
+        if isinstance(container, dict):
+            for key in container:
+                total += len(key) + 2 if type(key) is str else 8
+            items: Iterable[Any] = container.values()
         else:
-            total += 32
+            items = container
+        for item in items:
+            t = type(item)
+            if t is str:
+                total += len(item) + 2
+            elif t is int or t is bool or t is float or item is None:
+                total += 6
+            elif isinstance(item, _CONTAINERS):
+                stack.append((item, depth + 1))
+            elif isinstance(item, (str, bytes)):
+                total += len(item) + 2
+            else:
+                total += 32
         if total > limit:
             break
     return total
@@ -590,9 +633,18 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return g
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
-        code = compile_expression(expression)
+        code, straight = _compile_expression(expression)
         g = self._globals(context, external_context)
+        if straight:
+            budget = _budgets.get(get_ident()) or _thread_budget()
+            if not budget.active and perf_counter() <= budget.step:
+                budget.kind = "expression"  # for the message of a size guard
+                result = eval(code, g)  # noqa: S307 - restricted code
+                if isinstance(result, (list, dict, tuple, set)):
+                    _check_data(result, "表达式的结果", "the value of the expression")
+                return result
         saved = _enter("expression", LIMITS.expression_seconds)
+        g["_tick_"], g["_getiter_"] = saved[0].bound_tick, saved[0].bound_getiter
         try:
             result = eval(code, g)  # noqa: S307 - restricted code
             if isinstance(result, (list, dict, tuple, set)):
@@ -610,6 +662,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             raise ValueError(f"task data overwrites predefined function(s): {', '.join(sorted(clash))}")
         g = self._globals(context, external_context)
         saved = _enter("script", LIMITS.script_seconds)
+        g["_tick_"], g["_getiter_"] = saved[0].bound_tick, saved[0].bound_getiter
         try:
             exec(code, g)  # noqa: S102 - restricted code
             written = {}
@@ -631,26 +684,32 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         raise PermissionError("service tasks are not enabled in Tongguan processes")
 
 
-def _enter(kind: str, seconds: float) -> tuple[float, str, float, SandboxLimitExceeded | None]:
-    """Start an evaluation's budget on this thread; returns what to restore afterwards."""
-    st = _state
-    saved = (st.deadline, st.kind, st.seconds, st.breach)
+def _enter(kind: str, seconds: float) -> tuple[Budget, Budget | None]:
+    """Start an evaluation's budget on this thread; returns what :func:`_leave` needs."""
+    budget = _budgets.get(get_ident()) or _thread_budget()
+    previous = None
+    if budget.active:  # an evaluation inside another (a helper that evaluates): a budget of its own
+        previous, budget = budget, Budget(budget.step)
+        _budgets[get_ident()] = budget
     now = perf_counter()
-    st.kind, st.seconds, st.breach = kind, seconds, None
-    st.deadline = min(now + seconds, st.step_deadline)
-    if now > st.step_deadline:  # the engine step has used its budget: no further evaluation starts
+    budget.kind, budget.seconds, budget.breach, budget.active = kind, seconds, None, True
+    deadline = now + seconds
+    budget.deadline = deadline if deadline < budget.step else budget.step
+    if now > budget.step:  # the engine step has used its budget: no further evaluation starts
         try:
-            _time_breach()
+            budget.expired()
         finally:
-            _leave(saved)
-    return saved
+            _leave((budget, previous))
+    return budget, previous
 
 
-def _leave(saved: tuple[float, str, float, SandboxLimitExceeded | None]) -> SandboxLimitExceeded | None:
-    st = _state
-    breach = st.breach
-    st.deadline, st.kind, st.seconds, st.breach = saved
-    return breach
+def _leave(entered: tuple[Budget, Budget | None]) -> SandboxLimitExceeded | None:
+    budget, previous = entered
+    budget.deadline, budget.active = 0.0, False
+    if previous is not None:
+        previous.step = budget.step
+        _budgets[get_ident()] = previous
+    return budget.breach
 
 
 _evaluating: ContextVar[Any] = ContextVar("tongguan_evaluating_task", default=None)
