@@ -21,6 +21,10 @@ from lxml import etree
 from sqlalchemy import func, select
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
@@ -275,6 +279,11 @@ def _check_specs(specs: list[BpmnProcessSpec], forms: dict[str, dict[str, Any]],
                  errors: dict[str, list[str]]) -> dict[str, TaskMeta]:
     tasks: dict[str, TaskMeta] = {}
     for spec in specs:
+        loop = _endless_loop(spec)
+        if loop:
+            errors.setdefault(f"{spec.name}/{loop[0]}", []).append(
+                f"流程在 {' → '.join(loop)} 间无限循环 / the flow loops through {' → '.join(loop)} without a user task, "
+                "a catching event, a script or a condition: it cannot end")
         for ts in spec.task_specs.values():
             where = f"{spec.name}/{getattr(ts, 'bpmn_id', None) or ts.name}"
             try:
@@ -313,6 +322,46 @@ def _check_specs(specs: list[BpmnProcessSpec], forms: dict[str, dict[str, Any]],
                 documentation=getattr(ts, "documentation", None), sign_limit_expr=props.get("sign_limit") or None,
                 unit_variable=props["unit"].strip() if props["unit"].strip().isidentifier() else None)
     return tasks
+
+
+def _stops(ts: Any) -> bool:
+    """Whether the engine waits or evaluates something at this element: each evaluation checks
+    the engine step's time budget, so a loop through one cannot run for ever."""
+    if getattr(ts, "manual", False) or isinstance(ts, (CatchingEvent, ScriptEngineTask, SubWorkflowTask,
+                                                        BusinessRuleTaskMixin)):
+        return True
+    if getattr(ts, "prescript", None) or getattr(ts, "postscript", None):
+        return True
+    return any(cond is not None for cond, _name in getattr(ts, "cond_task_specs", []) or [])
+
+
+def _endless_loop(spec: BpmnProcessSpec) -> list[str] | None:
+    """A cycle of elements that neither wait nor evaluate (throw events, gateways without
+    conditions): SpiffWorkflow cannot run it (its look-ahead recurses until RecursionError), and
+    no time budget applies to it. Its element ids, or None."""
+    names = {name: ts for name, ts in spec.task_specs.items() if not _stops(ts)}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in names:
+        if state.get(root):
+            continue
+        path, stack = [root], [iter(names[root].outputs)]
+        state[root] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            if nxt.name not in names:
+                continue
+            if state.get(nxt.name) == 1:
+                cycle = path[path.index(nxt.name):] + [nxt.name]
+                return [getattr(names[n], "bpmn_id", None) or n for n in cycle]
+            if not state.get(nxt.name):
+                state[nxt.name] = 1
+                path.append(nxt.name)
+                stack.append(iter(nxt.outputs))
+    return None
 
 
 def _check_expressions(ts: Any) -> None:

@@ -169,3 +169,35 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(BundleError) as exc:
         read_bundle(*folders)
     assert "forms/broken.json" in exc.value.errors
+
+
+def test_a_loop_that_neither_waits_nor_evaluates_is_refused() -> None:
+    """A throw event and a gateway in a cycle: SpiffWorkflow recurses on it until RecursionError."""
+    pid = "checks_plain_loop"
+    xml = linear(pid).replace('<bpmn:sequenceFlow id="f1" sourceRef="t1" targetRef="t2"/>', (
+        '<bpmn:intermediateThrowEvent id="a" name="甲"/><bpmn:parallelGateway id="b"/>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="t1" targetRef="a"/>'
+        '<bpmn:sequenceFlow id="fa" sourceRef="a" targetRef="b"/>'
+        '<bpmn:sequenceFlow id="fb" sourceRef="b" targetRef="a"/>'))
+    xml = xml.replace("<bpmn:flowNodeRef>t2</bpmn:flowNodeRef>",
+                      "<bpmn:flowNodeRef>t2</bpmn:flowNodeRef><bpmn:flowNodeRef>a</bpmn:flowNodeRef><bpmn:flowNodeRef>b</bpmn:flowNodeRef>")
+    with pytest.raises(BundleError) as exc:
+        parse_bundle(bundle(pid, xml), pid)
+    message = str(exc.value)
+    assert "without a user task, a catching event, a script or a condition" in message
+    assert "a → b → a" in message or "b → a → b" in message
+
+
+def test_loops_through_user_tasks_scripts_and_conditions_are_accepted() -> None:
+    files = read_bundle(ROOT / "processes", ROOT / "rules", ROOT / "forms")
+    parse_bundle(files, "seven_step_loop")  # its rework and reopen loops pass through user tasks
+    pid = "checks_script_loop"
+    xml = linear(pid, script="x = 1").replace(
+        '<bpmn:sequenceFlow id="f2" sourceRef="s1" targetRef="t2"/>',
+        '<bpmn:exclusiveGateway id="loop" default="f_back"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="s1" targetRef="loop"/>'
+        '<bpmn:sequenceFlow id="f_back" sourceRef="loop" targetRef="s1"/>'
+        '<bpmn:sequenceFlow id="f_out" sourceRef="loop" targetRef="t2"><bpmn:conditionExpression>x &gt; 0'
+        '</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    xml = xml.replace("<bpmn:flowNodeRef>s1</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>s1</bpmn:flowNodeRef><bpmn:flowNodeRef>loop</bpmn:flowNodeRef>")
+    parse_bundle(bundle(pid, xml), pid)  # bounded by the engine step's budget (tests/engine/test_limits.py)
