@@ -531,7 +531,7 @@ def _compile_expression(source: str) -> tuple[CodeType, bool]:
     """The code, and whether it is *straight*: no call, no lambda, no comprehension. A straight
     expression (most conditions and DMN cells: ``urgency == 'urgent'``, ``< 5``) cannot loop, and
     its guarded operators bound every value it makes, so it runs without a budget of its own."""
-    result = compile_restricted_eval(source.strip(), "<expression>", policy=BudgetTransformer)
+    result = _compiling(compile_restricted_eval, source.strip(), "<expression>")
     if result.errors or result.code is None:
         raise SyntaxError("; ".join(result.errors) or "invalid expression", ("<expression>", 1, 0, source))
     straight = not any(isinstance(node, _UNBOUNDED) for node in ast.walk(ast.parse(source.strip(), mode="eval")))
@@ -540,12 +540,23 @@ def _compile_expression(source: str) -> tuple[CodeType, bool]:
 
 @lru_cache(maxsize=4096)
 def compile_script(source: str) -> CodeType:
-    result = compile_restricted_exec(source, "<string>", policy=BudgetTransformer)
+    result = _compiling(compile_restricted_exec, source, "<string>")
     if result.errors or result.code is None:
         message = "; ".join(result.errors) or "invalid script"
         line = _first_line_number(result.errors)
         raise SyntaxError(message, ("<string>", line, 0, source))
     return result.code
+
+
+def _compiling(compile_: Callable[..., Any], source: str, filename: str) -> Any:
+    """Compile, turning what Python's own compiler raises on pathological source (``1+1+…`` a
+    hundred thousand times: RecursionError or MemoryError) into a SyntaxError with a message."""
+    try:
+        return compile_(source, filename, policy=BudgetTransformer)
+    except (RecursionError, MemoryError):
+        raise SyntaxError("the code is nested too deeply to compile", (filename, 1, 0, source[:200])) from None
+    except ValueError as exc:  # e.g. NUL characters
+        raise SyntaxError(str(exc), (filename, 1, 0, source[:200])) from None
 
 
 def _first_line_number(errors: tuple[str, ...] | list[str]) -> int:

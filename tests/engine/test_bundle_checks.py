@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.core.db import session
 from app.engine.definitions import BundleError, check_form, decode_file, parse_bundle, read_bundle
 from app.engine.models import ProcessDefinition
-from tests.engine.bpmn_factory import FORM, bundle, linear, with_rule
+from tests.engine.bpmn_factory import FORM, bundle, gateway, linear, with_rule
 
 ROOT = Path(__file__).resolve().parents[2]
 NESTED = "[" * 100_000 + "]" * 100_000
@@ -201,3 +201,13 @@ def test_loops_through_user_tasks_scripts_and_conditions_are_accepted() -> None:
         '</bpmn:conditionExpression></bpmn:sequenceFlow>')
     xml = xml.replace("<bpmn:flowNodeRef>s1</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>s1</bpmn:flowNodeRef><bpmn:flowNodeRef>loop</bpmn:flowNodeRef>")
     parse_bundle(bundle(pid, xml), pid)  # bounded by the engine step's budget (tests/engine/test_limits.py)
+
+
+@pytest.mark.parametrize("source", ["x = " + "1 + " * 100_000 + "1", "x = " + "-" * 100_000 + "1"],
+                         ids=["long_sum", "deep_unary"])
+def test_code_too_deep_to_compile_is_refused_with_a_message(source: str) -> None:
+    pid = "checks_deep_code"
+    for xml in (linear(pid, script=source), gateway(pid, source[4:])):
+        with pytest.raises(BundleError) as exc:
+            parse_bundle(bundle(pid, xml), pid)
+        assert "script or condition refused: the code is nested too deeply to compile" in str(exc.value)
