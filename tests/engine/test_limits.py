@@ -279,3 +279,13 @@ def test_regex_pattern_of_a_form_answers_in_milliseconds() -> None:
     assert time.perf_counter() - started < 0.05
     assert errors == {"code": ["格式不正确"]}
     assert validate(schema, {"code": "a" * 30}) == {}
+
+
+def test_sandbox_settings_are_checked_and_applied() -> None:
+    from app.config import ConfigError, load_settings
+    with pytest.raises(ConfigError, match="sandbox time limits"):
+        load_settings({"ENV": "testing", "SCRIPT_TIME_LIMIT_MS": 50})  # under the expression budget
+    with pytest.raises(ConfigError, match="MAX_STATE_BYTES"):
+        load_settings({"ENV": "testing", "MAX_STATE_BYTES": 1000})
+    assert sandbox.LIMITS.script_seconds == 1.0 and sandbox.LIMITS.expression_seconds == 0.1
+    assert sandbox.LIMITS.max_state_bytes == 1024 * 1024  # the defaults, applied by create_app
