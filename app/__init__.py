@@ -38,6 +38,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask, settings: Settings) -> None:
     from app.core import db
     db.init_app(app, settings.sqlalchemy_url, settings.SQL_ECHO)
+    from app.engine import sandbox
+    sandbox.configure(settings.SCRIPT_TIME_LIMIT_MS, settings.EXPRESSION_TIME_LIMIT_MS,
+                      settings.ENGINE_STEP_TIME_LIMIT_MS, settings.MAX_STATE_BYTES)
     csrf.init_app(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # SpiffWorkflow logs every task state change at INFO: far too much, and slow on the hot path

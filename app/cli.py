@@ -60,8 +60,8 @@ def processes_deploy(process_id: str | None) -> None:
     from app.engine.definitions import BundleError, deploy, read_bundle
     settings = current_app.config["SETTINGS"]
     process_id = process_id or settings.CASE_PROCESS_ID
-    bundle = read_bundle(settings.PROCESS_DIR, settings.RULES_DIR, settings.FORMS_DIR)
     try:
+        bundle = read_bundle(settings.PROCESS_DIR, settings.RULES_DIR, settings.FORMS_DIR)
         with transaction():
             definition, created = deploy(bundle, process_id, actor="cli")
             click.echo(f"{process_id} version {definition.version} {'deployed' if created else 'unchanged'} "

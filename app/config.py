@@ -57,6 +57,13 @@ class Settings:
     ATTACHMENT_DIR: Path = ROOT / "instance" / "attachments"
     ATTACHMENT_MAX_BYTES: int = 10 * 1024 * 1024
     ATTACHMENT_MAX_PER_CASE: int = 20
+    #: limits of the process sandbox (docs/process-conventions.md, "Limits of the sandbox"): time
+    #: budgets of one script, one expression (gateway condition, DMN cell, task property) and of
+    #: all evaluations of one engine action together; the largest workflow state stored per case
+    SCRIPT_TIME_LIMIT_MS: int = 1000
+    EXPRESSION_TIME_LIMIT_MS: int = 100
+    ENGINE_STEP_TIME_LIMIT_MS: int = 5000
+    MAX_STATE_BYTES: int = 1024 * 1024
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -86,6 +93,12 @@ class Settings:
                               "TONGGUAN_DEDUP_URGENT_REPEATS ≥ 1")
         if self.ATTACHMENT_MAX_BYTES < 1024 or self.ATTACHMENT_MAX_PER_CASE < 1:
             raise ConfigError("TONGGUAN_ATTACHMENT_MAX_BYTES must be at least 1024 and TONGGUAN_ATTACHMENT_MAX_PER_CASE at least 1")
+        if not 1 <= self.EXPRESSION_TIME_LIMIT_MS <= self.SCRIPT_TIME_LIMIT_MS <= self.ENGINE_STEP_TIME_LIMIT_MS <= 25_000:
+            raise ConfigError("the sandbox time limits must satisfy 1 ≤ TONGGUAN_EXPRESSION_TIME_LIMIT_MS ≤ "
+                              "TONGGUAN_SCRIPT_TIME_LIMIT_MS ≤ TONGGUAN_ENGINE_STEP_TIME_LIMIT_MS ≤ 25000 "
+                              "(under gunicorn's 30 s worker timeout)")
+        if self.MAX_STATE_BYTES < 64 * 1024:
+            raise ConfigError("TONGGUAN_MAX_STATE_BYTES must be at least 65536 (a case's state takes ~10 KB)")
         self._check_calendar()
         self._check_open311()
 

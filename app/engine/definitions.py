@@ -21,7 +21,11 @@ from lxml import etree
 from sqlalchemy import func, select
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.event import Event
@@ -29,11 +33,16 @@ from SpiffWorkflow.util.event import Event
 from app.core.db import session
 from app.engine.models import ProcessDefinition
 from app.engine.sandbox import check_source
+from app.forms.schema import FormPatternError, check_form_patterns
 from app.orgs.models import ROLES
 
 STAGES = ("collect", "verify", "assign", "handle", "feedback", "inspect", "evaluate")
 RESERVED_IDS = {"Start", "End"}
 MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_FORM_DEPTH = 32  # nesting of objects/arrays in a form file (a form is a flat list of fields)
+MAX_DMN_CELL = 1000  # characters of one DMN cell
+MAX_DMN_QUESTION_MARKS = 10  # SpiffWorkflow scans a DMN cell once per '?', to its end, with a regex
+_XML_DECLARED_ENCODING = re.compile(r"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _LANE_ROLE = re.compile(r"\(\s*([a-z_]+)\s*\)\s*$")
 
 
@@ -76,11 +85,51 @@ class LoadedDefinition:
 # ---------------------------------------------------------------------------- reading files
 
 def read_bundle(process_dir: Path, rules_dir: Path, forms_dir: Path) -> dict[str, dict[str, str]]:
-    """Read the files of a bundle from the three folders (sorted, so the hash is stable)."""
-    def read(folder: Path, suffix: str) -> dict[str, str]:
-        return {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob(f"*{suffix}"))}
-    return {"processes": read(process_dir, ".bpmn"), "rules": read(rules_dir, ".dmn"),
-            "forms": read(forms_dir, ".json")}
+    """Read the files of a bundle from the three folders (sorted, so the hash is stable).
+
+    Files are read as bytes and decoded by :func:`decode_file`; every file that cannot be read
+    is reported at once in a :class:`BundleError`."""
+    errors: dict[str, list[str]] = {}
+
+    def read(folder: Path, suffix: str, section: str) -> dict[str, str]:
+        files = {}
+        for p in sorted(Path(folder).glob(f"*{suffix}")):
+            try:
+                if p.stat().st_size > MAX_FILE_BYTES:
+                    raise BundleError({f"{section}/{p.name}": [f"file larger than {MAX_FILE_BYTES // 1024} KB"]})
+                files[p.name] = decode_file(p.read_bytes(), f"{section}/{p.name}")
+            except BundleError as exc:
+                for k, v in exc.errors.items():
+                    errors.setdefault(k, []).extend(v)
+            except OSError as exc:
+                errors.setdefault(f"{section}/{p.name}", []).append(f"cannot read the file: {exc.strerror or exc}")
+        return files
+    bundle = {"processes": read(process_dir, ".bpmn", "processes"), "rules": read(rules_dir, ".dmn", "rules"),
+              "forms": read(forms_dir, ".json", "forms")}
+    if errors:
+        raise BundleError(errors)
+    return bundle
+
+
+def decode_file(data: bytes, name: str) -> str:
+    """The text of a bundle file: UTF-8, with or without a byte-order mark. Anything else
+    (UTF-16/32 as saved by some Windows editors, GBK, Latin-1) is refused with a message that
+    says how to fix it, rather than guessed: a guessed encoding would store wrong Chinese text."""
+    if len(data) > MAX_FILE_BYTES:
+        raise BundleError({name: [f"file larger than {MAX_FILE_BYTES // 1024} KB"]})
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 1 and b"\x00" in data[:4]):
+        kind = "UTF-32" if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "UTF-16"
+        raise BundleError({name: [f"文件编码为 {kind}，请另存为 UTF-8 / the file is encoded as {kind}; save it as UTF-8"]})
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError({name: [f"文件不是 UTF-8 编码，请另存为 UTF-8 / the file is not UTF-8 text (invalid byte "
+                                  f"at offset {exc.start}); save it as UTF-8"]}) from None
+    if "\x00" in text:
+        raise BundleError({name: ["the file contains NUL characters; save it as UTF-8 text"]})
+    return text
 
 
 def bundle_hash(bundle: dict[str, dict[str, str]]) -> str:
@@ -98,9 +147,14 @@ _XML_PARSER_OPTS = dict(resolve_entities=False, no_network=True, load_dtd=False,
 
 
 def parse_xml_safely(text: str, name: str) -> etree._Element:
-    """Parse untrusted XML: no DTD, no entities, no network, bounded size."""
+    """Parse untrusted XML: no DTD, no entities, no network, bounded size, UTF-8 only."""
+    text = text.removeprefix("\ufeff")
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise BundleError({name: [f"file larger than {MAX_FILE_BYTES // 1024} KB"]})
+    declared = _XML_DECLARED_ENCODING.match(text)
+    if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise BundleError({name: [f"the XML declaration says encoding={declared.group(1)!r}; only UTF-8 is accepted: "
+                                  "save the file as UTF-8 and declare encoding=\"UTF-8\""]})
     if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
         raise BundleError({name: ["DOCTYPE and entity declarations are not allowed"]})
     parser = etree.XMLParser(**_XML_PARSER_OPTS)
@@ -114,6 +168,56 @@ def parse_xml_safely(text: str, name: str) -> etree._Element:
 
 
 # ---------------------------------------------------------------------------- checking & parsing
+
+def check_form(text: str) -> dict[str, Any]:
+    """A form file as a JSON Schema, checked: bounded nesting (a deeply nested file would crash
+    the JSON reader and the schema checker with RecursionError), a valid Draft 2020-12 schema of
+    type object, and every ``pattern`` valid for the linear-time engine forms are checked with."""
+    try:
+        schema = json.loads(text.removeprefix("\ufeff"))
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_FORM_DEPTH} levels") from None
+    depth = _nesting(schema)
+    if depth > MAX_FORM_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_FORM_DEPTH} levels")
+    if not isinstance(schema, dict):
+        raise SchemaError("a form must be a JSON Schema of type object")
+    Draft202012Validator.check_schema(schema)
+    if schema.get("type") != "object":
+        raise SchemaError("a form must be a JSON Schema of type object")
+    try:
+        check_form_patterns(schema)
+    except FormPatternError as exc:
+        raise ValueError(str(exc)) from None
+    return schema
+
+
+def _nesting(value: Any) -> int:
+    """Deepest nesting of lists/dicts, walked without recursion (stops past MAX_FORM_DEPTH)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth > MAX_FORM_DEPTH:
+                return depth
+            stack.extend((item, depth + 1) for item in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
+def _check_dmn_cells(root: etree._Element, name: str) -> None:
+    """Bound what SpiffWorkflow's DMN engine does with each cell at every evaluation."""
+    problems = []
+    for cell in root.iter("{*}text"):
+        text = cell.text or ""
+        where = cell.getparent().get("id") if cell.getparent() is not None else None
+        if len(text) > MAX_DMN_CELL:
+            problems.append(f"cell {where}: longer than {MAX_DMN_CELL} characters")
+        elif text.count("?") > MAX_DMN_QUESTION_MARKS:
+            problems.append(f"cell {where}: more than {MAX_DMN_QUESTION_MARKS} '?' characters")
+    if problems:
+        raise BundleError({name: problems})
+
 
 def lane_role(lane: str | None) -> str | None:
     """The role key a lane stands for: ``派遣员 (dispatcher)``, ``dispatcher`` or ``派遣员``."""
@@ -138,11 +242,7 @@ def parse_bundle(bundle: dict[str, dict[str, str]], process_id: str) -> tuple[
     forms: dict[str, dict[str, Any]] = {}
     for name, text in bundle.get("forms", {}).items():
         try:
-            schema = json.loads(text)
-            Draft202012Validator.check_schema(schema)
-            if schema.get("type") != "object":
-                raise SchemaError("a form must be a JSON Schema of type object")
-            forms[name] = schema
+            forms[name] = check_form(text)
         except (ValueError, SchemaError) as exc:
             errors.setdefault(f"forms/{name}", []).append(f"invalid form schema: {getattr(exc, 'message', exc)}")
     for section, add in (("rules", parser.add_dmn_xml), ("processes", parser.add_bpmn_xml)):
@@ -153,18 +253,23 @@ def parse_bundle(bundle: dict[str, dict[str, str]], process_id: str) -> tuple[
                 bad = ids & RESERVED_IDS
                 if bad:
                     raise BundleError({f"{section}/{name}": [f"element ids {sorted(bad)} are reserved by the engine"]})
+                if section == "rules":
+                    _check_dmn_cells(root, f"{section}/{name}")
                 add(root, filename=name)
             except BundleError as exc:
                 for k, v in exc.errors.items():
                     errors.setdefault(k, []).extend(v)
             except (ValidationException, SpiffWorkflowException) as exc:
                 errors.setdefault(f"{section}/{name}", []).append(str(exc))
+            except Exception as exc:  # noqa: BLE001 - an odd file must be reported, not crash the deploy
+                errors.setdefault(f"{section}/{name}", []).append(f"cannot be read as {section[:-1]}: "
+                                                                  f"{type(exc).__name__}: {exc}")
     if errors:
         raise BundleError(errors)
     try:
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
-    except (ValidationException, SpiffWorkflowException, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - ValidationException, KeyError, or whatever an odd diagram raises
         raise BundleError({"processes": [f"cannot build process {process_id!r}: {exc}"]}) from None
     tasks = _check_specs([spec, *subprocess_specs.values()], forms, errors)
     if errors:
@@ -213,6 +318,11 @@ def _check_specs(specs: list[BpmnProcessSpec], forms: dict[str, dict[str, Any]],
                  errors: dict[str, list[str]]) -> dict[str, TaskMeta]:
     tasks: dict[str, TaskMeta] = {}
     for spec in specs:
+        loop = _endless_loop(spec)
+        if loop:
+            errors.setdefault(f"{spec.name}/{loop[0]}", []).append(
+                f"流程在 {' → '.join(loop)} 间无限循环 / the flow loops through {' → '.join(loop)} without a user task, "
+                "a catching event, a script or a condition: it cannot end")
         for ts in spec.task_specs.values():
             where = f"{spec.name}/{getattr(ts, 'bpmn_id', None) or ts.name}"
             try:
@@ -251,6 +361,46 @@ def _check_specs(specs: list[BpmnProcessSpec], forms: dict[str, dict[str, Any]],
                 documentation=getattr(ts, "documentation", None), sign_limit_expr=props.get("sign_limit") or None,
                 unit_variable=props["unit"].strip() if props["unit"].strip().isidentifier() else None)
     return tasks
+
+
+def _stops(ts: Any) -> bool:
+    """Whether the engine waits or evaluates something at this element: each evaluation checks
+    the engine step's time budget, so a loop through one cannot run for ever."""
+    if getattr(ts, "manual", False) or isinstance(ts, (CatchingEvent, ScriptEngineTask, SubWorkflowTask,
+                                                        BusinessRuleTaskMixin)):
+        return True
+    if getattr(ts, "prescript", None) or getattr(ts, "postscript", None):
+        return True
+    return any(cond is not None for cond, _name in getattr(ts, "cond_task_specs", []) or [])
+
+
+def _endless_loop(spec: BpmnProcessSpec) -> list[str] | None:
+    """A cycle of elements that neither wait nor evaluate (throw events, gateways without
+    conditions): SpiffWorkflow cannot run it (its look-ahead recurses until RecursionError), and
+    no time budget applies to it. Its element ids, or None."""
+    names = {name: ts for name, ts in spec.task_specs.items() if not _stops(ts)}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in names:
+        if state.get(root):
+            continue
+        path, stack = [root], [iter(names[root].outputs)]
+        state[root] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            if nxt.name not in names:
+                continue
+            if state.get(nxt.name) == 1:
+                cycle = path[path.index(nxt.name):] + [nxt.name]
+                return [getattr(names[n], "bpmn_id", None) or n for n in cycle]
+            if not state.get(nxt.name):
+                state[nxt.name] = 1
+                path.append(nxt.name)
+                stack.append(iter(nxt.outputs))
+    return None
 
 
 def _check_expressions(ts: Any) -> None:

@@ -36,8 +36,9 @@ from app.core.db import session, utcnow
 from app.cases.models import Case
 from app.engine import effects as fx
 from app.engine.definitions import LoadedDefinition, latest_definition_id, load_definition
+from app.engine import sandbox
 from app.engine.models import Incident, WorkflowInstance
-from app.engine.serializer import CaseWorkflow, dumps, loads
+from app.engine.serializer import CaseWorkflow, check_state_size, dumps, loads
 from app.orgs.directory import directory
 from app.sla import deadlines
 from app.sla.deadlines import Timing
@@ -507,9 +508,12 @@ def _run(workflow: CaseWorkflow, definition: LoadedDefinition, act: Any, existin
     """Apply ``act`` (which runs the engine), give new tasks their deadlines and arm their timers.
 
     Timers armed with a moment already passed fire at once (catching up), which may ready more
-    tasks: repeat until nothing new appears. Effects asked for by scripts are collected.
+    tasks: repeat until nothing new appears. Effects asked for by scripts are collected. All
+    scripts and expressions of the action share one time budget, and a state larger than the
+    cap is refused (both become an incident).
     """
     effects, token = fx.collect()
+    budget = sandbox.start_step()
     try:
         fired = _due_timer_names(workflow, now)
         act()
@@ -525,8 +529,11 @@ def _run(workflow: CaseWorkflow, definition: LoadedDefinition, act: Any, existin
             fired += _due_timer_names(workflow, now)
             workflow.refresh_timers()
             workflow.do_engine_steps()
-        return Step(projection, timings, effects, dumps(workflow), next_timer(workflow), fired)
+        state = dumps(workflow)
+        check_state_size(state, workflow)
+        return Step(projection, timings, effects, state, next_timer(workflow), fired)
     finally:
+        sandbox.end_step(budget)
         fx.stop_collecting(token)
 
 
@@ -878,6 +885,10 @@ def _open_incident(case_id: int, action: dict[str, Any], exc: Exception, actor: 
     error_type = getattr(exc, "error_type", None)
     if error_type and error_type != "unknown":
         message = f"{error_type} in {message}"
+    limit = sandbox.limit_exceeded(exc)
+    if limit is not None:  # a budget breach: its own message, which names the element
+        element = element or limit.element
+        message = str(limit) if limit.element or not element else f"{limit} in task {element}"
     log.warning("engine incident in case %s at %s: %s", case_id, element, message)
     incident = Incident(case_id=case_id, action=json.dumps(action, ensure_ascii=False, default=str),
                         error=message[:4000], element=element)

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from app.engine.sandbox import RestrictedEnvironment, RestrictedScriptEngine
+from app.engine.sandbox import LIMITS, RestrictedEnvironment, RestrictedScriptEngine, SandboxLimitExceeded
 
 _specs: ContextVar[tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]] = ContextVar("tongguan_specs")
 _engine: RestrictedScriptEngine | None = None
@@ -84,3 +84,26 @@ def loads(state: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnPro
         return _serializer.from_dict(dct)
     finally:
         _specs.reset(token)
+
+
+def check_state_size(state: str, workflow: CaseWorkflow) -> None:
+    """Refuse a state over the cap (``MAX_STATE_BYTES``): it would be stored, loaded and copied on
+    every later request of the case. The element named is the first task that carries the
+    biggest data (where a script put it)."""
+    limit = LIMITS.max_state_bytes
+    if len(state) * 4 <= limit:  # UTF-8 takes at most 4 bytes a character
+        return
+    size = len(state.encode("utf-8"))
+    if size <= limit:
+        return
+    element, biggest = None, -1
+    for task in workflow.get_tasks():
+        try:
+            n = len(orjson.dumps(task.data, default=str))
+        except orjson.JSONEncodeError:  # nested too deeply to serialize: that is the culprit
+            n = limit + 1
+        if n > biggest:
+            biggest, element = n, getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+    raise SandboxLimitExceeded(f"流程状态过大（{size // 1024} KB，上限 {limit // 1024} KB）",
+                               f"the workflow state is too large ({size // 1024} KB, limit {limit // 1024} KB)",
+                               element)

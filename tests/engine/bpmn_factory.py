@@ -67,3 +67,29 @@ def waits_for_message(pid: str) -> str:
     body += [f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>' for i, (a, b) in enumerate(zip(chain, chain[1:]))]
     xml = _wrap(pid, nodes, body)
     return xml.replace("\n</bpmn:definitions>", f'\n  <bpmn:message id="msg_{pid}" name="never_sent"/>\n</bpmn:definitions>')
+
+
+DMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_{did}" name="{did}" namespace="http://tongguan.test/dmn">
+  <decision id="{did}" name="{did}">
+    <decisionTable id="table_{did}" hitPolicy="FIRST">
+      <input id="in_{did}" label="note"><inputExpression id="in_expr_{did}" typeRef="string"><text>note</text></inputExpression></input>
+      <output id="out_{did}" label="result" name="result" typeRef="string"/>
+      <rule id="r1_{did}"><inputEntry id="r1_in_{did}"><text>{cell}</text></inputEntry><outputEntry id="r1_out_{did}"><text>{output}</text></outputEntry></rule>
+      <rule id="r2_{did}"><inputEntry id="r2_in_{did}"><text>-</text></inputEntry><outputEntry id="r2_out_{did}"><text>'other'</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def with_rule(pid: str, cell: str, output: str = "'matched'") -> dict[str, dict[str, str]]:
+    """start → t1 → business rule task ``rule`` (a one-input DMN table with ``cell``) → t2 → end."""
+    did = f"d_{pid}"
+    xml = linear(pid, script="x = 1").replace(
+        '<bpmn:scriptTask id="s1" name="脚本"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>',
+        f'<bpmn:businessRuleTask id="rule" name="规则"><bpmn:extensionElements><spiffworkflow:calledDecisionId>{did}'
+        '</spiffworkflow:calledDecisionId></bpmn:extensionElements></bpmn:businessRuleTask>')
+    xml = xml.replace('"s1"', '"rule"').replace(">s1<", ">rule<")
+    return {"processes": {f"{pid}.bpmn": xml}, "rules": {f"{did}.dmn": DMN.format(did=did, cell=cell, output=output)},
+            "forms": {"f.json": FORM}}
