@@ -94,7 +94,7 @@ class NoWayForward(EngineError):
     def __init__(self, stalled: list[str]) -> None:
         self.stalled = stalled
         self.task = None
-        where = "、".join(stalled) or "—"
+        where = " › ".join(stalled) or "—"
         super().__init__(f"流程无法继续：案件没有待办任务、计时器或事件告警（停在 {where}）/ no way forward: the open case "
                          f"has no user task, no waiting timer and no incident (stalled at {where})")
 
