@@ -29,7 +29,7 @@ def incidents() -> Any:
     return render_template("admin/incidents.html", incidents=open_incidents())
 
 
-@bp.post("/incidents/<int:incident_id>/retry")
+@bp.post("/incidents/<id:incident_id>/retry")
 @role_required("admin")
 def retry(incident_id: int) -> Any:
     principal = current_principal()
@@ -47,7 +47,7 @@ def retry(incident_id: int) -> Any:
     return redirect(url_for("admin.incidents"))
 
 
-@bp.post("/incidents/<int:incident_id>/dismiss")
+@bp.post("/incidents/<id:incident_id>/dismiss")
 @role_required("admin")
 def dismiss(incident_id: int) -> Any:
     principal = current_principal()
@@ -104,7 +104,10 @@ def _check_deadline(calendar: WorkingCalendar) -> tuple[dict[str, str], dict[str
         return values, errors, None
     if start.tzinfo is None or start.utcoffset() is None:
         start = start.replace(tzinfo=calendar.zone)  # the form's time is the calendar's wall clock
-    due = calendar.add(start, values["limit"]).astimezone(calendar.zone)
+    try:
+        due = calendar.add(start, values["limit"]).astimezone(calendar.zone)
+    except (OverflowError, ValueError):  # the deadline would fall after the year 9999
+        return values, {"start": [_("请填写开始时间，例如 2026-09-30 16:30")]}, None
     return values, errors, {"start": start.astimezone(calendar.zone), "due": due, "weekday": _weekday(due.date()),
                             "minutes": calendar.limit_minutes(values["limit"])}
 

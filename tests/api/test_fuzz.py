@@ -1,0 +1,80 @@
+"""No 5xx under fuzzing: schemathesis over /api/v1/openapi.json, as every demo role (tests/fuzzing.py).
+
+Two runs per role. Every operation on its own, with generated valid and invalid input (path ids,
+query values, bodies): no answer may be a 5xx, and each answer must match the schema the document
+gives for its status. Then stateful scenarios that follow the OpenAPI links of
+``app.api.openapi.LINKS`` from ``POST /cases`` to the new case, its attachments and duplicates,
+its open task (claim, complete, reassign, urge, escalate, return, extension) and the requests
+those create, so the fuzzer works on real objects instead of ids that do not exist.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from flask import Flask
+
+from app.api.openapi import spec_dict
+from tests.fuzzing import EXAMPLES, ROLES, fuzz_config, tally
+
+#: the values of the demo data that work here (tests/conftest.py loads the demo city and the catalogue)
+CATEGORIES = ("component:01002", "event:06001", "event:05003", "event:06010")
+COMMUNITIES = ("d1-s1-c1", "d1-s1-c2", "d1-s2-c1", "d1-s2-c2", "d2-s1-c1", "d2-s1-c2", "d2-s2-c1", "d2-s2-c2")
+
+
+def fuzz_spec() -> dict[str, Any]:
+    """The document /api/v1/openapi.json serves, told this deployment's vocabulary for a new case:
+    categories of the loaded catalogue, the demo communities, points inside the demo city. Valid
+    cases then get filed (and the links followed); schemathesis' negative mode still sends every
+    other value."""
+    doc = copy.deepcopy(spec_dict())
+    new_case = doc["components"]["schemas"]["CaseCreate"]["properties"]
+    new_case["category_code"] = {"type": "string", "enum": list(CATEGORIES), "nullable": True}
+    new_case["grid_unit"] = {"type": "string", "enum": list(COMMUNITIES), "nullable": True}
+    new_case["lat"] = {"type": "number", "minimum": 31.15, "maximum": 31.30, "nullable": True}
+    new_case["lng"] = {"type": "number", "minimum": 121.35, "maximum": 121.55, "nullable": True}
+    return doc
+
+
+#: called in-process (WSGI) with each role's bearer token: every operation with valid and invalid
+#: input; the scenarios with valid input, so that cases get filed and the links lead somewhere
+schema = schemathesis.openapi.from_dict(fuzz_spec(), config=fuzz_config(response_schema_conformance=True))
+scenarios = schemathesis.openapi.from_dict(fuzz_spec(), config=fuzz_config(
+    mode="positive", response_schema_conformance=True))
+
+
+@pytest.fixture()
+def bearer(api: Callable[[str], Any], role: str) -> dict[str, str]:
+    """The role's bearer token, from the real token endpoint."""
+    return dict(api(role).headers)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@schema.parametrize()
+def test_no_operation_answers_5xx(case: Any, app: Flask, role: str, bearer: dict[str, str]) -> None:
+    response = case.call(headers=bearer, app=app)
+    tally(f"API as {role}").add(case.operation.label, response.status_code)
+    case.validate_response(response, headers=bearer)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_scenario_answers_5xx(app: Flask, role: str, bearer: dict[str, str]) -> None:
+    """Stateful: sequences of calls along the declared links, starting from a new case."""
+    counted = tally(f"API scenarios as {role}")
+
+    class Scenarios(scenarios.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": bearer, "app": app}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            counted.add(case.operation.label, response.status_code)
+
+    Scenarios.run(settings=hypothesis.settings(
+        max_examples=2 * EXAMPLES, stateful_step_count=10, derandomize=True, database=None, deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck), phases=[hypothesis.Phase.generate]))
+    assert counted.calls > 0
