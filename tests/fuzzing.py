@@ -3,13 +3,19 @@ run as, schemathesis' configuration and the figures they print.
 
 The runs are deterministic (derandomized Hypothesis, a fixed seed, no example database), so a
 failure found in CI repeats on a laptop. ``TONGGUAN_FUZZ_EXAMPLES`` scales every run: the default
-keeps the suite's added time to about a minute per database; 100 or more is a deeper hunt.
+(8) keeps the suite's added time to well under a minute per database; 100 or more is a deeper hunt:
+
+    TONGGUAN_FUZZ_EXAMPLES=100 pytest -q tests/api/test_fuzz.py tests/open311/test_fuzz.py
 """
 from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+import hypothesis
 from schemathesis.config import SchemathesisConfig
 
 #: every demo role (app/orgs/demo.py); each one fuzzes the API with its own bearer token
@@ -67,3 +73,39 @@ TALLIES: dict[str, Tally] = {}
 
 def tally(name: str) -> Tally:
     return TALLIES.setdefault(name, Tally(name))
+
+
+def run_scenarios(schema: Any, name: str, call_kwargs: dict[str, Any], examples: int, steps: int,
+                  checks: tuple[Callable[..., Any], ...] = ()) -> Tally:
+    """Run schemathesis' state machine over ``schema`` (its OpenAPI links) and count its calls.
+
+    The API keeps what each scenario did (cases filed, tasks claimed), so when Hypothesis replays a
+    prefix of choices the same steps may no longer be drawn, and it raises ``Flaky``: schemathesis'
+    own runner counts that as a pass unless a check failed, and so does this (a failed check is
+    raised as it was found)."""
+    counted = tally(name)
+    failures: list[str] = []
+
+    class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return dict(call_kwargs)
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            counted.add(case.operation.label, response.status_code)
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            try:
+                super().validate_response(response, case, [*checks, *(additional_checks or [])], **kwargs)
+            except Exception as exc:
+                failures.append(f"{case.operation.label}: {exc}")
+                raise
+
+    try:
+        Scenarios.run(settings=hypothesis.settings(
+            max_examples=examples, stateful_step_count=steps, derandomize=True, database=None, deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck), phases=[hypothesis.Phase.generate]))
+    except hypothesis.errors.Flaky:
+        if failures:
+            raise
+    return counted

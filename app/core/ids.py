@@ -34,10 +34,27 @@ def parse_id(text: Any) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
-class IdConverter(BaseConverter):
-    """``<id:case_id>``: a database id; 0, negative, non-ASCII or too large numbers match no route (404)."""
+def number_regex(limit: int) -> str:
+    """A regular expression of the numbers 1 … ``limit`` written without leading zeros."""
+    digits = str(limit)
+    width = len(digits)
+    parts = [f"[1-9][0-9]{{0,{width - 2}}}"] if width > 1 else []  # the shorter numbers
+    for i, ch in enumerate(digits):  # as long as the limit, smaller at position i
+        low, high = (1 if i == 0 else 0), int(ch) - 1
+        if high >= low:
+            rest = width - i - 1
+            parts.append(digits[:i] + (f"[{low}-{high}]" if high > low else str(low)) + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(digits)
+    return "(?:" + "|".join(parts) + ")"
 
-    regex = r"[0-9]+"
+
+class IdConverter(BaseConverter):
+    """``<id:case_id>``: a database id; 0, negative, non-ASCII or too large numbers match no route (404).
+
+    The range is in the pattern itself: Werkzeug answers 405 instead of 404 when a path matches
+    another method's rule whose converter was never asked, so a number out of range must not match."""
+
+    regex = number_regex(MAX_ID)
     weight = 50
     part_isolating = True
 

@@ -13,13 +13,12 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-import hypothesis
 import pytest
 import schemathesis
 from flask import Flask
 
 from app.api.openapi import spec_dict
-from tests.fuzzing import EXAMPLES, ROLES, fuzz_config, tally
+from tests.fuzzing import EXAMPLES, ROLES, fuzz_config, run_scenarios, tally
 
 #: the values of the demo data that work here (tests/conftest.py loads the demo city and the catalogue)
 CATEGORIES = ("component:01002", "event:06001", "event:05003", "event:06010")
@@ -63,18 +62,7 @@ def test_no_operation_answers_5xx(case: Any, app: Flask, role: str, bearer: dict
 
 @pytest.mark.parametrize("role", ROLES)
 def test_no_scenario_answers_5xx(app: Flask, role: str, bearer: dict[str, str]) -> None:
-    """Stateful: sequences of calls along the declared links, starting from a new case."""
-    counted = tally(f"API scenarios as {role}")
-
-    class Scenarios(scenarios.as_state_machine()):  # type: ignore[misc]
-        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"headers": bearer, "app": app}
-
-        def after_call(self, response: Any, case: Any) -> None:
-            super().after_call(response, case)
-            counted.add(case.operation.label, response.status_code)
-
-    Scenarios.run(settings=hypothesis.settings(
-        max_examples=2 * EXAMPLES, stateful_step_count=10, derandomize=True, database=None, deadline=None,
-        suppress_health_check=list(hypothesis.HealthCheck), phases=[hypothesis.Phase.generate]))
-    assert counted.calls > 0
+    """Stateful: sequences of calls along the declared links, starting from a new case or a list."""
+    counted = run_scenarios(scenarios, f"API scenarios as {role}", {"headers": bearer, "app": app},
+                            examples=2 * EXAMPLES, steps=10)
+    assert counted.calls > 0 and "POST /api/v1/cases" in counted.operations

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from app.api.schemas import LONG_TEXT, ONE_LINE
 from tests.open311 import spec_schemas
 
 PREFIX = "/open311/v2"
@@ -41,8 +42,9 @@ REQUEST_ID = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "p
                         {"type": "string"}]}
 
 
-def _text(max_length: int | None = None) -> dict[str, Any]:
-    return {"type": "string", **({"maxLength": max_length} if max_length else {})}
+def _text(max_length: int | None = None, pattern: str = ONE_LINE) -> dict[str, Any]:
+    """Text as this server takes it: no control characters (app.core.text), at most ``max_length``."""
+    return {"type": "string", "pattern": pattern, **({"maxLength": max_length} if max_length else {})}
 
 
 def _either(*choices: Any, other: dict[str, Any]) -> dict[str, Any]:
@@ -52,17 +54,19 @@ def _either(*choices: Any, other: dict[str, Any]) -> dict[str, Any]:
 def post_body() -> dict[str, Any]:
     """POST requests' parameters, form-encoded as GeoReport clients send them."""
     properties: dict[str, Any] = {
-        "api_key": {"enum": ["demo", "not-a-key"]},
+        "api_key": {"enum": ["demo"]},
         "service_code": {"enum": [*SERVICES, "event-99999"]},
         "jurisdiction_id": {"enum": ["tongguan.demo"]},
         "lat": {"type": "number", "minimum": 31.15, "maximum": 31.30},
         "long": {"type": "number", "minimum": 121.35, "maximum": 121.55},
-        "address_string": _text(300), "address_id": _text(120), "email": _text(254),
+        "address_string": _text(300), "address_id": _text(120),
+        "email": {"type": "string", "maxLength": 254, "pattern": "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[a-z0-9-]+\\.[a-z]{2,6}$"},
         "device_id": _text(120), "account_id": _text(120), "first_name": _text(50), "last_name": _text(50),
-        "phone": _either("13900139000", "021-63211234", other=_text(20)),
-        "description": _text(4000), "media_url": _text(500),
-        **{f"attribute[{code}]": _either(*values, other=_text()) for code, values in ATTRIBUTES.items()},
-        "attribute[affected][]": {"type": "array", "items": _either(*AFFECTED, other=_text())},
+        "phone": {"enum": ["13900139000", "021-63211234", "+86 13800138000"]},
+        "description": _text(4000, LONG_TEXT),
+        "media_url": {"type": "string", "maxLength": 500, "pattern": "^https?://[a-z0-9.-]+/[A-Za-z0-9._~/-]*$"},
+        **{f"attribute[{code}]": {"enum": values} for code, values in ATTRIBUTES.items()},
+        "attribute[affected][]": {"type": "array", "items": {"enum": AFFECTED}, "uniqueItems": True},
     }
     return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
         "type": "object", "properties": properties, "required": ["api_key", "service_code"],
@@ -89,7 +93,8 @@ def spec() -> dict[str, Any]:
         "/requests.{format}": {
             "post": {
                 "operationId": "createRequest", "parameters": [
-                    FORMAT, {"name": "Idempotency-Key", "in": "header", "schema": _text(120)}],
+                    FORMAT, {"name": "Idempotency-Key", "in": "header",
+                             "schema": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": "^[A-Za-z0-9-]+$"}}],
                 "requestBody": post_body(),
                 "responses": {"201": _answer(spec_schemas.CREATED, "filed"),
                               "200": _answer(spec_schemas.CREATED, "filed earlier (same Idempotency-Key)"),
