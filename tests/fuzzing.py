@@ -54,6 +54,8 @@ class Tally:
     calls: int = 0
     operations: set[str] = field(default_factory=set)
     statuses: Counter[int] = field(default_factory=Counter)
+    scenarios: int = 0
+    note: str = ""
 
     def add(self, operation: str, status: int) -> None:
         self.calls += 1
@@ -63,8 +65,9 @@ class Tally:
     def summary(self) -> str:
         server_errors = sum(n for status, n in self.statuses.items() if status >= 500)
         statuses = ", ".join(f"{s}×{n}" for s, n in sorted(self.statuses.items()))
-        return (f"fuzz {self.name}: {len(self.operations)} operations, {self.calls} calls, "
-                f"5xx = {server_errors} ({statuses})")
+        scenarios = f", {self.scenarios} scenarios" if self.scenarios else ""
+        return (f"fuzz {self.name}: {len(self.operations)} operations, {self.calls} calls{scenarios}, "
+                f"5xx = {server_errors} ({statuses}){self.note}")
 
 
 #: this session's runs by name; tests/conftest.py prints their summaries after the tests
@@ -87,6 +90,9 @@ def run_scenarios(schema: Any, name: str, call_kwargs: dict[str, Any], examples:
     failures: list[str] = []
 
     class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            counted.scenarios += 1
+
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return dict(call_kwargs)
 
@@ -108,4 +114,5 @@ def run_scenarios(schema: Any, name: str, call_kwargs: dict[str, Any], examples:
     except hypothesis.errors.Flaky:
         if failures:
             raise
+        counted.note = " (replay diverged: stopped early)"
     return counted

@@ -5,9 +5,9 @@ stores it silently; other control characters (backspace, escape, C1 codes) are n
 a person and break XML answers and terminals. So every edge that stores text checks it:
 
 - :func:`check_request` (a ``before_request`` hook) refuses NUL and the other control characters
-  in every query value, form field, uploaded file name, path segment and JSON string of every
-  request, naming the parameter (422; Open311 answers it in its own format): nothing reaches the
-  driver;
+  in every query value, form field, uploaded file name, path segment, JSON key and string, and
+  stored header (``Idempotency-Key``) of every request, naming the parameter (422; Open311 answers
+  it in its own format): nothing reaches the driver;
 - the API schemas (:class:`app.api.schemas.Text`) and the JSON Schema forms (:mod:`app.forms.schema`)
   also refuse tab and line breaks in one-line fields, and a required text made only of spaces and
   invisible characters (zero-width space, BOM, word joiner, Hangul filler, ...).
@@ -27,6 +27,9 @@ LINE_BREAKS = frozenset("\t\n\r")
 #: invisible although not whitespace nor a format character (Unicode "Lo"/"So" fillers)
 _FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"))
+
+#: request headers whose values are stored (the cases' idempotency keys)
+STORED_HEADERS = ("Idempotency-Key",)
 
 CONTROL_MESSAGE = "不能包含控制字符（{code}） / must not contain control characters ({code})"
 LINE_MESSAGE = "不能换行或包含制表符 / must be one line, without tabs"
@@ -108,6 +111,9 @@ def request_text_errors() -> dict[str, list[str]]:
             check(name, value)
     for name, upload in request.files.items(multi=True):
         check(name, upload.filename or "", multiline=False)
+    for name in STORED_HEADERS:
+        if name in request.headers:
+            check(name, request.headers[name], multiline=False)
     if request.is_json:
         _collect(request.get_json(silent=True), "", errors)
     return errors

@@ -100,6 +100,7 @@ def test_a_nul_never_reaches_the_driver(app: Flask, api: Callable[[str], Any], l
         api("demo_grid_worker").post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"note": NUL}}),
         dispatcher.post(f"/api/v1/cases/{case['id']}/merge", json={"into": case["id"], "reason": f"重复{NUL}"}),
         operator.post("/api/v1/cases", json=_case(title="\u200b\u200b\u200b")),
+        operator.post("/api/v1/cases", json=_case(), headers={"Idempotency-Key": "key\x7f"}),
     ]
     for r in answers:
         assert r.status_code == 422, (r.status_code, r.get_json())
@@ -108,6 +109,7 @@ def test_a_nul_never_reaches_the_driver(app: Flask, api: Callable[[str], Any], l
     assert set(answers[3].get_json()["errors"]) == {"reporter.name"}
     assert set(answers[6].get_json()["errors"]) == {"extension.caller_number"}
     assert set(answers[11].get_json()["errors"]) == {"data.note"}
+    assert set(answers[14].get_json()["errors"]) == {"Idempotency-Key"}
 
     web = app.test_client()
     assert web.post("/login", data={"username": f"demo{NUL}", "password": "demo"}).status_code in (400, 422)

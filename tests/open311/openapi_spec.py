@@ -74,8 +74,10 @@ def post_body() -> dict[str, Any]:
         "anyOf": [{"required": ["lat", "long"]}, {"required": ["address_string"]}, {"required": ["address_id"]}]}}}}
 
 
-def spec() -> dict[str, Any]:
-    """The OpenAPI document (a new dict each call: schemathesis may annotate it)."""
+def spec(replays: bool = True) -> dict[str, Any]:
+    """The OpenAPI document (a new dict each call: schemathesis may annotate it). Without
+    ``replays`` a POST has no Idempotency-Key (a repeated one answers 200 instead of 201, which
+    steers a replayed stateful scenario elsewhere)."""
     moment = {"type": "string", "format": "date-time"}
     paths: dict[str, Any] = {
         "/": {"get": {"operationId": "discoveryXml", "responses": {"200": _answer(spec_schemas.DISCOVERY, "discovery")}}},
@@ -120,6 +122,8 @@ def spec() -> dict[str, Any]:
             "responses": {"200": _answer(spec_schemas.TOKENS, "the token's request"), **_errors("404")}}},
     }
     created = paths["/requests.{format}"]["post"]
+    if not replays:
+        created["parameters"] = [FORMAT]
     links = {"getRequest": {"operationId": "getRequest", "parameters": {
                  "service_request_id": "$response.body#/0/service_request_id", "format": "json"}},
              "getToken": {"operationId": "getToken", "parameters": {
