@@ -1,6 +1,7 @@
 """The OpenAPI 3 description of /api/v1, generated from the marshmallow schemas."""
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 from typing import Any
 
@@ -113,13 +114,22 @@ LINKS: dict[str, dict[str, dict[str, dict[str, str]]]] = {
 }
 
 
+INVALID_INPUT = {"description": "invalid input, e.g. control characters in a parameter; nothing changed",
+                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
 def with_links(doc: dict[str, Any]) -> dict[str, Any]:
-    """Name every operation (``operationId``) and add the OpenAPI links of :data:`LINKS`."""
+    """Name every operation (``operationId``), add the OpenAPI links of :data:`LINKS`, and the 422
+    that any query, header or body parameter may get (app.core.text refuses control characters)."""
     by_id: dict[str, dict[str, Any]] = {}
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             operation["operationId"] = OPERATION_IDS[(method, path)]
             by_id[operation["operationId"]] = operation
+            takes_input = "requestBody" in operation or any(
+                p.get("in") != "path" for p in operation.get("parameters", []))
+            if takes_input:
+                operation["responses"].setdefault("422", copy.deepcopy(INVALID_INPUT))
     for source, answers in LINKS.items():
         for status, targets in answers.items():
             response = by_id[source]["responses"][status]

@@ -18,7 +18,7 @@ import schemathesis
 from flask import Flask
 
 from app.api.openapi import spec_dict
-from tests.fuzzing import EXAMPLES, ROLES, fuzz_config, run_scenarios, tally
+from tests.fuzzing import CONFORMANCE, EXAMPLES, ROLES, fuzz_config, run_scenarios, tally
 
 #: the values of the demo data that work here (tests/conftest.py loads the demo city and the catalogue)
 CATEGORIES = ("component:01002", "event:06001", "event:05003", "event:06010")
@@ -45,9 +45,8 @@ def fuzz_spec(replays: bool = True) -> dict[str, Any]:
 
 #: called in-process (WSGI) with each role's bearer token: every operation with valid and invalid
 #: input; the scenarios with valid input, so that cases get filed and the links lead somewhere
-schema = schemathesis.openapi.from_dict(fuzz_spec(), config=fuzz_config(response_schema_conformance=True))
-scenarios = schemathesis.openapi.from_dict(fuzz_spec(replays=False), config=fuzz_config(
-    mode="positive", response_schema_conformance=True))
+schema = schemathesis.openapi.from_dict(fuzz_spec(), config=fuzz_config(**CONFORMANCE))
+scenarios = schemathesis.openapi.from_dict(fuzz_spec(replays=False), config=fuzz_config(mode="positive", **CONFORMANCE))
 
 
 @pytest.fixture()

@@ -30,7 +30,7 @@ def _answer(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: str) -> dict[str, Any]:
-    texts = {"400": "a parameter is wrong (each error names it)", "403": "missing, unknown or revoked api_key",
+    texts = {"400": "a parameter is wrong, e.g. has control characters (each error names it)", "403": "missing, unknown or revoked api_key",
              "404": "no such service, request, token, format or jurisdiction", "405": "method not allowed"}
     return {status: _answer(spec_schemas.ERRORS, texts[status]) for status in statuses}
 
@@ -83,15 +83,15 @@ def spec(replays: bool = True) -> dict[str, Any]:
         "/": {"get": {"operationId": "discoveryXml", "responses": {"200": _answer(spec_schemas.DISCOVERY, "discovery")}}},
         "/discovery.{format}": {"get": {
             "operationId": "discovery", "parameters": [FORMAT],
-            "responses": {"200": _answer(spec_schemas.DISCOVERY, "discovery"), **_errors("404")}}},
+            "responses": {"200": _answer(spec_schemas.DISCOVERY, "discovery"), **_errors("400", "404")}}},
         "/services.{format}": {"get": {
             "operationId": "listServices", "parameters": [FORMAT, JURISDICTION],
-            "responses": {"200": _answer(spec_schemas.SERVICES, "services"), **_errors("404")}}},
+            "responses": {"200": _answer(spec_schemas.SERVICES, "services"), **_errors("400", "404")}}},
         "/services/{service_code}.{format}": {"get": {
             "operationId": "serviceDefinition",
             "parameters": [{"name": "service_code", "in": "path", "required": True,
                             "schema": _either(*SERVICES, other=_text())}, FORMAT, JURISDICTION],
-            "responses": {"200": _answer(spec_schemas.SERVICE_DEFINITION, "attributes"), **_errors("404")}}},
+            "responses": {"200": _answer(spec_schemas.SERVICE_DEFINITION, "attributes"), **_errors("400", "404")}}},
         "/requests.{format}": {
             "post": {
                 "operationId": "createRequest", "parameters": [
@@ -115,11 +115,11 @@ def spec(replays: bool = True) -> dict[str, Any]:
             "operationId": "getRequest", "parameters": [
                 {"name": "service_request_id", "in": "path", "required": True, "schema": REQUEST_ID}, FORMAT,
                 JURISDICTION],
-            "responses": {"200": _answer(spec_schemas.REQUESTS, "the request"), **_errors("404")}}},
+            "responses": {"200": _answer(spec_schemas.REQUESTS, "the request"), **_errors("400", "404")}}},
         "/tokens/{token}.{format}": {"get": {
             "operationId": "getToken", "parameters": [
                 {"name": "token", "in": "path", "required": True, "schema": _text()}, FORMAT, JURISDICTION],
-            "responses": {"200": _answer(spec_schemas.TOKENS, "the token's request"), **_errors("404")}}},
+            "responses": {"200": _answer(spec_schemas.TOKENS, "the token's request"), **_errors("400", "404")}}},
     }
     created = paths["/requests.{format}"]["post"]
     if not replays:

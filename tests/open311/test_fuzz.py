@@ -12,13 +12,12 @@ from typing import Any
 import schemathesis
 from flask import Flask
 
-from tests.fuzzing import EXAMPLES, fuzz_config, run_scenarios, tally
+from tests.fuzzing import CONFORMANCE, EXAMPLES, fuzz_config, run_scenarios, tally
 from tests.open311.openapi_spec import spec
 
 #: every operation with valid and invalid input; the scenarios with valid input, so requests get filed
-schema = schemathesis.openapi.from_dict(spec(), config=fuzz_config(response_schema_conformance=True))
-scenarios = schemathesis.openapi.from_dict(spec(replays=False), config=fuzz_config(
-    mode="positive", response_schema_conformance=True))
+schema = schemathesis.openapi.from_dict(spec(), config=fuzz_config(**CONFORMANCE))
+scenarios = schemathesis.openapi.from_dict(spec(replays=False), config=fuzz_config(mode="positive", **CONFORMANCE))
 
 
 def no_general_service_error(ctx: Any, response: Any, case: Any) -> None:
