@@ -33,6 +33,8 @@ STORED_HEADERS = ("Idempotency-Key",)
 
 CONTROL_MESSAGE = "不能包含控制字符（{code}） / must not contain control characters ({code})"
 LINE_MESSAGE = "不能换行或包含制表符 / must be one line, without tabs"
+DEPTH_MESSAGE = "嵌套层数过多 / nested too deeply"
+MAX_DEPTH = 32
 BLANK_MESSAGE = "不能为空，也不能只有空白或不可见字符 / must not be empty or only invisible characters"
 
 
@@ -68,7 +70,8 @@ def text_problem(text: str, multiline: bool = True, required: bool = False) -> s
 
 def _collect(value: Any, name: str, errors: dict[str, list[str]], depth: int = 0) -> None:
     """Control characters in a JSON value, by dotted path (keys are checked as well as values)."""
-    if depth > 32:
+    if depth > MAX_DEPTH:  # no form nests this deep; stop reading (and refuse) rather than recurse on
+        errors.setdefault(name or "_body", []).append(DEPTH_MESSAGE)
         return
     if isinstance(value, str):
         bad = control_character(value)

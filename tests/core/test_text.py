@@ -160,3 +160,11 @@ def test_the_error_page_names_the_parameter(app: Flask, login: Callable[..., Any
     assert login(web, "demo_operator").status_code == 302
     page = web.get("/inbox?tab=mine%1b").get_data(as_text=True)
     assert "<code>tab</code>" in page and "U+001B" in page
+
+
+def test_json_nested_past_any_form_is_refused(api: Callable[[str], Any]) -> None:
+    deep: Any = "x"
+    for _ in range(40):
+        deep = {"a": deep}
+    r = api("demo_operator").post("/api/v1/cases", json=_case(extension=deep))
+    assert r.status_code == 422 and any("nested too deeply" in m for ms in r.get_json()["errors"].values() for m in ms)

@@ -2,8 +2,9 @@
 
 Open311 answers every failure in GeoReport's format, and an unexpected exception as a 400 "general
 service error" (the spec has no 5xx); that answer is a server error all the same, so it fails here
-like a 500 would. The JSON answers must match the GeoReport schemas; the stateful run files
-requests and follows the links to the filed request and its token.
+like a 500 would. Statuses and content types must be documented, and the JSON answers must match
+the GeoReport schemas; the stateful run files requests and follows the links to the filed request
+and its token.
 """
 from __future__ import annotations
 
