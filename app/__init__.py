@@ -26,6 +26,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=5 * settings.ATTACHMENT_MAX_BYTES + 1024 * 1024,
                       TESTING=settings.ENV == "testing")
     register_extensions(app, settings)
+    register_input_checks(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -50,7 +51,16 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 
+def register_input_checks(app: Flask) -> None:
+    """Checks every request passes before a view reads it (after CSRF): no control characters."""
+    from app.core.text import check_request
+    app.before_request(check_request)
+
+
 def register_blueprints(app: Flask) -> None:
+    from app.core.ids import IdConverter, YearConverter
+    app.url_map.converters["id"] = IdConverter  # <id:case_id>: 1 … 2^31−1, else no route (404)
+    app.url_map.converters["year"] = YearConverter  # <year:year>: four digits, else no route (404)
     from app.api.routes import bp as api_bp
     from app.open311.views import bp as open311_bp
     from app.web import register as register_web

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.core.geo import Area
 from app.sla.calendar import Period, WorkingCalendar, parse_periods
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,10 @@ class Settings:
     DEDUP_MIN_SCORE: float = 0.5  # candidates below this score are not shown
     DEDUP_AUTO_MERGE: bool = True  # the same reporter sending the same text again is merged at once
     DEDUP_URGENT_REPEATS: int = 3  # a case repeated this often becomes urgent
+    #: where reports may come from (lat/lng outside it are refused): the org units' coordinates
+    #: widened by this margin, or CITY_AREA given as "south,west,north,east" degrees
+    CITY_AREA_MARGIN_KM: float = 30.0
+    CITY_AREA: str = ""
     #: attachments: stored outside the database, content-addressed
     ATTACHMENT_DIR: Path = ROOT / "instance" / "attachments"
     ATTACHMENT_MAX_BYTES: int = 10 * 1024 * 1024
@@ -99,8 +104,11 @@ class Settings:
                               "(under gunicorn's 30 s worker timeout)")
         if self.MAX_STATE_BYTES < 64 * 1024:
             raise ConfigError("TONGGUAN_MAX_STATE_BYTES must be at least 65536 (a case's state takes ~10 KB)")
+        if not 0 <= self.CITY_AREA_MARGIN_KM <= 1000:
+            raise ConfigError("TONGGUAN_CITY_AREA_MARGIN_KM must be between 0 and 1000 (kilometres)")
         self._check_calendar()
         self._check_open311()
+        _ = self.city_area  # checked: raises ConfigError when malformed
 
     def _check_open311(self) -> None:
         from app.cases.models import CHANNELS
@@ -111,6 +119,21 @@ class Settings:
         if unknown:
             raise ConfigError(f"TONGGUAN_OPEN311_PUBLIC_CHANNELS has unknown channels {', '.join(unknown)}; "
                               f"choose among {', '.join(CHANNELS)}")
+
+    @property
+    def city_area(self) -> Area | None:
+        """``CITY_AREA`` ("south,west,north,east") as an area; None when it is not set."""
+        if not self.CITY_AREA.strip():
+            return None
+        try:
+            south, west, north, east = (float(p) for p in self.CITY_AREA.split(","))
+        except ValueError:
+            raise ConfigError(f"TONGGUAN_CITY_AREA must be four numbers south,west,north,east, "
+                              f"e.g. 30.9,121.1,31.6,121.9; not {self.CITY_AREA!r}") from None
+        if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+            raise ConfigError(f"TONGGUAN_CITY_AREA {self.CITY_AREA!r}: need south < north within ±90 and "
+                              "west < east within ±180")
+        return Area(south, west, north, east)
 
     @property
     def open311_public_channels(self) -> tuple[str, ...]:

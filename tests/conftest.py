@@ -210,3 +210,11 @@ def at_time() -> Iterator[Callable[[str], Any]]:
 
     yield set_time
     clock.set_now(None)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fuzz tests' figures (tests/fuzzing.py): operations, calls, answers by status, 5xx."""
+    import sys
+    fuzzing = sys.modules.get("tests.fuzzing")
+    for tally in getattr(fuzzing, "TALLIES", {}).values():
+        terminalreporter.write_line(tally.summary())

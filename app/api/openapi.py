@@ -1,6 +1,7 @@
 """The OpenAPI 3 description of /api/v1, generated from the marshmallow schemas."""
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 from typing import Any
 
@@ -8,6 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from app.api import schemas
+from app.core.ids import MAX_ID
 
 
 def _json(schema: str) -> dict[str, Any]:
@@ -28,6 +30,114 @@ ERRORS = {
 }
 
 
+def id_parameter(name: str) -> dict[str, Any]:
+    """A database id in the path: 1 … 2^31−1 (app.core.ids); any other number is a 404."""
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_ID}}
+
+
+# ---------------------------------------------------------------------------- operation ids and links
+# Clients and the fuzz test (tests/api/test_fuzz.py) follow these links from a new case to its
+# tasks, requests and files; a new operation gets an id here, and its links below.
+
+OPERATION_IDS: dict[tuple[str, str], str] = {
+    ("post", "/api/v1/auth/token"): "createToken",
+    ("post", "/api/v1/cases"): "createCase",
+    ("get", "/api/v1/cases/{case_id}"): "getCase",
+    ("post", "/api/v1/cases/{case_id}/merge"): "mergeCase",
+    ("post", "/api/v1/cases/{case_id}/duplicates/{candidate_id}/dismiss"): "keepSeparate",
+    ("get", "/api/v1/cases/{case_id}/attachments"): "listAttachments",
+    ("post", "/api/v1/cases/{case_id}/attachments"): "uploadAttachment",
+    ("post", "/api/v1/cases/{case_id}/park"): "parkCase",
+    ("post", "/api/v1/cases/{case_id}/unpark"): "unparkCase",
+    ("get", "/api/v1/attachments/{attachment_id}"): "downloadAttachment",
+    ("get", "/api/v1/tasks"): "listTasks",
+    ("get", "/api/v1/tasks/{task_id}"): "getTask",
+    ("post", "/api/v1/tasks/{task_id}/claim"): "claimTask",
+    ("post", "/api/v1/tasks/{task_id}/unclaim"): "unclaimTask",
+    ("post", "/api/v1/tasks/{task_id}/complete"): "completeTask",
+    ("post", "/api/v1/tasks/{task_id}/reassign"): "reassignTask",
+    ("post", "/api/v1/tasks/{task_id}/urge"): "urgeTask",
+    ("post", "/api/v1/tasks/{task_id}/escalate"): "escalateTask",
+    ("post", "/api/v1/tasks/{task_id}/return"): "returnTask",
+    ("post", "/api/v1/tasks/{task_id}/extension-requests"): "requestExtension",
+    ("post", "/api/v1/extension-requests/{request_id}/decision"): "decideExtension",
+    ("post", "/api/v1/return-requests/{request_id}/decision"): "decideReturn",
+    ("get", "/api/v1/supervision"): "supervisionConsole",
+    ("get", "/api/v1/notifications"): "listNotifications",
+    ("post", "/api/v1/notifications/read"): "readNotifications",
+    ("get", "/api/v1/channels"): "listChannels",
+    ("get", "/api/v1/reporter-notices"): "listReporterNotices",
+    ("post", "/api/v1/reporter-notices/{notice_id}/delivered"): "markNoticeDelivered",
+    ("get", "/api/v1/categories"): "listCategories",
+    ("get", "/api/v1/topics"): "listTopics",
+    ("get", "/api/v1/openapi.json"): "getOpenapi",
+    ("get", "/healthz"): "healthz",
+}
+
+TASK_OPERATIONS = ("getTask", "claimTask", "unclaimTask", "completeTask", "reassignTask", "urgeTask",
+                   "escalateTask", "returnTask", "requestExtension")
+CASE_OPERATIONS = ("getCase", "listAttachments", "uploadAttachment", "mergeCase", "parkCase", "unparkCase")
+
+
+def _to(targets: tuple[str, ...], parameter: str, expression: str) -> dict[str, dict[str, str]]:
+    return {target: {parameter: expression} for target in targets}
+
+
+def _case_links(body: str = "$response.body#") -> dict[str, dict[str, str]]:
+    """From an answer that is a case: its operations, and those of its first open task."""
+    return {**_to(CASE_OPERATIONS, "case_id", f"{body}/id"),
+            **_to(TASK_OPERATIONS, "task_id", f"{body}/current_tasks/0/id"),
+            "keepSeparate": {"case_id": f"{body}/id", "candidate_id": f"{body}/duplicate_candidates/0/case_id"}}
+
+
+def _task_links() -> dict[str, dict[str, str]]:
+    """From an answer that is a task: the other actions on it, and its case."""
+    return {**_to(TASK_OPERATIONS, "task_id", "$response.body#/id"), "getCase": {"case_id": "$response.body#/case_id"}}
+
+
+#: source operation → answer status → target operation → {parameter: runtime expression}.
+#: Links leave the new case and the answers that read state (lists, a case, a task): an action
+#: (claim, complete, park, ...) is reached from them, and what it changed is read again from them,
+#: so a scenario starts from a case it created or a list it was given, never from a made-up id.
+LINKS: dict[str, dict[str, dict[str, dict[str, str]]]] = {
+    "createCase": {"201": _case_links(), "200": _case_links()},
+    "getCase": {"200": _case_links()},
+    "getTask": {"200": _task_links()},
+    "listTasks": {"200": _to(TASK_OPERATIONS, "task_id", "$response.body#/tasks/0/id")},
+    "listAttachments": {"200": {"downloadAttachment": {"attachment_id": "$response.body#/items/0/id"}}},
+    "listReporterNotices": {"200": {"markNoticeDelivered": {"notice_id": "$response.body#/items/0/id"}}},
+    "supervisionConsole": {"200": {
+        **_to(TASK_OPERATIONS, "task_id", "$response.body#/tasks/0/id"),
+        **_to(("decideExtension", "decideReturn"), "request_id", "$response.body#/requests/0/id"),
+        "getCase": {"case_id": "$response.body#/escalated_cases/0/id"}}},
+}
+
+
+INVALID_INPUT = {"description": "invalid input, e.g. control characters in a parameter; nothing changed",
+                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def with_links(doc: dict[str, Any]) -> dict[str, Any]:
+    """Name every operation (``operationId``), add the OpenAPI links of :data:`LINKS`, and the 422
+    that any query, header or body parameter may get (app.core.text refuses control characters)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            operation["operationId"] = OPERATION_IDS[(method, path)]
+            by_id[operation["operationId"]] = operation
+            takes_input = "requestBody" in operation or any(
+                p.get("in") != "path" for p in operation.get("parameters", []))
+            if takes_input:
+                operation["responses"].setdefault("422", copy.deepcopy(INVALID_INPUT))
+    for source, answers in LINKS.items():
+        for status, targets in answers.items():
+            response = by_id[source]["responses"][status]
+            response["links"] = {target: {"operationId": target, "parameters": parameters}
+                                 for target, parameters in targets.items()}
+    return doc
+
+
 @lru_cache(maxsize=1)
 def spec_dict() -> dict[str, Any]:
     spec = APISpec(title="Tongguan API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
@@ -38,8 +148,8 @@ def spec_dict() -> dict[str, Any]:
                  "Reassign", "ExtensionRequestCreate", "Decision", "TaskRequest", "ReturnResult", "Notification",
                  "MarkRead", "Merge", "KeepSeparate", "Channel", "ReporterNotice"):
         spec.components.schema(name, schema=getattr(schemas, f"{name}Schema"))
-    task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-    case_id = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    task_id = id_parameter("task_id")
+    case_id = id_parameter("case_id")
     secured = [{"bearer": []}]
     spec.path("/api/v1/auth/token", operations={"post": {
         "summary": "Exchange username and password for a bearer token", "requestBody": _json("TokenRequest"),
@@ -48,10 +158,14 @@ def spec_dict() -> dict[str, Any]:
     spec.path("/api/v1/cases", operations={"post": {
         "summary": "Create a work order and start its process", "security": secured,
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
-                        "description": "a repeated key returns the first case instead of creating another"}],
+                        "description": "the client's own key: repeated with the same body it returns the first "
+                                       "case instead of creating another; with another body, 422"}],
         "requestBody": _json("CaseCreate"),
         "responses": {"201": _resp("created", "Case"), "200": _resp("the case of an earlier delivery", "Case"),
-                      "422": _resp("invalid input; nothing stored", "Error"), **ERRORS}}})
+                      "409": _resp("the channel message (channel + external_id) is already a case the caller may "
+                                   "not see; nothing about it is disclosed", "Error"),
+                      "422": _resp("invalid input, or a repeated key with another body; nothing stored", "Error"),
+                      **ERRORS}}})
     spec.path("/api/v1/cases/{case_id}", operations={"get": {
         "summary": "A case with its current tasks and history", "security": secured, "parameters": [case_id],
         "responses": {"200": _resp("the case", "Case"), **ERRORS}}})
@@ -61,7 +175,7 @@ def spec_dict() -> dict[str, Any]:
             {"name": "scope", "in": "query", "schema": {"type": "string", "enum": ["mine", "claimable"]}},
             {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["due", "-due", "created", "-created"]}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}},
             {"name": "candidates", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}},
             {"name": "light", "in": "query", "schema": {"type": "string", "enum": ["green", "yellow", "red"]}},
             {"name": "tier", "in": "query", "schema": {"type": "string", "enum": ["community", "street", "district", "city"]}},
@@ -104,7 +218,7 @@ def spec_dict() -> dict[str, Any]:
         "summary": "延期申请: the holder asks for more working hours or days, before the deadline",
         "security": secured, "parameters": [task_id], "requestBody": _json("ExtensionRequestCreate"),
         "responses": {"201": _resp("the pending request", "TaskRequest"), **acting}}})
-    request_id = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    request_id = id_parameter("request_id")
     for kind in ("extension", "return"):
         spec.path(f"/api/v1/{kind}-requests/{{request_id}}/decision", operations={"post": {
             "summary": f"Approve or refuse a pending {kind} request (supervisor)", "security": secured,
@@ -136,7 +250,7 @@ def spec_dict() -> dict[str, Any]:
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})
-    return spec.to_dict()
+    return with_links(spec.to_dict())
 
 
 def _intake_paths(spec: APISpec, secured: list[dict[str, Any]], case_id: dict[str, Any], acting: dict[str, Any]) -> None:
@@ -150,7 +264,7 @@ def _intake_paths(spec: APISpec, secured: list[dict[str, Any]], case_id: dict[st
         "summary": "合并: the case becomes a duplicate of the master case `into` and follows it (dispatcher)",
         "security": secured, "parameters": [case_id], "requestBody": _json("Merge"),
         "responses": {"200": _resp("the merged case", "Case"), **acting}}})
-    candidate_id = {"name": "candidate_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    candidate_id = id_parameter("candidate_id")
     spec.path("/api/v1/cases/{case_id}/duplicates/{candidate_id}/dismiss", operations={"post": {
         "summary": "Keep separate: the candidate is a different problem and is not proposed again (dispatcher)",
         "security": secured, "parameters": [case_id, candidate_id], "requestBody": _json("KeepSeparate"),
@@ -172,18 +286,18 @@ def _intake_paths(spec: APISpec, secured: list[dict[str, Any]], case_id: dict[st
         "parameters": [{"name": "channel", "in": "query", "schema": {"type": "string"}},
                        {"name": "pending", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]},
                         "description": "1 (default): only undelivered"},
-                       {"name": "after", "in": "query", "schema": {"type": "integer"}},
+                       {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}},
                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
         "responses": {"200": {"description": "notices", "content": {"application/json": {"schema": {
             "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/ReporterNotice"}}}}}}},
             "422": _resp("invalid query", "Error"), **ERRORS}}})
     spec.path("/api/v1/reporter-notices/{notice_id}/delivered", operations={"post": {
         "summary": "The adapter delivered the notice", "security": secured,
-        "parameters": [{"name": "notice_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "parameters": [id_parameter("notice_id")],
         "responses": {"200": _resp("the notice", "ReporterNotice"), "409": _resp("delivered already", "Error"), **ERRORS}}})
     spec.path("/api/v1/attachments/{attachment_id}", operations={"get": {
         "summary": "Download an attachment (photos inline, other files as a download)", "security": secured,
-        "parameters": [{"name": "attachment_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "parameters": [id_parameter("attachment_id")],
         "responses": {"200": {"description": "the file"}, **ERRORS}}})
 
 

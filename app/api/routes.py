@@ -133,7 +133,7 @@ def _visible_case(case_id: int) -> Case:
     return case
 
 
-@bp.post("/cases/<int:case_id>/merge")
+@bp.post("/cases/<id:case_id>/merge")
 def merge_case(case_id: int) -> Any:
     """Merge a duplicate into its master case (dispatchers)."""
     data = _body(schemas.MergeSchema)
@@ -143,7 +143,7 @@ def merge_case(case_id: int) -> Any:
     return case_dict(_get_case(case_id))
 
 
-@bp.post("/cases/<int:case_id>/duplicates/<int:candidate_id>/dismiss")
+@bp.post("/cases/<id:case_id>/duplicates/<id:candidate_id>/dismiss")
 def keep_separate(case_id: int, candidate_id: int) -> Any:
     """The candidate is a different problem: keep both cases (dispatchers)."""
     data = _body(schemas.KeepSeparateSchema)
@@ -171,7 +171,7 @@ def reporter_notices() -> Any:
     return {"items": [notice_dict(n) for n in session.scalars(statement)]}
 
 
-@bp.post("/reporter-notices/<int:notice_id>/delivered")
+@bp.post("/reporter-notices/<id:notice_id>/delivered")
 def notice_delivered(notice_id: int) -> Any:
     principal = api_principal()
     if not principal.has_role("operator", "admin"):
@@ -198,13 +198,13 @@ def list_channels() -> Any:
     return {"items": [{"channel": c, "form": channel_form(c)} for c in CHANNELS]}
 
 
-@bp.get("/cases/<int:case_id>/attachments")
+@bp.get("/cases/<id:case_id>/attachments")
 def list_attachments(case_id: int) -> Any:
     case = _visible_case(case_id)
     return {"items": [attachment_dict(a) for a in case_attachments(case.id)]}
 
 
-@bp.post("/cases/<int:case_id>/attachments")
+@bp.post("/cases/<id:case_id>/attachments")
 def upload_attachment(case_id: int) -> Any:
     """Attach a photo or file (multipart/form-data, field ``file``)."""
     case = _visible_case(case_id)
@@ -216,7 +216,7 @@ def upload_attachment(case_id: int) -> Any:
     return jsonify(attachment_dict(attachment)), 201
 
 
-@bp.get("/attachments/<int:attachment_id>")
+@bp.get("/attachments/<id:attachment_id>")
 def download_attachment(attachment_id: int) -> Any:
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:
@@ -225,7 +225,7 @@ def download_attachment(attachment_id: int) -> Any:
     return send_attachment(attachment)
 
 
-@bp.get("/cases/<int:case_id>")
+@bp.get("/cases/<id:case_id>")
 def get_case(case_id: int) -> Any:
     principal = api_principal()
     case = _get_case(case_id)
@@ -237,16 +237,9 @@ def get_case(case_id: int) -> Any:
 @bp.get("/tasks")
 def list_tasks() -> Any:
     principal = api_principal()
-    scope = request.args.get("scope", "claimable")
-    if scope not in ("mine", "claimable"):
-        raise ValidationFailed("invalid query", errors={"scope": ["must be mine or claimable"]})
-    try:
-        limit = min(max(int(request.args.get("limit", current_app.config["SETTINGS"].PAGE_SIZE)), 1), 500)
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        raise ValidationFailed("invalid query", errors={"limit": ["must be an integer"]}) from None
-    sort = request.args.get("sort", "due")
-    tasks = inbox_rows(principal, scope, sort, limit, offset, task_filters())
+    args = _query(_schema(schemas.TaskQuerySchema))
+    limit, offset = args["limit"] or current_app.config["SETTINGS"].PAGE_SIZE, args["offset"]
+    tasks = inbox_rows(principal, args["scope"], args["sort"], limit, offset, task_filters())
     cands = candidates(tasks) if request.args.get("candidates") == "1" else {}
     return {"tasks": [task_dict(t, cands.get(t.id)) for t in tasks], "limit": limit, "offset": offset}
 
@@ -271,7 +264,7 @@ def task_filters() -> TaskFilters:
     return TaskFilters(light=light, tier=tier, unit_path=unit_path)
 
 
-@bp.get("/tasks/<int:task_id>")
+@bp.get("/tasks/<id:task_id>")
 def get_task(task_id: int) -> Any:
     task = _get_task(task_id)
     _check_task_visible(task)
@@ -282,14 +275,14 @@ def get_task(task_id: int) -> Any:
     return out
 
 
-@bp.post("/tasks/<int:task_id>/claim")
+@bp.post("/tasks/<id:task_id>/claim")
 def claim(task_id: int) -> Any:
     task = _get_task(task_id)
     task = task_ops.claim_task(task, api_principal())
     return task_dict(task)
 
 
-@bp.post("/tasks/<int:task_id>/unclaim")
+@bp.post("/tasks/<id:task_id>/unclaim")
 def unclaim(task_id: int) -> Any:
     task = _get_task(task_id)
     principal = api_principal()
@@ -297,7 +290,7 @@ def unclaim(task_id: int) -> Any:
     return task_dict(task_ops.unclaim_task(task, principal))
 
 
-@bp.post("/tasks/<int:task_id>/complete")
+@bp.post("/tasks/<id:task_id>/complete")
 def complete(task_id: int) -> Any:
     task = _get_task(task_id)
     principal = api_principal()
@@ -313,7 +306,7 @@ def complete(task_id: int) -> Any:
 
 # ---------------------------------------------------------------------------- supervision (督办)
 
-@bp.post("/tasks/<int:task_id>/reassign")
+@bp.post("/tasks/<id:task_id>/reassign")
 def reassign(task_id: int) -> Any:
     task = _get_task(task_id)
     principal = api_principal()
@@ -327,14 +320,14 @@ def reassign(task_id: int) -> Any:
     return task_dict(task, candidates([task]).get(task.id))
 
 
-@bp.post("/tasks/<int:task_id>/urge")
+@bp.post("/tasks/<id:task_id>/urge")
 def urge(task_id: int) -> Any:
     task = _get_task(task_id)
     data = _body(schemas.ReasonSchema)
     return task_dict(supervision_ops.urge_task(task, api_principal(), data["reason"]))
 
 
-@bp.post("/tasks/<int:task_id>/escalate")
+@bp.post("/tasks/<id:task_id>/escalate")
 def escalate(task_id: int) -> Any:
     task = _get_task(task_id)
     data = _body(schemas.ReasonSchema)
@@ -343,7 +336,7 @@ def escalate(task_id: int) -> Any:
     return case_dict(case)
 
 
-@bp.post("/tasks/<int:task_id>/return")
+@bp.post("/tasks/<id:task_id>/return")
 def return_task(task_id: int) -> Any:
     task = _get_task(task_id)
     data = _body(schemas.ReasonSchema)
@@ -354,7 +347,7 @@ def return_task(task_id: int) -> Any:
     return {"status": status, "request": None, "case": case_dict(_get_case(task.case_id))}
 
 
-@bp.post("/tasks/<int:task_id>/extension-requests")
+@bp.post("/tasks/<id:task_id>/extension-requests")
 def request_extension(task_id: int) -> Any:
     task = _get_task(task_id)
     data = _body(schemas.ExtensionRequestCreateSchema)
@@ -370,7 +363,7 @@ def _get_request(request_id: int) -> TaskRequest:
     return req
 
 
-@bp.post("/extension-requests/<int:request_id>/decision")
+@bp.post("/extension-requests/<id:request_id>/decision")
 def decide_extension(request_id: int) -> Any:
     data = _body(schemas.DecisionSchema)
     req = supervision_ops.decide_request(_get_request(request_id), api_principal(), data["approve"], data["reason"],
@@ -378,7 +371,7 @@ def decide_extension(request_id: int) -> Any:
     return request_dict(req)
 
 
-@bp.post("/return-requests/<int:request_id>/decision")
+@bp.post("/return-requests/<id:request_id>/decision")
 def decide_return(request_id: int) -> Any:
     data = _body(schemas.DecisionSchema)
     req = supervision_ops.decide_request(_get_request(request_id), api_principal(), data["approve"], data["reason"],
@@ -386,7 +379,7 @@ def decide_return(request_id: int) -> Any:
     return request_dict(req)
 
 
-@bp.post("/cases/<int:case_id>/park")
+@bp.post("/cases/<id:case_id>/park")
 def park(case_id: int) -> Any:
     data = _body(schemas.ReasonSchema)
     case = supervision_ops.park_case(_get_case(case_id), api_principal(), data["reason"])
@@ -394,7 +387,7 @@ def park(case_id: int) -> Any:
     return case_dict(case)
 
 
-@bp.post("/cases/<int:case_id>/unpark")
+@bp.post("/cases/<id:case_id>/unpark")
 def unpark(case_id: int) -> Any:
     data = _body(schemas.ReasonSchema)
     case = supervision_ops.unpark_case(_get_case(case_id), api_principal(), data["reason"])

@@ -3,17 +3,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.cases.models import CHANNELS, URGENCIES
+from app.core.ids import MAX_ID
+from app.core.text import text_problem
 
 PHONE = r"^(\+?86[- ]?)?(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?|\d{3,8})$"
 CATEGORY = r"^(component|event):\d{5}$"
 
 
+#: what the document tells clients (JSON Schema patterns): no control characters, long text may break lines
+ONE_LINE = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+LONG_TEXT = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+
+
+class Text(fields.String):
+    """A string the API stores or looks up: no control characters, one line unless ``multiline``;
+    ``visible`` text must show something (not only spaces or zero-width characters)."""
+
+    def __init__(self, *args: Any, multiline: bool = False, visible: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.multiline, self.visible = multiline, visible
+        if not any(isinstance(v, validate.Regexp) for v in self.validators):  # a Regexp says it already
+            self.metadata = {"pattern": LONG_TEXT if multiline else ONE_LINE, **self.metadata}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = text_problem(text, multiline=self.multiline, required=self.visible)
+        if problem is not None:
+            raise ValidationError(problem)
+        return text
+
+
+#: ids that reach the database: 1 … 2^31−1 (INTEGER columns, see app.core.ids)
+DB_ID = validate.Range(1, MAX_ID, error=f"须为 1 到 {MAX_ID} 之间的编号 / must be an id from 1 to {MAX_ID}")
+
+
 class TokenRequestSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(1, 80))
-    password = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+    username = Text(required=True, validate=validate.Length(1, 80))
+    password = Text(required=True, validate=validate.Length(1, 200), load_only=True)
 
 
 class TokenSchema(Schema):
@@ -21,24 +50,24 @@ class TokenSchema(Schema):
 
 
 class ReporterSchema(Schema):
-    name = fields.String(validate=validate.Length(1, 100), allow_none=True)
-    phone = fields.String(validate=validate.Regexp(PHONE, error="not a valid phone number"), allow_none=True)
+    name = Text(validate=validate.Length(1, 100), allow_none=True, visible=True)
+    phone = Text(validate=validate.Regexp(PHONE, error="not a valid phone number"), allow_none=True)
     confidential = fields.Boolean(dump_only=True, metadata={
         "description": "answers only: the caller asked to stay anonymous and you may not see them"})
 
 
 class CaseCreateSchema(Schema):
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    title = fields.String(required=True, validate=validate.Length(2, 200))
-    description = fields.String(required=True, validate=validate.Length(1, 4000))
-    address = fields.String(required=True, validate=validate.Length(1, 300))
+    title = Text(required=True, validate=validate.Length(2, 200), visible=True)
+    description = Text(required=True, validate=validate.Length(1, 4000), multiline=True, visible=True)
+    address = Text(required=True, validate=validate.Length(1, 300), visible=True)
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90), allow_nan=False)
     lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180), allow_nan=False)
-    category_code = fields.String(allow_none=True, validate=validate.Regexp(CATEGORY, error="expected <component|event>:<5 digits>, e.g. event:06001"))
+    category_code = Text(allow_none=True, validate=validate.Regexp(CATEGORY, error="expected <component|event>:<5 digits>, e.g. event:06001"))
     urgency = fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
     reporter = fields.Nested(ReporterSchema, allow_none=True)
-    external_id = fields.String(allow_none=True, validate=validate.Length(1, 120))
-    grid_unit = fields.String(allow_none=True, validate=validate.Length(1, 64),
+    external_id = Text(allow_none=True, validate=validate.Length(1, 120), visible=True)
+    grid_unit = Text(allow_none=True, validate=validate.Length(1, 64),
                               metadata={"description": "code of the community (grid) of the problem; else found from lat/lng"})
     extension = fields.Dict(keys=fields.String(), allow_none=True,
                             metadata={"description": "the channel's extension fields, checked against "
@@ -129,20 +158,34 @@ class AttachmentSchema(Schema):
 
 
 class MergeSchema(Schema):
-    into = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
-                          metadata={"description": "id of the master case"})
-    reason = fields.String(validate=validate.Length(2, 1000), allow_none=True)
+    into = fields.Integer(required=True, strict=True, validate=DB_ID, metadata={"description": "id of the master case"})
+    reason = Text(validate=validate.Length(2, 1000), allow_none=True, multiline=True, visible=True)
 
 
 class KeepSeparateSchema(Schema):
-    reason = fields.String(validate=validate.Length(2, 1000), allow_none=True)
+    reason = Text(validate=validate.Length(2, 1000), allow_none=True, multiline=True, visible=True)
 
 
 class NoticeQuerySchema(Schema):
     channel = fields.String(validate=validate.OneOf(CHANNELS))
     pending = fields.Boolean(load_default=True, truthy={"1", "true"}, falsy={"0", "false"})
-    after = fields.Integer(validate=validate.Range(min=0), metadata={"description": "only notices with a larger id"})
+    after = fields.Integer(validate=validate.Range(0, MAX_ID), metadata={"description": "only notices with a larger id"})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+TASK_SCOPES = ("mine", "claimable")
+
+
+class TaskQuerySchema(Schema):
+    """``GET /tasks``' paging; its filters (light, tier, unit) are checked by ``task_filters``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    scope = fields.String(load_default="claimable", validate=validate.OneOf(TASK_SCOPES))
+    sort = fields.String(load_default="due")
+    limit = fields.Integer(load_default=None, validate=validate.Range(1, 500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_ID))
 
 
 class ReporterNoticeSchema(Schema):
@@ -208,7 +251,7 @@ class CompleteSchema(Schema):
     data = fields.Dict(required=True, keys=fields.String())
 
 
-REASON = fields.String(required=True, validate=validate.Length(2, 1000))
+REASON = Text(required=True, validate=validate.Length(2, 1000), multiline=True, visible=True)
 
 
 class ReasonSchema(Schema):
@@ -216,9 +259,9 @@ class ReasonSchema(Schema):
 
 
 class ReassignSchema(Schema):
-    user = fields.String(validate=validate.Length(1, 80), allow_none=True,
-                         metadata={"description": "username of the new holder"})
-    unit = fields.String(validate=validate.Length(1, 64), allow_none=True,
+    user = Text(validate=validate.Length(1, 80), allow_none=True,
+                metadata={"description": "username of the new holder"})
+    unit = Text(validate=validate.Length(1, 64), allow_none=True,
                          metadata={"description": "org-unit code the task moves to"})
     reason = REASON
 
@@ -270,14 +313,18 @@ class NotificationSchema(Schema):
 
 
 class MarkReadSchema(Schema):
-    ids = fields.List(fields.Integer(strict=True), allow_none=True, validate=validate.Length(max=500),
+    ids = fields.List(fields.Integer(strict=True, validate=DB_ID), allow_none=True, validate=validate.Length(max=500),
                       metadata={"description": "omit to mark all read"})
 
 
 class ErrorSchema(Schema):
     error = fields.String()
     message = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "messages by field (422)"})
+    claimed_by = fields.String(allow_none=True, metadata={"description": "409: who holds the task"})
+    state = fields.String(metadata={"description": "409: the state the task or request is in"})
+    request = fields.Integer(metadata={"description": "409: the request already waiting"})
 
 
 def drop_none(d: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from app.cases import intake_keys
 from app.cases.channels import reporter_identity, validate_extension
 from app.duplicates.operations import file_new_case, find_duplicates
 from app.engine import host
-from app.orgs.directory import directory
+from app.orgs.directory import city_area, directory
 
 
 def find_existing(channel: str, external_id: str | None, stored_key: str | None) -> tuple[Case | None, str]:
@@ -52,6 +52,7 @@ def create_case(data: dict[str, Any], actor: Principal | None, idempotency_key: 
     extension = data.get("extension") or {}
     errors = validate_extension(channel, extension, locale)
     errors.update(_category_errors(data.get("category_code")))
+    errors.update(_place_errors(data.get("lat"), data.get("lng")))
     if errors:
         raise ValidationFailed("invalid input", errors=errors)
     units = directory()
@@ -103,6 +104,18 @@ def _category_errors(category_code: str | None) -> dict[str, list[str]]:
         return {"category_code": ["分类目录尚未加载，请管理员运行 flask catalog load / "
                                   "the category catalogue is not loaded: an administrator runs 'flask catalog load'"]}
     return {"category_code": [f"不在分类目录中 / {category_code} is not in the category catalogue"]}
+
+
+def _place_errors(lat: float | None, lng: float | None) -> dict[str, list[str]]:
+    """A point must lie in the city's area (a point far away, e.g. 0,0, would be routed to some
+    community all the same: the nearest one)."""
+    if lat is None or lng is None:
+        return {}
+    area = city_area()
+    if area is None or area.contains(lat, lng):
+        return {}
+    text = f"不在本市范围内（{area.describe('zh')}） / outside the city's area ({area.describe('en')})"
+    return {"lat": [text], "lng": [text]}
 
 
 def process_seed(values: dict[str, Any], grid_code: str | None, dispatch_unit: str) -> dict[str, Any]:

@@ -566,6 +566,8 @@ EN: dict[str, str] = {
     "切换渠道": "Switch channel",
     "此渠道没有扩展字段。": "This channel has no extra fields.",
     "没有这个渠道": "No such channel.",
+    "请选择来源渠道": "Choose the channel the report came in by.",
+    "没有这个渠道：{channel}，请从列出的渠道中选择": "No channel {channel}: choose one of the channels listed.",
     "照片和附件": "Photos and files",
     "照片（JPEG、PNG、WebP、GIF、HEIC）、PDF、音频或视频，每个文件不超过 {size} MB。":
         "Photos (JPEG, PNG, WebP, GIF, HEIC), PDF, audio or video, at most {size} MB each.",

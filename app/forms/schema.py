@@ -11,6 +11,7 @@ pattern is refused when the bundle is deployed (:func:`check_form_patterns`).
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -20,7 +21,10 @@ import re2
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
+from app.core.ids import MAX_INT64
+from app.core.text import LINE_BREAKS, control_character, is_blank
 from app.orgs.directory import directory
+from app.sla.calendar import parse_limit
 
 _format_checker = FormatChecker(formats=())
 
@@ -111,6 +115,14 @@ FormValidator = validators.extend(Draft202012Validator, {
     "pattern": _re2_pattern, "patternProperties": _no_regex_keyword, "propertyNames": _no_regex_keyword})
 
 
+@_format_checker.checks("time-limit", raises=ValueError)
+def _is_time_limit(value: object) -> bool:
+    """``4h`` / ``3d`` within the longest limit (app.sla.calendar.MAX_LIMIT_DAYS)."""
+    if isinstance(value, str):
+        parse_limit(value)
+    return True
+
+
 _resolved: dict[tuple[int, int, str | None], tuple[Any, dict[str, Any]]] = {}
 
 
@@ -198,7 +210,10 @@ def coerce_form(schema: Mapping[str, Any], form: Any, locale: str = "zh") -> tup
             if kind == "integer":
                 data[name] = int(raw)
             elif kind == "number":
-                data[name] = float(raw)
+                number = float(raw)
+                if not math.isfinite(number):  # "inf", "nan", "1e999": no place or amount is that
+                    raise ValueError(raw)
+                data[name] = number
             elif prop.get("format") == "date-time" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", raw):
                 data[name] = raw + ":00+08:00"  # <input type=datetime-local> gives local Beijing time
             else:
@@ -209,12 +224,20 @@ def coerce_form(schema: Mapping[str, Any], form: Any, locale: str = "zh") -> tup
 
 
 def validate(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str = "zh") -> dict[str, list[str]]:
-    """Field-level error messages (empty when the data is valid); unknown fields are refused."""
+    """Field-level error messages (empty when the data is valid); unknown fields are refused.
+
+    Beyond JSON Schema: text without control characters (tab and line breaks only in textareas),
+    required text that shows something, whole numbers within 64 bits and finite numbers."""
     errors: dict[str, list[str]] = {}
     props = schema.get("properties", {})
+    required = set(schema.get("required", []))
     for key in data:
         if key not in props:
             errors.setdefault(key, []).append(message("unknown", {}, locale))
+        else:
+            kinds = _value_problems(props[key], data[key], key in required)
+            if kinds:
+                errors.setdefault(key, []).extend(message(k, {}, locale) for k in kinds)
     for err in _validator(schema).iter_errors(dict(data)):
         if err.validator == "required":
             missing = [f for f in err.validator_value if f not in (err.instance or {})]
@@ -222,8 +245,34 @@ def validate(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str = "
                 errors.setdefault(name, []).append(message("required", {}, locale))
             continue
         name = str(err.absolute_path[0]) if err.absolute_path else "_form"
-        errors.setdefault(name, []).append(message(str(err.validator), err.schema if isinstance(err.schema, dict) else {}, locale))
+        kind = "timeLimit" if err.validator == "format" and err.validator_value == "time-limit" else str(err.validator)
+        errors.setdefault(name, []).append(message(kind, err.schema if isinstance(err.schema, dict) else {}, locale))
     return {k: sorted(set(v), key=v.index) for k, v in errors.items()}
+
+
+def _value_problems(prop: Mapping[str, Any], value: Any, required: bool) -> list[str]:
+    """What :func:`validate` refuses beyond JSON Schema, as message kinds (see ``_MESSAGES``)."""
+    if isinstance(value, str):
+        multiline = prop.get("x-widget") == "textarea"
+        bad = control_character(value, multiline)
+        if bad is not None:
+            return ["oneLine" if bad in LINE_BREAKS else "control"]
+        return ["blank"] if (required or value) and is_blank(value) else []
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, int):
+        return [] if -MAX_INT64 <= value <= MAX_INT64 else ["range"]
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else ["finite"]
+    if isinstance(value, list):
+        items = prop.get("items") if isinstance(prop.get("items"), Mapping) else {}
+        return sorted({kind for item in value for kind in _value_problems(items, item, False)})
+    if isinstance(value, Mapping):
+        inner = prop.get("properties") if isinstance(prop.get("properties"), Mapping) else {}
+        return sorted({kind for key, item in value.items()
+                       for kind in (["control"] if control_character(str(key), False) else [])
+                       + _value_problems(inner.get(key, {}), item, False)})
+    return []
 
 
 _validators: dict[int, tuple[Any, Any]] = {}
@@ -262,6 +311,13 @@ _MESSAGES = {
     "uniqueItems": ("选项重复", "Options are repeated."),
     "integer": ("请输入整数", "Enter a whole number."),
     "number": ("请输入数字", "Enter a number."),
+    "control": ("不能包含控制字符", "Must not contain control characters."),
+    "oneLine": ("不能换行或包含制表符", "Must be one line, without tabs."),
+    "blank": ("不能为空，也不能只有空白或不可见字符", "Must not be empty or only invisible characters."),
+    "range": ("数值超出范围", "The number is out of range."),
+    "timeLimit": ("时限写作 <N>h（工作小时）或 <N>d（工作日），最多 365 个工作日",
+                  "Write the limit as <N>h (working hours) or <N>d (working days), at most 365 working days."),
+    "finite": ("请输入有限的数字", "Enter a finite number."),
 }
 
 

@@ -25,6 +25,7 @@ from app.cases.models import Case
 from app.core.audit import record
 from app.core.db import session, utcnow
 from app.core.errors import AppError, NotFound, ValidationFailed
+from app.core.ids import parse_id
 from app.open311 import attributes
 from app.open311.errors import Open311Error, bad_request, forbidden, from_app_error
 from app.open311.models import NAME_MAX, ApiKey, Open311Request
@@ -74,8 +75,9 @@ def revoke_key(key: ApiKey, actor: Any = None) -> ApiKey:
 def find_key(ref: str) -> ApiKey:
     """A key by its id or the first characters shown for it (its prefix)."""
     ref = (ref or "").strip()
-    if ref.isdigit():
-        key = session.get(ApiKey, int(ref))
+    ident = parse_id(ref)
+    if ident is not None:
+        key = session.get(ApiKey, ident)
         if key is not None:
             return key
     if ref:

@@ -34,6 +34,15 @@ class Service:
                 "metadata": metadata, "type": "realtime", "keywords": self.keywords, "group": self.group}
 
 
+#: the service_code of a public case filed without a category (a patrol report not classified
+#: yet): GeoReport requires one, and no client can file with it (it is not in the service list)
+UNCATEGORIZED = "uncategorized"
+
+
+def uncategorized_name(locale: str = "zh") -> str:
+    return "Not categorised yet" if locale == "en" else "未分类"
+
+
 def code_to_key(service_code: str) -> str | None:
     """``event-06001`` → ``event:06001``; None when it is not a service code at all."""
     m = SERVICE_CODE.match(service_code)

@@ -18,6 +18,7 @@ from app.cases.models import LOCAL_TZ
 from app.core import clock
 from app.core.db import commit_before_answer, session
 from app.core.errors import AppError
+from app.core.ids import parse_id
 from app.engine.host import NoProcessDeployed
 from app.open311 import attributes, operations, queries, services
 from app.open311.errors import Open311Error, bad_request, from_app_error, not_found
@@ -123,16 +124,21 @@ def create_request(fmt: str) -> Any:
     return answer("requests", body, fmt, 201 if filed.created else 200)
 
 
+def request_id(text: str) -> int | None:
+    """A service_request_id: the case's id, or its number (TG + date + id); None if neither."""
+    m = CASE_NUMBER.match(text)
+    return parse_id(m.group(1) if m else text)
+
+
 def _ids(text: str) -> tuple[int, ...]:
     ids: list[int] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
-        m = CASE_NUMBER.match(part)
-        if part.isdigit() or m:
-            ids.append(int(m.group(1) if m else part))
-        else:
+        ident = request_id(part)
+        if ident is None:
             raise bad_request(f"service_request_id: {part[:40]!r} is not a request id")
+        ids.append(ident)
     if len(ids) > queries.MAX_RESULTS:
         raise bad_request(f"service_request_id: at most {queries.MAX_RESULTS} ids at once")
     return tuple(ids)
@@ -197,13 +203,13 @@ def list_requests(fmt: str) -> Any:
     return answer("requests", queries.request_dicts(cases, _locale()), fmt)
 
 
-@bp.get("/requests/<request_id>.<fmt>")
-def get_request(request_id: str, fmt: str) -> Any:
+@bp.get("/requests/<service_request_id>.<fmt>")
+def get_request(service_request_id: str, fmt: str) -> Any:
     _check_format(fmt)
-    m = CASE_NUMBER.match(request_id)
-    case = queries.public_case(int(m.group(1) if m else request_id)) if request_id.isdigit() or m else None
+    ident = request_id(service_request_id)
+    case = queries.public_case(ident) if ident is not None else None
     if case is None:
-        raise not_found(f"service_request_id {request_id[:40]!r} not found")
+        raise not_found(f"service_request_id {service_request_id[:40]!r} not found")
     return answer("requests", queries.request_dicts([case], _locale()), fmt)
 
 

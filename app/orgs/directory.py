@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.core.db import session
+from app.core.geo import Area
 from app.orgs.models import OrgUnit
 
 TTL = 60.0
@@ -58,6 +59,11 @@ class OrgDirectory:
                     best, best_d = u.code, d
         return best
 
+    def area(self, margin_km: float) -> Area | None:
+        """The city's area: the org units' centres with a margin (None when no unit has coordinates)."""
+        return Area.around([(u.lat, u.lng) for u in self.by_code.values() if u.lat is not None and u.lng is not None],
+                           margin_km)
+
     def department(self, code: str | None, dept_type: str | None) -> str | None:
         if not code or not dept_type:
             return None
@@ -80,6 +86,13 @@ def directory() -> OrgDirectory:
         fresh = OrgDirectory(units)
         _state["dir"], _state["at"] = fresh, time.monotonic()
         return fresh
+
+
+def city_area() -> Area | None:
+    """Where reports may be: ``CITY_AREA`` when set, else the org tree's units with ``CITY_AREA_MARGIN_KM``."""
+    from flask import current_app
+    settings = current_app.config["SETTINGS"]
+    return settings.city_area or directory().area(settings.CITY_AREA_MARGIN_KM)
 
 
 def invalidate() -> None:

@@ -52,6 +52,9 @@ Period = tuple[time, time]
 DEFAULT_PERIODS: tuple[Period, ...] = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
 
 _LIMIT_RE = re.compile(r"\s*([0-9]+)([hd])\s*")
+#: the longest time limit: a year of working days. A longer one is a typing error, and computing
+#: its deadline would walk the calendar for centuries (the year 9999 overflows a datetime)
+MAX_LIMIT_DAYS = 365
 _PERIOD_RE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*")
 _ONE_DAY = timedelta(days=1)
 _MINUTE = timedelta(minutes=1)
@@ -143,13 +146,18 @@ def parse_limit(text: str, calendar: WorkingCalendar | None = None) -> int:
             f"invalid time limit {text!r}: expected '<N>h' (working hours) or '<N>d' "
             "(working days) with N a positive integer"
         )
-    n = int(m.group(1))
+    digits = m.group(1).lstrip("0")
+    if len(digits) > 7:  # int() of thousands of digits is refused; any such limit is too long anyway
+        digits = "9" * 8
+    n = int(digits or "0")
     if n <= 0:
         raise ValueError(f"invalid time limit {text!r}: N must be a positive integer")
-    if m.group(2) == "h":
-        return n * 60
     cal = calendar if calendar is not None else DEFAULT_CALENDAR
-    return n * cal.day_length_minutes
+    minutes = n * 60 if m.group(2) == "h" else n * cal.day_length_minutes
+    if minutes > MAX_LIMIT_DAYS * cal.day_length_minutes:
+        raise ValueError(f"invalid time limit {text!r}: at most {MAX_LIMIT_DAYS} working days "
+                         f"({MAX_LIMIT_DAYS * cal.day_length_minutes // 60}h)")
+    return minutes
 
 
 def parse_periods(text: str) -> tuple[Period, ...]:

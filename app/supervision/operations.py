@@ -225,7 +225,10 @@ def request_extension(task: Task, principal: Principal, reason: Any, hours: Any 
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationFailed("延期时长无效 / invalid amount", errors={field: ["须为正整数 / must be a positive whole number"]})
     limit = f"{amount}{'h' if field == 'hours' else 'd'}"
-    minutes = parse_limit(limit, deadlines.calendar())
+    try:
+        minutes = parse_limit(limit, deadlines.calendar())
+    except ValueError:  # longer than any time limit may be
+        minutes = MAX_EXTENSION_MINUTES + 1
     if minutes > MAX_EXTENSION_MINUTES:
         raise ValidationFailed("延期过长 / extension too long", errors={field: ["最多 30 个工作日 / at most 30 working days"]})
     if task.due_at is None:

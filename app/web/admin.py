@@ -37,7 +37,7 @@ def incidents() -> Any:
     return render_template("admin/incidents.html", incidents=rows)
 
 
-@bp.post("/incidents/<int:incident_id>/retry")
+@bp.post("/incidents/<id:incident_id>/retry")
 @role_required("admin")
 def retry(incident_id: int) -> Any:
     principal = current_principal()
@@ -55,14 +55,14 @@ def retry(incident_id: int) -> Any:
     return redirect(url_for("admin.incidents"))
 
 
-@bp.post("/incidents/<int:incident_id>/repair")
+@bp.post("/incidents/<id:incident_id>/repair")
 @role_required("admin")
 def repair(incident_id: int) -> Any:
     """Retry the engine step of a stopped case (joins what was never joined, runs the engine)."""
     return _repair_action(incident_id, host.repair_case, _("已修复案件，流程继续流转（事件告警 #{id} 已处理）"))
 
 
-@bp.post("/incidents/<int:incident_id>/reproject")
+@bp.post("/incidents/<id:incident_id>/reproject")
 @role_required("admin")
 def reproject(incident_id: int) -> Any:
     """Make the case's task rows agree with its workflow, without running the engine."""
@@ -88,7 +88,7 @@ def _repair_action(incident_id: int, action: Any, done: str) -> Any:
     return redirect(url_for("admin.incidents"))
 
 
-@bp.post("/incidents/<int:incident_id>/dismiss")
+@bp.post("/incidents/<id:incident_id>/dismiss")
 @role_required("admin")
 def dismiss(incident_id: int) -> Any:
     principal = current_principal()
@@ -151,7 +151,10 @@ def _check_deadline(calendar: WorkingCalendar) -> tuple[dict[str, str], dict[str
         return values, errors, None
     if start.tzinfo is None or start.utcoffset() is None:
         start = start.replace(tzinfo=calendar.zone)  # the form's time is the calendar's wall clock
-    due = calendar.add(start, values["limit"]).astimezone(calendar.zone)
+    try:
+        due = calendar.add(start, values["limit"]).astimezone(calendar.zone)
+    except (OverflowError, ValueError):  # the deadline would fall after the year 9999
+        return values, {"start": [_("请填写开始时间，例如 2026-09-30 16:30")]}, None
     return values, errors, {"start": start.astimezone(calendar.zone), "due": due, "weekday": _weekday(due.date()),
                             "minutes": calendar.limit_minutes(values["limit"])}
 
@@ -284,7 +287,7 @@ def calendar_notice_import() -> Any:
     return redirect(url_for("admin.calendar"))
 
 
-@bp.post("/calendar/notice/<int:year>/remove")
+@bp.post("/calendar/notice/<year:year>/remove")
 @role_required("admin")
 def calendar_notice_remove(year: int) -> Any:
     try:

@@ -45,7 +45,7 @@ def issue() -> Any:
     return _render(issued=(key, plaintext), status=201)
 
 
-@bp.post("/<int:key_id>/revoke")
+@bp.post("/<id:key_id>/revoke")
 @role_required("admin")
 def revoke(key_id: int) -> Any:
     key = get_or_404(ApiKey, key_id, _("找不到该密钥"))

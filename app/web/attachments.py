@@ -20,7 +20,7 @@ bp = Blueprint("attachments", __name__)
 UPLOAD_FIELD = "file"
 
 
-@bp.get("/attachments/<int:attachment_id>")
+@bp.get("/attachments/<id:attachment_id>")
 @login_required
 def download(attachment_id: int) -> Any:
     """A photo inline, any other file as a download; only for users who may see its case."""
@@ -31,7 +31,7 @@ def download(attachment_id: int) -> Any:
     return send_attachment(attachment)
 
 
-@bp.post("/cases/<int:case_id>/attachments")
+@bp.post("/cases/<id:case_id>/attachments")
 @login_required
 def upload(case_id: int) -> Any:
     """Anyone who may see a case may add photos or files to it (a handler's proof, a caller's letter)."""

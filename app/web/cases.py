@@ -23,6 +23,7 @@ from app.sla.deadlines import LIGHTS
 from app.cases.operations import create_case
 from app.core.db import session as db
 from app.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.ids import parse_id
 from app.core.i18n import get_locale, gettext as _
 from app.duplicates.operations import MERGE_ROLES, check_may_decide, keep_separate, merge_by
 from app.duplicates.queries import duplicate_candidates, merged_cases
@@ -249,15 +250,20 @@ def new() -> Any:
     if request.method == "GET":
         intake = IntakeForm.for_channel(_channel_arg(request.args.get("channel")))
         return _render_new(intake, intake.initial(request.args), {}, None, uuid.uuid4().hex, 200)
-    intake = IntakeForm.for_channel(_channel_arg(request.form.get("channel")))
+    posted_channel = request.form.get("channel")
+    intake = IntakeForm.for_channel(_channel_arg(posted_channel))
     values = intake.posted(request.form)
     idem = form_token(request.form.get("idem"))
+    # an unknown channel is refused, not taken for the default: the case would be filed as a hotline call
+    channel_errors = {} if posted_channel in OPERATOR_CHANNELS else {"channel": [_channel_message(posted_channel)]}
     if request.form.get("action") == "switch":  # without JavaScript: the channel changed, keep what was typed
-        return _render_new(intake, intake.switched(request.form), {}, None, idem, 200)
+        return _render_new(intake, intake.switched(request.form), channel_errors,
+                           _("表单有误，请检查标出的字段") if channel_errors else None, idem,
+                           422 if channel_errors else 200)
     uploads = uploaded_files(FILES_FIELD)
     data, coerce_errors = coerce_form(intake.schema, request.form, locale)
     extension, ext_errors = posted_extension(intake.channel, request.form, locale)
-    errors = {**validate(intake.schema, data, locale), **coerce_errors, **ext_errors}
+    errors = {**channel_errors, **validate(intake.schema, data, locale), **coerce_errors, **ext_errors}
     if errors:
         return _render_new(intake, values, errors, _form_message(uploads), idem, 422)
     try:
@@ -272,6 +278,12 @@ def new() -> Any:
         return _render_new(intake, values, {}, _("尚未部署案件流程，请联系管理员"), idem, 503)
     flash_created(case, created, started, attached, _("工单已登记：{number}"))
     return redirect(url_for("cases.show", case_id=case.id))
+
+
+def _channel_message(posted: str | None) -> str:
+    if not posted:
+        return _("请选择来源渠道")
+    return _("没有这个渠道：{channel}，请从列出的渠道中选择", channel=posted[:40])
 
 
 def _form_message(uploads: list[FileStorage]) -> str:
@@ -295,13 +307,15 @@ def new_extension() -> Any:
 def _render_new(intake: IntakeForm, values: dict[str, Any], errors: dict[str, list[str]], message: str | None,
                 idem: str, status: int) -> Any:
     file_errors = list(errors.get(FILES_FIELD, []))
+    channel_errors = list(errors.get("channel", []))
     field_errors, general = form_errors(intake.fields + intake.ext_fields,
-                                        {k: v for k, v in errors.items() if k != FILES_FIELD})
+                                        {k: v for k, v in errors.items() if k not in (FILES_FIELD, "channel")})
     names = {f.name for f in intake.fields}
     std_errors = {k: v for k, v in field_errors.items() if k in names}
     ext_errors = {k: v for k, v in field_errors.items() if k not in names}
     return render_template("cases/new.html", intake=intake, channels=OPERATOR_CHANNELS, values=values,
                            errors=std_errors, ext_errors=ext_errors, file_errors=file_errors,
+                           channel_errors=channel_errors,
                            general_errors=general, message=message, idem=idem, limits=upload_limits()), status
 
 
@@ -314,7 +328,7 @@ def _load_case(case_id: int) -> Case:
     return case
 
 
-@bp.get("/cases/<int:case_id>")
+@bp.get("/cases/<id:case_id>")
 @login_required
 def show(case_id: int) -> Any:
     return render_case_page(_load_case(case_id))
@@ -422,7 +436,7 @@ def _decision_refused(exc: Exception) -> str:
     return localize_message(str(exc))
 
 
-@bp.post("/cases/<int:case_id>/merge")
+@bp.post("/cases/<id:case_id>/merge")
 @login_required
 def merge(case_id: int) -> Any:
     """合并: this case follows the chosen candidate from now on (one handling, the master counts the repeat)."""
@@ -430,9 +444,8 @@ def merge(case_id: int) -> Any:
     case = get_or_404(Case, case_id, _("找不到该案件"))
     back = safe_next(request.form.get("next")) or url_for("cases.show", case_id=case_id)
     reason = (request.form.get("reason") or "").strip()[:1000] or None
-    try:
-        into = int(request.form.get("into", ""))
-    except ValueError:
+    into = parse_id(request.form.get("into", ""))
+    if into is None:
         flash(_("请选择要合并到的案件"), "error")
         return redirect(back)
     number = case.number
@@ -452,7 +465,7 @@ def merge(case_id: int) -> Any:
     return redirect(url_for("cases.show", case_id=case_id))
 
 
-@bp.post("/cases/<int:case_id>/duplicates/<int:candidate_id>/dismiss")
+@bp.post("/cases/<id:case_id>/duplicates/<id:candidate_id>/dismiss")
 @login_required
 def keep_apart(case_id: int, candidate_id: int) -> Any:
     """不是重复: the candidate is a different problem and is not proposed again."""
@@ -567,13 +580,13 @@ def _park_action(case_id: int, key: str, operation: Any, done: str) -> Any:
     return redirect(back)
 
 
-@bp.post("/cases/<int:case_id>/park")
+@bp.post("/cases/<id:case_id>/park")
 @role_required("supervisor")
 def park(case_id: int) -> Any:
     return _park_action(case_id, "park", park_case, _("已挂账：{number}，计时暂停"))
 
 
-@bp.post("/cases/<int:case_id>/unpark")
+@bp.post("/cases/<id:case_id>/unpark")
 @role_required("supervisor")
 def unpark(case_id: int) -> Any:
     key = f"unpark-{case_id}" if request.args.get("origin") == "console" else "unpark"

@@ -142,7 +142,7 @@ def upload_topics() -> Any:
     return redirect(url_for("catalog.admin", view="topics"))
 
 
-@bp.post("/admin/catalog/<catalog>/<int:version>/activate")
+@bp.post("/admin/catalog/<catalog>/<id:version>/activate")
 @role_required("admin")
 def activate(catalog: str, version: int) -> Any:
     if catalog not in CATALOGS:

@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from app.core.ids import parse_id
 from app.core.i18n import gettext as _
 from app.notifications.operations import mark_read
 from app.notifications.queries import recent, unread_count
@@ -36,9 +37,6 @@ def read() -> Any:
         changed = mark_read(principal.id)
         flash(_("已将 {n} 条通知标为已读", n=changed), "success")
         return redirect(back)
-    try:
-        ids = [int(ident)]
-    except ValueError:
-        ids = []
-    mark_read(principal.id, ids)  # only the user's own notifications are touched
+    number = parse_id(ident)
+    mark_read(principal.id, [number] if number is not None else [])  # only the user's own notifications are touched
     return redirect(back)

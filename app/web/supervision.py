@@ -64,7 +64,7 @@ def index() -> Any:
     return render_console()
 
 
-@bp.post("/supervision/requests/<int:request_id>/decide")
+@bp.post("/supervision/requests/<id:request_id>/decide")
 @role_required("supervisor")
 def decide(request_id: int) -> Any:
     """Approve or refuse an extension or return request, with a reason (from the console or the task page)."""

@@ -102,7 +102,7 @@ def _closed_message(task: Task) -> str:
     return _("该任务已完成") if task.state == "completed" else _("该任务已取消")
 
 
-@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@bp.route("/tasks/<id:task_id>", methods=["GET", "POST"])
 @login_required
 def show(task_id: int) -> Any:
     principal = current_principal()
@@ -194,7 +194,7 @@ def _back(default: str) -> str:
     return safe_next(request.form.get("next")) or default
 
 
-@bp.post("/tasks/<int:task_id>/claim")
+@bp.post("/tasks/<id:task_id>/claim")
 @login_required
 def claim(task_id: int) -> Any:
     principal = current_principal()
@@ -213,7 +213,7 @@ def claim(task_id: int) -> Any:
     return redirect(back)
 
 
-@bp.post("/tasks/<int:task_id>/unclaim")
+@bp.post("/tasks/<id:task_id>/unclaim")
 @login_required
 def unclaim(task_id: int) -> Any:
     principal = current_principal()
@@ -284,7 +284,7 @@ def _whole_number(text: str, name: str) -> int:
     return number
 
 
-@bp.post("/tasks/<int:task_id>/extension")
+@bp.post("/tasks/<id:task_id>/extension")
 @login_required
 def extension(task_id: int) -> Any:
     def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
@@ -295,7 +295,7 @@ def extension(task_id: int) -> Any:
     return _task_action(task_id, "extension", ("amount", "per", "reason"), act, {"hours": "amount", "days": "amount"})
 
 
-@bp.post("/tasks/<int:task_id>/return")
+@bp.post("/tasks/<id:task_id>/return")
 @login_required
 def return_(task_id: int) -> Any:
     def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
@@ -306,7 +306,7 @@ def return_(task_id: int) -> Any:
     return _task_action(task_id, "return", ("reason",), act)
 
 
-@bp.post("/tasks/<int:task_id>/escalate")
+@bp.post("/tasks/<id:task_id>/escalate")
 @login_required
 def escalate(task_id: int) -> Any:
     def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
@@ -316,7 +316,7 @@ def escalate(task_id: int) -> Any:
     return _task_action(task_id, "escalate", ("reason",), act)
 
 
-@bp.post("/tasks/<int:task_id>/reassign")
+@bp.post("/tasks/<id:task_id>/reassign")
 @login_required
 def reassign(task_id: int) -> Any:
     def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
@@ -332,7 +332,7 @@ def reassign(task_id: int) -> Any:
     return _task_action(task_id, "reassign", ("user", "unit", "reason"), act)
 
 
-@bp.post("/tasks/<int:task_id>/urge")
+@bp.post("/tasks/<id:task_id>/urge")
 @login_required
 def urge(task_id: int) -> Any:
     def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:

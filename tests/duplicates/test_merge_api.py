@@ -29,7 +29,7 @@ def phone(seed: str) -> str:
 def report(name: str, **extra: Any) -> dict[str, Any]:
     body = {"channel": "hotline", "title": f"{name}工地夜间施工噪音扰民",
             "description": f"{name}小区旁边的工地每天晚上十一点以后还在打桩施工，噪音非常大，居民无法休息",
-            "address": f"东湖区{name}东门", "category_code": "event:05003", "lat": 30.5801, "lng": 114.2801,
+            "address": f"东湖区{name}东门", "category_code": "event:05003", "lat": 31.3801, "lng": 121.2801,
             "reporter": {"name": "王女士", "phone": phone(name + "王")}}
     body.update(extra)
     return body
@@ -38,7 +38,7 @@ def report(name: str, **extra: Any) -> dict[str, Any]:
 def reworded(name: str, **extra: Any) -> dict[str, Any]:
     body = {"channel": "wechat", "title": f"投诉{name}旁工地半夜打桩",
             "description": f"{name}旁工地半夜还在打桩，噪音吵得孩子睡不着，请管一管",
-            "address": f"{name}", "category_code": "event:05003", "lat": 30.5803, "lng": 114.2802,
+            "address": f"{name}", "category_code": "event:05003", "lat": 31.3803, "lng": 121.2802,
             "reporter": {"name": "李先生", "phone": phone(name)}, "extension": {"openid": "o_wx_" + name.encode().hex()[:12]}}
     body.update(extra)
     return body
@@ -80,7 +80,7 @@ def test_a_different_problem_is_not_a_candidate(api: Callable[[str], Any]) -> No
     first = create(api, report(name))
     other = create(api, {"channel": "hotline", "title": "实验小学门口摊贩占道经营",
                          "description": "每天早上实验小学门口有摊贩占道，学生上学不方便", "address": "光明路实验小学",
-                         "lat": 30.61, "lng": 114.33})
+                         "lat": 31.41, "lng": 121.33})
     assert first["id"] not in [c["case_id"] for c in other["duplicate_candidates"]]
 
 

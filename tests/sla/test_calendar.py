@@ -53,6 +53,15 @@ def test_parse_limit_rejects(text: str) -> None:
         parse_limit(text)
 
 
+def test_parse_limit_stops_at_a_year_of_working_days() -> None:
+    """A longer limit is a typing error; its deadline would walk the calendar for centuries."""
+    assert parse_limit("365d") == 365 * 420 and parse_limit("2555h") == 2555 * 60
+    assert parse_limit("0000000000001d") == 420  # leading zeros make it no longer
+    for text in ("366d", "2556h", "9999999d", "9" * 5000 + "h"):
+        with pytest.raises(ValueError, match="at most 365 working days"):
+            parse_limit(text)
+
+
 def test_parse_limit_rejects_non_string() -> None:
     with pytest.raises(ValueError, match="time limit"):
         parse_limit(None)  # type: ignore[arg-type]
