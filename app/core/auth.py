@@ -166,6 +166,7 @@ def api_principal() -> Principal:
 
 
 SESSION_KEY = "sid"  # the browser cookie's only credential: the secret of its auth_sessions row
+ENDED_KEY = "session_ended"
 
 
 def web_principal() -> Principal | None:
@@ -181,6 +182,6 @@ def web_principal() -> Principal | None:
             g.auth_session_id = row.id
         if principal is None:
             web_session.pop(SESSION_KEY, None)  # the cookie is rewritten without the dead secret
-            g.session_ended = True
+            web_session[ENDED_KEY] = True  # the login page says why the user has to log in again
     g.principal = principal
     return principal

@@ -38,6 +38,8 @@ def password_problems(password: str, username: str, min_length: int) -> list[str
     if folded in common_passwords():
         problems.append("这是最常见的密码之一，请另选 / this is one of the most common passwords; choose another")
     name = _normal(username.strip())
-    if name and (folded == name or folded.replace(" ", "") == name or name in folded and len(folded) - len(name) < 4):
+    # the username itself, or the username with a few characters around it (zhang.wei.2026)
+    if name and (folded == name or folded.replace(" ", "") == name
+                 or len(name) >= 4 and name in folded and len(folded) - len(name) < 8):
         problems.append("密码不能是用户名或与用户名过于相近 / the password must not be (close to) the username")
     return problems

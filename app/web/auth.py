@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session as web_session, url_for
 
-from app.core.auth import SESSION_KEY, web_principal
+from app.core.auth import ENDED_KEY, SESSION_KEY, web_principal
 from app.core.db import session as db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import LOCALES, gettext as _
@@ -24,7 +24,7 @@ bp = Blueprint("auth", __name__)
 
 def _login_page(next_url: str | None, username: str, error: str | None, status: int = 200,
                 headers: dict[str, str] | None = None) -> Any:
-    notice = _("会话已过期或已退出，请重新登录") if g.get("session_ended") and error is None else None
+    notice = _("会话已过期或已退出，请重新登录") if web_session.pop(ENDED_KEY, None) and error is None else None
     return render_template("login.html", next=next_url, username=username, error=error, notice=notice), status, \
         headers or {}
 
