@@ -20,7 +20,7 @@ from app.core.db import session, transaction
 db_cli = AppGroup("db", help="Database schema (Alembic migrations in migrations/).")
 processes_cli = AppGroup("processes", help="Deploy and list versions of the BPMN/DMN/form bundle.")
 demo_cli = AppGroup("demo", help="Demo data for a development machine.")
-users_cli = AppGroup("users", help="User accounts and roles.")
+users_cli = AppGroup("users", help="User accounts and roles, passwords, sessions and login lockouts.")
 sla_cli = AppGroup("sla", help="Working-time calendar of task deadlines: compute a due time, edit the holiday list.")
 
 
@@ -132,7 +132,7 @@ def users_password(username: str, password: str) -> None:
     try:
         with transaction():
             user = _user_named(username)
-            check_new_password(user, username, password)
+            check_new_password(username, password)
             ended = set_password(user, password, actor=None)
     except ValidationFailed as exc:
         raise _usage_error(exc) from None

@@ -22,7 +22,7 @@ from app.core.db import session
 from app.core.errors import Unauthorized
 from app.orgs.models import User, subtree_bounds
 from app.security.models import AuthSession
-from app.security.sessions import find_live, open_api_token
+from app.security.sessions import find_live_with_user, open_api_token
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,11 @@ class Principal:
 
 def load_principal(user_id: int) -> Principal | None:
     user = session.scalar(select(User).options(selectinload(User.roles)).where(User.id == user_id))
+    return principal_of(user)
+
+
+def principal_of(user: User | None) -> Principal | None:
+    """The principal of a user loaded with their roles; None for a missing or inactive user."""
     if user is None or not user.active:
         return None
     session.expunge(user)  # a plain value from here on: it may outlive this session (token cache)
@@ -139,13 +144,13 @@ def forget_user_tokens(user_id: int) -> None:
 
 
 def _principal_from_token(token: str) -> tuple[Principal, int]:
-    row = find_live(token, "api")
-    if row is None:
+    found = find_live_with_user(token, "api")
+    if found is None:
         raise Unauthorized("invalid, expired or revoked token; request a new one (POST /api/v1/auth/token)")
-    principal = load_principal(row.user_id)
+    principal = principal_of(found[1])
     if principal is None:
         raise Unauthorized("token no longer valid")
-    return principal, row.id
+    return principal, found[0].id
 
 
 def bearer_token() -> str | None:
@@ -176,10 +181,10 @@ def web_principal() -> Principal | None:
     secret = web_session.get(SESSION_KEY)
     principal = None
     if secret:
-        row = find_live(str(secret), "web")
-        if row is not None:
-            principal = load_principal(row.user_id)
-            g.auth_session_id = row.id
+        found = find_live_with_user(str(secret), "web")
+        if found is not None:
+            principal = principal_of(found[1])
+            g.auth_session_id = found[0].id
         if principal is None:
             web_session.pop(SESSION_KEY, None)  # the cookie is rewritten without the dead secret
             web_session[ENDED_KEY] = True  # the login page says why the user has to log in again

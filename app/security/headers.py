@@ -6,7 +6,7 @@ production-only: development and tests run over plain http.
 """
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
@@ -48,4 +48,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         for name, value in items:
             if name not in headers:  # a view may send a stricter policy (attachments)
                 headers[name] = value
+        # an API answer opened in a browser is a download, never a page (ASVS 14.4.2)
+        if response.mimetype == "application/json" and "Content-Disposition" not in headers \
+                and request.path.startswith("/api/"):
+            headers["Content-Disposition"] = 'attachment; filename="api.json"'
         return response

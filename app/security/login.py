@@ -8,6 +8,7 @@ counted and audited all the same, so :func:`log_in` commits those writes itself 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
 
@@ -22,6 +23,7 @@ from app.security.models import AuthSession
 from app.security.passwords import password_problems
 
 USERNAME_MAX = 80
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class LoginLocked(AppError):
@@ -101,13 +103,34 @@ def revoke_token(row_id: int, token: str, user: Any) -> None:
 
 def revoke_user_sessions(target: User, actor: Any, reason: str = "revoked by admin", *,
                          keep: int | None = None) -> int:
-    """End all browser sessions and API tokens of ``target`` (but ``keep``); audited."""
+    """End all browser sessions and API tokens of ``target`` (but ``keep``); audited, and the user
+    is told when someone else did it."""
     count = sessions.revoke_user(target.id, reason, keep=keep)
     record("sessions_revoked", actor=actor, user=target.username, count=count, reason=reason, **_client())
+    if getattr(actor, "id", None) != target.id and reason != "password changed":
+        _tell(target, f"管理员结束了您的全部登录和 API 令牌（{count} 个），请重新登录。"
+                      f" / An administrator ended all your logins and API tokens ({count}); log in again.")
     return count
 
 
-def check_new_password(user: User | None, username: str, password: str) -> None:
+def end_own_session(user: User, row_id: int) -> bool:
+    """The user ends one of their own sessions or tokens (the account page)."""
+    row = session.get(AuthSession, row_id)
+    if row is None or row.user_id != user.id or not sessions.revoke(row_id, "ended by user"):
+        return False
+    from app.core.auth import forget_user_tokens
+    forget_user_tokens(user.id)
+    record("session_ended", actor=user, session_id=row_id, kind=row.kind, **_client())
+    return True
+
+
+def _tell(user: User, message: str) -> None:
+    """An in-app notification about the user's account (ASVS 2.2.3: changes are announced)."""
+    from app.notifications.operations import notify
+    notify([user.id], "account", message)
+
+
+def check_new_password(username: str, password: str) -> None:
     """422 with field messages unless ``password`` meets the policy for ``username``."""
     problems = password_problems(password, username, current_app.config["SETTINGS"].PASSWORD_MIN_LENGTH)
     if problems:
@@ -139,5 +162,11 @@ def set_password(user: User, new: str, *, actor: Any, keep: int | None = None) -
     user.set_password(new)
     user.token_generation += 1
     session.flush()
-    record("password_changed", actor=actor, user=user.username, **_client())
+    client = _client()
+    record("password_changed", actor=actor, user=user.username, **client)
+    when = clock.wall_now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    where = client.get("ip") or client.get("channel")
+    _tell(user, f"您的密码已于 {when} 修改（{where}），其他登录和 API 令牌已失效。如非本人操作，请立即联系管理员。"
+                f" / Your password was changed at {when} ({where}); your other logins and API tokens ended. "
+                "If this was not you, tell an administrator at once.")
     return revoke_user_sessions(user, actor, "password changed", keep=keep)

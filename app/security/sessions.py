@@ -18,9 +18,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from app.core import clock
 from app.core.db import session
+from app.orgs.models import User
 from app.security.models import AuthSession
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -67,16 +69,25 @@ def open_api_token(user_id: int) -> tuple[AuthSession, str]:
 
 def find_live(secret: str, kind: str) -> AuthSession | None:
     """The live session of ``secret``, its last-seen time moved on if a minute has passed."""
+    found = find_live_with_user(secret, kind)
+    return found[0] if found is not None else None
+
+
+def find_live_with_user(secret: str, kind: str) -> tuple[AuthSession, User] | None:
+    """The live session of ``secret`` and its user with their roles: one query for the session
+    and user, one for the roles (what every page and uncached API call needs)."""
     if not secret or len(secret) > 100:
         return None
-    row = session.scalar(select(AuthSession).where(AuthSession.key_hash == secret_hash(secret),
-                                                   AuthSession.kind == kind))
+    found = session.execute(select(AuthSession, User).join(User, User.id == AuthSession.user_id)
+                            .options(selectinload(User.roles))
+                            .where(AuthSession.key_hash == secret_hash(secret), AuthSession.kind == kind)).first()
     now = clock.wall_now()
-    if row is None or not row.live_at(now):
+    if found is None or not found[0].live_at(now):
         return None
+    row, user = found
     if now - row.last_seen_at >= TOUCH_EVERY:
         _touch(row, now)
-    return row
+    return row, user
 
 
 def _touch(row: AuthSession, now: datetime) -> None:

@@ -16,7 +16,8 @@ from app.core.i18n import LOCALES, gettext as _
 from app.orgs.models import User
 from app.orgs.operations import set_user_locale
 from app.security import sessions
-from app.security.login import LoginFailed, LoginLocked, change_password, log_in, log_out, revoke_user_sessions
+from app.security.login import (LoginFailed, LoginLocked, change_password, end_own_session, log_in, log_out,
+                                revoke_user_sessions)
 from app.web.helpers import current_principal, localize_message, login_required, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -110,6 +111,20 @@ def end_other_sessions() -> Any:
     ended = revoke_user_sessions(_user_row(principal.id), principal.user, "ended by user",
                                  keep=g.get("auth_session_id"))
     flash(_("已结束其他 {n} 个会话和令牌", n=ended), "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int) -> Any:
+    """End one of the user's own sessions or tokens (another device, a script's token)."""
+    principal = current_principal()
+    if not end_own_session(_user_row(principal.id), session_id):
+        raise NotFound(_("找不到该会话"))
+    flash(_("已结束该会话或令牌"), "success")
+    if session_id == g.get("auth_session_id"):
+        web_session.clear()
+        return redirect(url_for("auth.login"))
     return redirect(url_for("auth.account"))
 
 

@@ -48,7 +48,8 @@ def _walk(chromium: Any, live_server: str, username: str, paths: list[str],
         response = page.goto(f"{live_server}{path}")
         assert response is not None and response.status == 200, (path, response and response.status)
         assert "default-src 'self'" in response.headers["content-security-policy"]
-        page.wait_for_load_state("networkidle")
+        if "/new" in path or path == "/report":  # these pages fetch parts of their form after loading
+            page.wait_for_load_state("networkidle")
         if act is not None:
             act(page)
         problems += [f"{path}: CSP blocked {v}" for v in page.evaluate("() => window.__violations || []")]
@@ -73,7 +74,8 @@ def test_every_page_works_under_the_csp(chromium: Any, live_server: str,
 
 def test_scripts_run_under_the_csp(chromium: Any, live_server: str) -> None:
     """The static scripts do their work: the category picker opens its list (its styles come from
-    app.css now), so a blocked script or style would show here."""
+    app.css now) and password fields show and hide what was typed, so a blocked script or style
+    would show here."""
     def pick(page: Any) -> None:
         field = page.locator("#f-category_code")
         field.click()
@@ -82,3 +84,14 @@ def test_scripts_run_under_the_csp(chromium: Any, live_server: str) -> None:
         listbox = page.locator("#f-category_code-list")
         assert listbox.evaluate("el => getComputedStyle(el).position") == "absolute"  # the .picker-list rule
     assert _walk(chromium, live_server, "demo_operator", ["/cases/new"], act=pick) == []
+
+    def reveal(page: Any) -> None:
+        field = page.locator("#f-password")
+        field.fill("a passphrase to check")
+        button = page.locator(".reveal-btn").nth(1)
+        assert button.inner_text() == "显示密码" and field.get_attribute("type") == "password"
+        button.click()
+        assert field.get_attribute("type") == "text" and button.get_attribute("aria-pressed") == "true"
+        button.click()
+        assert field.get_attribute("type") == "password" and button.inner_text() == "显示密码"
+    assert _walk(chromium, live_server, "demo_operator", ["/account"], act=reveal) == []

@@ -29,6 +29,8 @@ def test_headers_on_pages_api_static_and_errors(client: FlaskClient, anon: Calla
                                                 make_user: Callable[..., str]) -> None:
     for url in ("/login", "/healthz", "/api/v1/openapi.json", "/static/app.css", "/no-such-page", "/api/v1/tasks"):
         _check(client.get(url))
+    assert client.get("/api/v1/tasks").headers["Content-Disposition"].startswith("attachment")  # JSON: a download
+    assert "Content-Disposition" not in client.get("/login").headers
     logged_in = anon()
     web_login(logged_in, make_user())
     for url in ("/inbox", "/cases", "/account", "/notifications"):

@@ -196,3 +196,45 @@ def test_end_all_other_sessions(app: Flask, anon: Callable[[], FlaskClient], mak
 def test_account_page_needs_a_login(client: FlaskClient) -> None:
     r = client.get("/account")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_end_one_session_from_the_account_page(app: Flask, anon: Callable[[], FlaskClient],
+                                               make_user: Callable[..., str]) -> None:
+    import re
+    username, stranger = make_user(), make_user()
+    here, elsewhere, script = anon(), anon(), anon()
+    web_login(here, username)
+    web_login(elsewhere, username)
+    token = api_token(script, username).get_json()["token"]
+    page = html(here.get("/account"))
+    ids = [int(i) for i in re.findall(r'data-session="(\d+)"', page)]
+    assert len(ids) == 3
+    token_id, other_web, mine = ids  # newest first: the token, the other browser, this one
+    r = here.post(f"/account/sessions/{token_id}/end", data={"csrf_token": csrf(page)})
+    assert r.status_code == 302
+    assert script.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert elsewhere.get("/inbox").status_code == 200
+    # someone else's session is not yours to end
+    intruder = anon()
+    web_login(intruder, stranger)
+    refused = intruder.post(f"/account/sessions/{other_web}/end", data={"csrf_token": csrf(html(intruder.get("/account")))})
+    assert refused.status_code == 404 and elsewhere.get("/inbox").status_code == 200
+    # ending this very session logs out here
+    r = here.post(f"/account/sessions/{mine}/end", data={"csrf_token": csrf(html(here.get("/account")))})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
+    assert here.get("/inbox").status_code == 302
+
+
+def test_the_user_is_told_of_a_password_change_and_of_an_admins_revoke(
+        app: Flask, api: Callable[[str], Any], anon: Callable[[], FlaskClient], make_user: Callable[..., str]) -> None:
+    username = make_user()
+    client = anon()
+    web_login(client, username)
+    new = "a passphrase that is new"
+    client.post("/account", data={"csrf_token": csrf(html(client.get("/account"))), "current_password": STRONG,
+                                  "password": new, "confirm": new})
+    page = html(client.get("/notifications"))
+    assert "账户安全" in page and "您的密码已于" in page and client.environ_base["REMOTE_ADDR"] in page
+    api("demo_admin").post("/api/v1/auth/revoke", json={"user": username})
+    web_login(client, username, new)
+    assert "管理员结束了您的全部登录和 API 令牌" in html(client.get("/notifications"))
