@@ -34,8 +34,9 @@ class LoginLocked(AppError):
 
     def __init__(self, retry_after: int) -> None:
         minutes = max(1, round(retry_after / 60))
+        # the seconds travel in Retry-After; the body keeps the shape of every error (ErrorSchema)
         super().__init__(f"登录失败次数过多，请 {minutes} 分钟后再试 / too many failed logins; "
-                         f"try again in {minutes} min", retry_after=retry_after)
+                         f"try again in {minutes} min")
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
 
