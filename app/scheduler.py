@@ -1,5 +1,5 @@
-"""The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds (and an
-hourly one that keeps the duplicate detector's index to live cases).
+"""The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds (and
+hourly ones that keep the duplicate detector's index to live cases and drop ended login sessions).
 
 Run it as its own process next to gunicorn (``flask scheduler run``); several may run, on
 several machines, because the sweep locks what it works on in the database
@@ -21,6 +21,7 @@ from flask import Flask
 log = logging.getLogger(__name__)
 JOB_ID = "tongguan-timer-sweep"
 PURGE_JOB_ID = "tongguan-duplicate-purge"
+SESSION_PURGE_JOB_ID = "tongguan-session-purge"
 _embedded: BackgroundScheduler | None = None
 _embedded_lock = threading.Lock()
 
@@ -50,6 +51,18 @@ def purge_job(app: Flask) -> None:
             log.exception("duplicate-index purge failed; retrying at the next run")
 
 
+def session_purge_job(app: Flask) -> None:
+    """Hourly: sessions and API tokens that ended a week ago, and stale login-failure counters, go."""
+    from app.core.db import transaction
+    from app.security.sessions import purge_ended
+    with app.app_context():
+        try:
+            with transaction():
+                purge_ended()
+        except Exception:  # noqa: BLE001 - a failed purge must not stop the scheduler
+            log.exception("session purge failed; retrying at the next run")
+
+
 def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
     from datetime import datetime, timezone
     # one run at a time; runs missed while busy or down collapse into one catch-up run
@@ -57,6 +70,8 @@ def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
                       coalesce=True, misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(purge_job, "interval", args=[app], hours=1, id=PURGE_JOB_ID, max_instances=1, coalesce=True,
                       misfire_grace_time=None)
+    scheduler.add_job(session_purge_job, "interval", args=[app], hours=1, id=SESSION_PURGE_JOB_ID, max_instances=1,
+                      coalesce=True, misfire_grace_time=None)
 
 
 def run_forever(app: Flask, interval: int | None = None) -> None:

@@ -22,7 +22,8 @@ def test_starts_once_per_process(embedded_app: Flask) -> None:
     first = scheduler.start_embedded(embedded_app)
     assert first is not None and first.running
     assert scheduler.start_embedded(embedded_app) is first
-    assert sorted(job.id for job in first.get_jobs()) == sorted([scheduler.JOB_ID, scheduler.PURGE_JOB_ID])
+    assert sorted(job.id for job in first.get_jobs()) == sorted([scheduler.JOB_ID, scheduler.PURGE_JOB_ID,
+                                                              scheduler.SESSION_PURGE_JOB_ID])
 
 
 def test_not_in_the_reloader_watcher(embedded_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

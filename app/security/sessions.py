@@ -133,3 +133,24 @@ def live_sessions(user_id: int) -> list[AuthSession]:
                                                      AuthSession.expires_at > now)
                            .order_by(AuthSession.id.desc())).all()
     return [r for r in rows if r.live_at(now)]
+
+
+KEEP_ENDED = timedelta(days=7)  # ended sessions stay listed this long (the audit trail keeps the history)
+
+
+def purge_ended(now: datetime | None = None) -> int:
+    """Delete sessions and tokens that ended more than :data:`KEEP_ENDED` ago, and failure
+    counters that have started over anyway; returns how many sessions went (scheduler, hourly)."""
+    from sqlalchemy import delete, or_
+
+    from app.security.models import LoginThrottle
+    now = now or clock.wall_now()
+    cutoff = now - KEEP_ENDED
+    gone = session.execute(delete(AuthSession).where(or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff,
+                                                         AuthSession.idle_expires_at < cutoff))
+                           .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    quiet = now - timedelta(seconds=current_app.config["SETTINGS"].LOGIN_WINDOW)
+    session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < quiet,
+                                                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < quiet))
+                    .execution_options(synchronize_session=False))
+    return int(gone)

@@ -238,3 +238,31 @@ def test_the_user_is_told_of_a_password_change_and_of_an_admins_revoke(
     api("demo_admin").post("/api/v1/auth/revoke", json={"user": username})
     web_login(client, username, new)
     assert "管理员结束了您的全部登录和 API 令牌" in html(client.get("/notifications"))
+
+
+def test_ended_sessions_are_purged_after_a_week(app: Flask, anon: Callable[[], FlaskClient],
+                                                make_user: Callable[..., str], wall_clock: WallClock) -> None:
+    """Sessions of eight and six days ago: the older ones go, the newer stays. (The clock goes back
+    rather than forward: the suite's own tokens must not look a week old to the purge.)"""
+    from app import scheduler
+    from app.core.db import session
+    from app.orgs.models import User
+    from app.security.models import AuthSession
+    username = make_user()
+    gone, later = anon(), anon()
+    wall_clock.advance(days=-8)
+    web_login(gone, username)
+    gone.post("/logout", data={"csrf_token": csrf(html(gone.get("/inbox")))})
+    api_token(anon(), username)  # expired 12 h later, 7.5 days ago
+    wall_clock.advance(days=2)
+    web_login(later, username)  # idle since, ended six days ago
+
+    def rows() -> list[str]:
+        with app.app_context():
+            user_id = session.scalar(select(User.id).where(User.username == username))
+            return sorted(f"{r.kind}:{r.revoked_reason}" for r in
+                          session.scalars(select(AuthSession).where(AuthSession.user_id == user_id)))
+    assert rows() == ["api:None", "web:None", "web:logout"]
+    wall_clock.advance(days=6)  # back to about now
+    scheduler.session_purge_job(app)
+    assert rows() == ["web:None"]
