@@ -20,8 +20,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
     app.config.update(SECRET_KEY=settings.SECRET_KEY, SETTINGS=settings, TOKEN_MAX_AGE=settings.TOKEN_MAX_AGE,
-                      JSON_AS_ASCII=False, WTF_CSRF_TIME_LIMIT=None, SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Lax",
+                      JSON_AS_ASCII=False, WTF_CSRF_TIME_LIMIT=None,
                       # a report may carry a few photos; each file is checked against ATTACHMENT_MAX_BYTES
                       MAX_CONTENT_LENGTH=5 * settings.ATTACHMENT_MAX_BYTES + 1024 * 1024,
                       TESTING=settings.ENV == "testing")
@@ -43,6 +42,8 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     sandbox.configure(settings.SCRIPT_TIME_LIMIT_MS, settings.EXPRESSION_TIME_LIMIT_MS,
                       settings.ENGINE_STEP_TIME_LIMIT_MS, settings.MAX_STATE_BYTES)
     csrf.init_app(app)
+    from app.security import headers
+    headers.init_app(app, settings)  # cookie flags, trusted proxies, security headers
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # SpiffWorkflow logs every task state change at INFO: far too much, and slow on the hot path
     for name in ("spiff", "spiff.workflow", "spiff.task"):
@@ -90,7 +91,12 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(AppError)
     def app_error(exc: AppError) -> Any:
-        return respond(exc.status, exc.to_dict())
+        response = respond(exc.status, exc.to_dict())
+        extra_headers = getattr(exc, "headers", None)  # e.g. Retry-After of a login lockout
+        if extra_headers:
+            body, status = response
+            response = (body, status, extra_headers)
+        return response
 
     @app.errorhandler(NoProcessDeployed)
     def no_process(exc: NoProcessDeployed) -> Any:

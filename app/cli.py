@@ -20,7 +20,7 @@ from app.core.db import session, transaction
 db_cli = AppGroup("db", help="Database schema (Alembic migrations in migrations/).")
 processes_cli = AppGroup("processes", help="Deploy and list versions of the BPMN/DMN/form bundle.")
 demo_cli = AppGroup("demo", help="Demo data for a development machine.")
-users_cli = AppGroup("users", help="User accounts and roles.")
+users_cli = AppGroup("users", help="User accounts and roles, passwords, sessions and login lockouts.")
 sla_cli = AppGroup("sla", help="Working-time calendar of task deadlines: compute a due time, import the State "
                                 "Council's holiday notice, edit the holiday list.")
 
@@ -100,13 +100,68 @@ def demo_load() -> None:
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="display name")
 @click.option("--role", "roles", multiple=True, help="ROLE@UNIT_CODE, repeatable, e.g. dispatcher@city")
-@click.password_option()
+@click.password_option(help="at least TONGGUAN_PASSWORD_MIN_LENGTH (12) characters, not a common password, "
+                            "not the username (asked twice when not given)")
 def users_create(username: str, display_name: str, roles: tuple[str, ...], password: str) -> None:
     """Create a user with roles at org units."""
+    from app.core.errors import ValidationFailed
     from app.orgs.operations import create_user
-    with transaction():
-        create_user(username, display_name, password, [tuple(r.split("@", 1)) for r in roles])  # type: ignore[misc]
+    try:
+        with transaction():
+            create_user(username, display_name, password, [tuple(r.split("@", 1)) for r in roles])  # type: ignore[misc]
+    except ValidationFailed as exc:
+        raise _usage_error(exc) from None
     click.echo(f"user {username} created")
+
+
+def _user_named(username: str) -> Any:
+    from app.orgs.models import User
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    return user
+
+
+@users_cli.command("password")
+@click.argument("username")
+@click.password_option(help="the new password (asked twice when not given)")
+def users_password(username: str, password: str) -> None:
+    """Set USERNAME's password (at least TONGGUAN_PASSWORD_MIN_LENGTH characters, not a common
+    password, not the username); every browser session and API token of the user ends."""
+    from app.core.errors import ValidationFailed
+    from app.security.login import check_new_password, set_password
+    try:
+        with transaction():
+            user = _user_named(username)
+            check_new_password(username, password)
+            ended = set_password(user, password, actor=None)
+    except ValidationFailed as exc:
+        raise _usage_error(exc) from None
+    click.echo(f"password of {username} changed; {ended} sessions and tokens ended")
+
+
+@users_cli.command("revoke")
+@click.argument("username")
+def users_revoke(username: str) -> None:
+    """End every browser session and API token of USERNAME now (a lost laptop, a leaked token).
+
+    Browser sessions end at once; a token may still pass for up to 5 seconds in a worker that
+    cached it."""
+    from app.security.login import revoke_user_sessions
+    with transaction():
+        ended = revoke_user_sessions(_user_named(username), None, "revoked by admin (cli)")
+    click.echo(f"{ended} sessions and tokens of {username} ended")
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Lift the login lockout of USERNAME (after too many failed logins). A locked client
+    address unlocks by itself when its time is up."""
+    from app.security.throttle import unlock
+    with transaction():
+        lifted = unlock(username)
+    click.echo(f"{username} unlocked" if lifted else f"{username} had no failed logins on record")
 
 
 class LimitParam(click.ParamType):

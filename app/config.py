@@ -34,7 +34,23 @@ class Settings:
     FORMS_DIR: Path = ROOT / "forms"
     CASE_PROCESS_ID: str = "seven_step_loop"
     DISPATCH_UNIT: str = "city"
-    TOKEN_MAX_AGE: int = 12 * 3600
+    TOKEN_MAX_AGE: int = 12 * 3600  # seconds an API token lives (absolute; revocable before)
+    #: browser sessions (docs/security.md): logged out after this idle time, and this long after login
+    SESSION_IDLE_TIMEOUT: int = 30 * 60
+    SESSION_MAX_AGE: int = 12 * 3600
+    #: login throttling: from the LOGIN_MAX_FAILURES-th failure for one username (or the
+    #: LOGIN_MAX_FAILURES_IP-th from one client address) the name (address) is locked LOGIN_LOCKOUT
+    #: seconds, doubled with each further failure up to LOGIN_LOCKOUT_MAX; a counter starts over
+    #: after LOGIN_WINDOW quiet seconds
+    LOGIN_MAX_FAILURES: int = 5
+    LOGIN_MAX_FAILURES_IP: int = 20
+    LOGIN_WINDOW: int = 15 * 60
+    LOGIN_LOCKOUT: int = 60
+    LOGIN_LOCKOUT_MAX: int = 3600
+    PASSWORD_MIN_LENGTH: int = 12  # for passwords set from now on (ASVS 2.1.1 at level 2)
+    #: reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none; the client
+    #: address of the login throttle is then the peer's address)
+    TRUSTED_PROXIES: int = 0
     DEFAULT_LOCALE: str = "zh"
     PAGE_SIZE: int = 50
     YELLOW_SHARE: float = 0.8  # a task's light turns yellow when this share of its limit is used
@@ -87,6 +103,7 @@ class Settings:
                 raise ConfigError(f"{name} {getattr(self, name)} is not a directory")
         if self.TOKEN_MAX_AGE < 60:
             raise ConfigError("TOKEN_MAX_AGE must be at least 60 seconds")
+        self._check_security()
         if self.DEFAULT_LOCALE not in ("zh", "en"):
             raise ConfigError("DEFAULT_LOCALE must be zh or en")
         if not 0 < self.YELLOW_SHARE < 1:
@@ -109,6 +126,24 @@ class Settings:
         self._check_calendar()
         self._check_open311()
         _ = self.city_area  # checked: raises ConfigError when malformed
+
+    def _check_security(self) -> None:
+        if self.SESSION_IDLE_TIMEOUT < 60 or self.SESSION_MAX_AGE < self.SESSION_IDLE_TIMEOUT:
+            raise ConfigError("TONGGUAN_SESSION_IDLE_TIMEOUT must be at least 60 seconds and "
+                              "TONGGUAN_SESSION_MAX_AGE at least as long")
+        if self.LOGIN_MAX_FAILURES < 1 or self.LOGIN_MAX_FAILURES_IP < 1 or self.LOGIN_WINDOW < 1:
+            raise ConfigError("TONGGUAN_LOGIN_MAX_FAILURES, TONGGUAN_LOGIN_MAX_FAILURES_IP and TONGGUAN_LOGIN_WINDOW "
+                              "must be positive")
+        if self.LOGIN_LOCKOUT < 1 or self.LOGIN_LOCKOUT_MAX < self.LOGIN_LOCKOUT:
+            raise ConfigError("TONGGUAN_LOGIN_LOCKOUT must be positive and TONGGUAN_LOGIN_LOCKOUT_MAX at least as long")
+        if not 8 <= self.PASSWORD_MIN_LENGTH <= 64:
+            raise ConfigError("TONGGUAN_PASSWORD_MIN_LENGTH must be between 8 and 64")
+        if self.TRUSTED_PROXIES < 0:
+            raise ConfigError("TONGGUAN_TRUSTED_PROXIES must be 0 or more")
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENV == "production"
 
     def _check_open311(self) -> None:
         from app.cases.models import CHANNELS

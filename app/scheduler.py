@@ -1,6 +1,6 @@
-"""The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds, an
-hourly one that keeps the duplicate detector's index to live cases, and a daily consistency
-check of running cases (``flask cases check``) at CHECK_AT local time.
+"""The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds, hourly
+ones that keep the duplicate detector's index to live cases and drop ended login sessions, and a
+daily consistency check of running cases (``flask cases check``) at CHECK_AT local time.
 
 Run it as its own process next to gunicorn (``flask scheduler run``); several may run, on
 several machines, because the sweep locks what it works on in the database
@@ -24,6 +24,7 @@ JOB_ID = "tongguan-timer-sweep"
 PURGE_JOB_ID = "tongguan-duplicate-purge"
 CHECK_JOB_ID = "tongguan-case-check"
 CHECK_AT = {"hour": 3, "minute": 30}  # Asia/Shanghai: the quietest hour of an operations centre
+SESSION_PURGE_JOB_ID = "tongguan-session-purge"
 _embedded: BackgroundScheduler | None = None
 _embedded_lock = threading.Lock()
 
@@ -65,6 +66,18 @@ def check_job(app: Flask) -> None:
             log.exception("case consistency check failed; retrying tomorrow")
 
 
+def session_purge_job(app: Flask) -> None:
+    """Hourly: sessions and API tokens that ended a week ago, and stale login-failure counters, go."""
+    from app.core.db import transaction
+    from app.security.sessions import purge_ended
+    with app.app_context():
+        try:
+            with transaction():
+                purge_ended()
+        except Exception:  # noqa: BLE001 - a failed purge must not stop the scheduler
+            log.exception("session purge failed; retrying at the next run")
+
+
 def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
     from datetime import datetime, timezone
     # one run at a time; runs missed while busy or down collapse into one catch-up run
@@ -74,6 +87,8 @@ def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
                       misfire_grace_time=None)
     scheduler.add_job(check_job, "cron", args=[app], id=CHECK_JOB_ID, timezone="Asia/Shanghai", max_instances=1,
                       coalesce=True, misfire_grace_time=None, **CHECK_AT)
+    scheduler.add_job(session_purge_job, "interval", args=[app], hours=1, id=SESSION_PURGE_JOB_ID, max_instances=1,
+                      coalesce=True, misfire_grace_time=None)
 
 
 def run_forever(app: Flask, interval: int | None = None) -> None:

@@ -39,9 +39,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def app_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The settings every app of the test session is built with (other app processes included)."""
+    """The settings every app of the test session is built with (other app processes included).
+    The whole suite logs in from 127.0.0.1, wrong passwords included (fuzzing): the login
+    throttle's per-address limit is checked by tests/security with an app of its own."""
     return {"ENV": "testing", "DATABASE_URL": database_url, "SECRET_KEY": "t" * 40,
-            "ATTACHMENT_DIR": tmp_path_factory.mktemp("attachments")}
+            "ATTACHMENT_DIR": tmp_path_factory.mktemp("attachments"), "LOGIN_MAX_FAILURES_IP": 100_000}
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ def test_starts_once_per_process(embedded_app: Flask) -> None:
     assert first is not None and first.running
     assert scheduler.start_embedded(embedded_app) is first
     assert sorted(job.id for job in first.get_jobs()) == sorted([scheduler.JOB_ID, scheduler.PURGE_JOB_ID,
-                                                                   scheduler.CHECK_JOB_ID])
+                                                                   scheduler.CHECK_JOB_ID, scheduler.SESSION_PURGE_JOB_ID])
 
 
 def test_the_case_check_runs_daily_at_half_past_three(embedded_app: Flask) -> None:

@@ -42,6 +42,7 @@ def id_parameter(name: str) -> dict[str, Any]:
 
 OPERATION_IDS: dict[tuple[str, str], str] = {
     ("post", "/api/v1/auth/token"): "createToken",
+    ("post", "/api/v1/auth/revoke"): "revokeToken",
     ("post", "/api/v1/cases"): "createCase",
     ("get", "/api/v1/cases/{case_id}"): "getCase",
     ("post", "/api/v1/cases/{case_id}/merge"): "mergeCase",
@@ -144,7 +145,7 @@ def spec_dict() -> dict[str, Any]:
                    info={"description": "Case management for a city's unified operations (一网统管). "
                                         "Every call except /auth/token takes 'Authorization: Bearer <token>'."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for name in ("TokenRequest", "Token", "CaseCreate", "Task", "TaskDetail", "Case", "Complete", "Error", "Reason",
+    for name in ("TokenRequest", "Token", "RevokeRequest", "Revoked", "CaseCreate", "Task", "TaskDetail", "Case", "Complete", "Error", "Reason",
                  "Reassign", "ExtensionRequestCreate", "Decision", "TaskRequest", "ReturnResult", "Notification",
                  "MarkRead", "Merge", "KeepSeparate", "Channel", "ReporterNotice"):
         spec.components.schema(name, schema=getattr(schemas, f"{name}Schema"))
@@ -153,8 +154,19 @@ def spec_dict() -> dict[str, Any]:
     secured = [{"bearer": []}]
     spec.path("/api/v1/auth/token", operations={"post": {
         "summary": "Exchange username and password for a bearer token", "requestBody": _json("TokenRequest"),
+        "description": "Failed attempts are counted per username and per client address; after too many the "
+                       "name or address is locked for a growing time and even the right password is refused.",
         "responses": {"200": _resp("token", "Token"), "401": _resp("wrong username or password", "Error"),
-                      "422": _resp("invalid input", "Error")}}})
+                      "422": _resp("invalid input", "Error"),
+                      "429": {**_resp("too many failed logins: locked for the seconds of Retry-After", "Error"),
+                              "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                                          "description": "seconds until the lock ends"}}}}}})
+    spec.path("/api/v1/auth/revoke", operations={"post": {
+        "summary": "End the presented token now (or, for administrators, every session and token of a user)",
+        "description": "Other worker processes may accept a revoked token for up to 5 seconds (their cache).",
+        "security": secured,
+        "requestBody": {"required": False, **_json("RevokeRequest")},
+        "responses": {"200": _resp("ended", "Revoked"), "422": _resp("invalid input", "Error"), **ERRORS}}})
     spec.path("/api/v1/cases", operations={"post": {
         "summary": "Create a work order and start its process", "security": secured,
         "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},

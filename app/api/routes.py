@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
@@ -20,13 +20,14 @@ from app.cases.models import CHANNELS, Case
 from app.duplicates import operations as duplicate_ops
 from app.duplicates.models import ReporterNotice
 from app.duplicates.queries import duplicate_candidates
-from app.core.auth import api_principal, authenticate, issue_token
+from app.core.auth import api_principal, bearer_token
 from app.core.db import commit_before_answer, session
-from app.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.notifications import operations as notification_ops
 from app.notifications import queries as notification_queries
 from app.orgs.directory import directory
 from app.orgs.models import User
+from app.security.login import log_in, revoke_token as revoke_presented_token, revoke_user_sessions
 from app.sla.deadlines import LIGHTS
 from app.supervision import operations as supervision_ops
 from app.supervision.models import TaskRequest
@@ -102,11 +103,30 @@ def _check_task_visible(task: Task) -> None:
 
 @bp.post("/auth/token")
 def create_token() -> Any:
+    """Username and password for a bearer token: throttled like the login page (429 + Retry-After)."""
     data = _body(schemas.TokenRequestSchema)
-    user = authenticate(data["username"], data["password"])
-    if user is None:
-        raise Unauthorized("wrong username or password")
-    return {"token": issue_token(user)}
+    _user, row, token = log_in(data["username"], data["password"], "api")
+    return {"token": token, "expires_at": row.expires_at.isoformat(), "token_type": "Bearer"}, 200, \
+        {"Cache-Control": "no-store"}
+
+
+@bp.post("/auth/revoke")
+def revoke_token() -> Any:
+    """End the presented token; with ``{"user": NAME}`` an administrator ends all of NAME's
+    sessions and tokens instead."""
+    principal = api_principal()
+    data = _body(schemas.RevokeRequestSchema) if request.get_data(cache=True) else {}
+    username = data.get("user")
+    if username is None:
+        revoke_presented_token(g.auth_session_id, bearer_token() or "", principal.user)
+        return {"revoked": 1, "user": principal.username}
+    if not principal.has_role("admin"):
+        raise Forbidden("only administrators revoke another user's sessions")
+    target = session.scalar(select(User).where(User.username == username))
+    if target is None:
+        raise NotFound(f"no user {username}")
+    count = revoke_user_sessions(target, principal.user, "revoked by admin")
+    return {"revoked": count, "user": target.username}
 
 
 @bp.post("/cases")

@@ -47,6 +47,20 @@ class TokenRequestSchema(Schema):
 
 class TokenSchema(Schema):
     token = fields.String(required=True)
+    token_type = fields.String(metadata={"description": "always Bearer"})
+    expires_at = fields.DateTime(metadata={"description": "the token ends then at the latest (TOKEN_MAX_AGE); "
+                                                          "POST /auth/revoke ends it before"})
+
+
+class RevokeRequestSchema(Schema):
+    user = fields.String(validate=validate.Length(1, 80), metadata={
+        "description": "administrators: end all browser sessions and API tokens of this user; "
+                       "omit (or send no body) to end the presented token"})
+
+
+class RevokedSchema(Schema):
+    revoked = fields.Integer(required=True, metadata={"description": "how many sessions and tokens were ended"})
+    user = fields.String(required=True)
 
 
 class ReporterSchema(Schema):

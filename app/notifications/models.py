@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.db import Base, utcnow
 
 KINDS = ("urge", "reminder", "overdue", "reassigned", "extension_decided", "return_decided", "request_raised",
-         "parked", "unparked", "escalated", "duplicate")
+         "parked", "unparked", "escalated", "duplicate", "account")
 
 
 class Notification(Base):

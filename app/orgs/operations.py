@@ -1,6 +1,7 @@
 """Operations on the org tree and users."""
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.core.audit import record
@@ -8,6 +9,7 @@ from app.core.db import session
 from app.core.errors import ValidationFailed
 from app.orgs import directory
 from app.orgs.models import ROLES, UNIT_KINDS, OrgUnit, RoleAssignment, User
+from app.security.passwords import password_problems
 
 
 def create_unit(code: str, name: str, kind: str, parent: OrgUnit | None, *, name_en: str | None = None,
@@ -29,8 +31,9 @@ def create_user(username: str, display_name: str, password: str, roles: list[tup
     errors: dict[str, list[str]] = {}
     if session.scalar(select(User.id).where(User.username == username)):
         errors["username"] = ["already taken"]
-    if len(password) < 4:
-        errors["password"] = ["at least 4 characters"]
+    problems = password_problems(password, username, current_app.config["SETTINGS"].PASSWORD_MIN_LENGTH)
+    if problems:
+        errors["password"] = problems
     units = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_([c for _r, c in roles])))}
     for role, code in roles:
         if role not in ROLES:

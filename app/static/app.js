@@ -74,6 +74,35 @@
     }
   });
 
+  // A show/hide button beside password fields that ask for it (data-reveal="show|hide" labels):
+  // people check a long passphrase before they send it.
+  var secrets = document.querySelectorAll('input[type=password][data-reveal]');
+  for (var k = 0; k < secrets.length; k++) {
+    (function (input) {
+      var labels = input.getAttribute('data-reveal').split('|');
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'btn btn-quiet reveal-btn';
+      button.textContent = labels[0];
+      button.setAttribute('aria-pressed', 'false');
+      button.setAttribute('aria-controls', input.id);
+      button.addEventListener('click', function () {
+        var shown = input.type === 'password';
+        input.type = shown ? 'text' : 'password';
+        button.textContent = labels[shown ? 1 : 0];
+        button.setAttribute('aria-pressed', shown ? 'true' : 'false');
+        input.focus();
+      });
+      var wrap = document.createElement('div');
+      wrap.className = 'reveal';
+      input.parentNode.insertBefore(wrap, input);
+      wrap.appendChild(input);
+      wrap.appendChild(button);
+      // never leave a password readable in a form that is being sent
+      if (input.form) input.form.addEventListener('submit', function () { input.type = 'password'; });
+    })(secrets[k]);
+  }
+
   // Back from the browser cache: the form may be sent again.
   window.addEventListener('pageshow', function () {
     var forms = document.querySelectorAll('form[data-submitted]');

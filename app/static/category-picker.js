@@ -1,7 +1,8 @@
 // Tongguan: the category picker. An input with data-category-picker="<search URL>" holds a
 // GB/T 47678.5 key (event:06001); typing Chinese, pinyin initials ("jg") or a code searches the
 // active catalogue, ↑/↓ move through the matches, Enter picks, Esc closes (a second Esc puts the
-// last picked key back). Without this script the input still takes a key typed by hand.
+// last picked key back). Without this script the input still takes a key typed by hand. Its
+// styles are in app.css (.picker-*): the Content-Security-Policy allows no inline styles.
 (function () {
   'use strict';
   if (window.tongguanCategoryPicker) return; // the form renderer may include the script twice
@@ -9,27 +10,6 @@
 
   var DELAY = 120; // ms after the last keystroke
   var LIMIT = 20;
-  var STYLE = [
-    '.picker { position: relative; }',
-    '.picker-list { position: absolute; z-index: 20; left: 0; right: 0; top: 100%; margin: 2px 0 0; padding: .25rem 0;',
-    '  list-style: none; max-height: 22rem; overflow-y: auto; background: var(--card, #fff);',
-    '  border: 1px solid var(--line, #d9dee5); border-radius: var(--radius, 6px); box-shadow: 0 6px 18px rgba(0,0,0,.12); }',
-    '.picker-list[hidden] { display: none; }',
-    '.picker-option { display: flex; gap: .5rem; align-items: baseline; padding: .4rem .75rem; cursor: pointer; }',
-    '.picker-option[aria-selected="true"] { background: var(--blue-bg, #e8f1fb); outline: 2px solid var(--brand, #0b5cad); outline-offset: -2px; }',
-    '.picker-option:hover { background: var(--blue-bg, #e8f1fb); }',
-    '.picker-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: var(--muted, #5f6b7a); }',
-    '.picker-kind { font-size: .85em; color: var(--muted, #5f6b7a); white-space: nowrap; }',
-    '.picker-name { font-weight: 600; }',
-    '.picker-major { margin-left: auto; font-size: .85em; color: var(--muted, #5f6b7a); white-space: nowrap; }',
-    '.picker-empty { padding: .4rem .75rem; color: var(--muted, #5f6b7a); }'
-  ].join('\n');
-
-  function addStyle() {
-    var style = document.createElement('style');
-    style.textContent = STYLE;
-    document.head.appendChild(style);
-  }
 
   function span(cls, text) {
     var el = document.createElement('span');
@@ -218,7 +198,6 @@
   function init() {
     var inputs = document.querySelectorAll('input[data-category-picker]:not([disabled])');
     if (!inputs.length) return;
-    addStyle();
     for (var i = 0; i < inputs.length; i++) {
       if (!inputs[i].dataset.pickerReady) {
         inputs[i].dataset.pickerReady = '1';

@@ -37,6 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
         "urge": "催办", "reminder": "临期提醒", "overdue": "超期督办", "reassigned": "改派",
         "extension_decided": "延期审批结果", "return_decided": "退单审批结果", "request_raised": "待审批申请",
         "parked": "挂账", "unparked": "取消挂账", "escalated": "上报", "duplicate": "重复反映",
+        "account": "账户安全",
     },
     "role": {key: zh for key, (zh, _en) in ROLES.items()},
     "action": {

@@ -5,7 +5,7 @@ year, the text, and its days off and make-up working days (调休上班). A year
 it over the chinesecalendar package's data and over the holidays computed from the law.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 10:00:00
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 from app.core.db import UTCDateTime
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
