@@ -95,3 +95,16 @@ def test_scripts_run_under_the_csp(chromium: Any, live_server: str) -> None:
         button.click()
         assert field.get_attribute("type") == "password" and button.inner_text() == "显示密码"
     assert _walk(chromium, live_server, "demo_operator", ["/account"], act=reveal) == []
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_login_password_field_keeps_its_width_beside_its_button(chromium: Any, live_server: str, width: int) -> None:
+    """The login card's full-width button rule must not stretch the show/hide button over the field."""
+    context = chromium.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    field, button = page.locator("#password").bounding_box(), page.locator(".reveal-btn").bounding_box()
+    card = page.locator(".login-card").bounding_box()
+    context.close()
+    assert field["width"] > 2 * button["width"], (field, button)
+    assert button["x"] + button["width"] <= card["x"] + card["width"], (button, card)  # inside the card
