@@ -289,7 +289,7 @@ def get_token(port: int, username: str) -> str:
 # Reports made from templates (a place + a problem in varied words, with its GB/T 47678.5
 # category): intake benchmarks send different reports, as a city does, not one text again and
 # again (which the duplicate detector would rightly treat as one problem reported many times).
-CITY_ORIGIN = (30.45, 114.15)  # south-west corner of a city of about 30 x 30 km
+CITY_ORIGIN = (31.08, 121.30)  # south-west corner of a city of about 30 x 30 km, around the demo city (intake refuses points outside it)
 
 SYL = list("安宝碧滨博昌辰城崇春翠德东方丰福富港广桂海汉和恒宏鸿华怀徽嘉金锦景静俊康兰蓝乐丽莲林龙隆鹿绿茂美明南宁鹏平浦青清庆瑞润森山尚盛世书曙泰棠天田婷万旺威文西溪祥翔新兴星秀雅阳怡逸银颖永悦云泽长正中竹紫")
 SUFFIX = {"estate": ["苑", "花园", "小区", "家园", "公馆", "新城", "雅居", "华庭"], "road": ["路", "街", "大道", "巷"],
@@ -785,7 +785,7 @@ def bench_throughput(db: Database, args: argparse.Namespace, gen: LoadGenerator,
         token = get_token(server.port, "demo_operator")
         # ---------------------------------------------------------------- intake
         log(f"intake: warm-up {args.warmup:.0f} s")
-        gen.intake(server.port, token, f"warm{stamp}", args.warmup)
+        refuse_errors(gen.intake(server.port, token, f"warm{stamp}", args.warmup), "201", "intake warm-up", server)
         runs = []
         for r in range(args.repeats):
             res = gen.intake(server.port, token, f"in{stamp}r{r}", args.duration)
@@ -829,7 +829,8 @@ def bench_throughput(db: Database, args: argparse.Namespace, gen: LoadGenerator,
         # size each run from the warm-up's own rate, so that runs normally end on the time limit
         # with tasks to spare (a run that uses up its tasks is still timed right, just shorter)
         # (wrk always runs its full -d, so the warm-up gets a short one; its rate is timed in Lua)
-        warm = gen.complete(server.port, dtoken, take(300), max(3.0, args.warmup * 2))
+        warm = refuse_errors(gen.complete(server.port, dtoken, take(300), max(3.0, args.warmup * 2)), "200",
+                             "completion warm-up", server)
         log(f"completion warm-up: {warm.rps:.1f}/s over {warm.requests} tasks")
         per_run = int(min(args.max_tasks, max(args.min_tasks, warm.rps * args.duration * 1.4)))
         fill(per_run * args.repeats + int(max(50, min(args.max_tasks, warm.rps * min(args.duration, 5) * 0.8))))
@@ -847,6 +848,15 @@ def bench_throughput(db: Database, args: argparse.Namespace, gen: LoadGenerator,
         out["complete"] = summarize(runs, "200") | {"one_connection": single.as_dict(), "tasks_per_run": per_run}
         out["server_log"] = str(server.logpath)
     return out
+
+
+def refuse_errors(res: LoadResult, ok: str, what: str, server: Any) -> LoadResult:
+    """Stop when the server refuses what the bench sends: a rate of error answers measures nothing."""
+    bad = res.count_not(ok)
+    if res.requests and bad > 0.01 * res.requests:
+        raise BenchError(f"{what}: {bad} of {res.requests} answers were not {ok} ({res.statuses}); "
+                         f"the server log is {server.logpath}")
+    return res
 
 
 def summarize(runs: list[LoadResult], ok: str) -> dict[str, Any]:

@@ -57,7 +57,7 @@ NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 SPAN_DAYS = 730
 OPEN_SHARE = 0.10
 POOL = 40_000
-CITY = (30.45, 114.15)  # south-west corner; the city is 0.27° x 0.31° (about 30 x 30 km)
+CITY = (31.08, 121.30)  # south-west corner; the city is 0.27° x 0.31° (about 30 x 30 km), around the demo city
 
 def make_pool(rng: random.Random, places: list[Place], n: int) -> list[dict[str, Any]]:
     """``n`` distinct reports with their real fingerprints."""

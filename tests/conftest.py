@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -196,6 +197,24 @@ def app_processes(app: Flask, app_settings: dict[str, Any], tmp_path: Any) -> It
     for proc in started:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (its own browser download does not work here);
+    one per test module."""
+    from playwright.sync_api import sync_playwright
+    if not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
 
 
 @pytest.fixture()

@@ -1,33 +1,18 @@
 """One walk in a real headless Chromium: log in, claim a task in the inbox, fill its form, complete."""
 from __future__ import annotations
 
-import shutil
 from typing import Any, Callable
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    from playwright.sync_api import sync_playwright
-    if not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
-def test_log_in_claim_fill_and_complete(browser: Any, live_server: str, api: Callable[[str], Any],
+def test_log_in_claim_fill_and_complete(chromium: Any, live_server: str, api: Callable[[str], Any],
                                         make_case: Callable[..., dict[str, Any]]) -> None:
     case = make_case(channel="grid", title="浏览器测试：占道经营")
     task_id = case["current_tasks"][0]["id"]
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
     page.goto(f"{live_server}/login")
     page.fill("#username", "demo_dispatcher")

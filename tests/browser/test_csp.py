@@ -2,31 +2,16 @@
 blocked, nothing logs an error. (The CSP allows 'self' only: no inline code, no eval.)"""
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
 WATCH = """document.addEventListener('securitypolicyviolation', function (e) {
   window.__violations = (window.__violations || []).concat([e.violatedDirective + ' ' + e.blockedURI]);
 });"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-    if not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 def _walk(chromium: Any, live_server: str, username: str, paths: list[str],
