@@ -37,6 +37,7 @@ class OrgDirectory:
         self.by_code = {u.code: u for u in units}
         self.by_id = {u.id: u for u in units}
         self.departments: dict[tuple[str, str], str] = {}
+        self._areas: dict[float, Area | None] = {}  # the city's area by margin, computed once per directory
         for u in units:
             if u.kind == "department" and u.dept_type and u.parent_code:
                 self.departments.setdefault((u.parent_code, u.dept_type), u.code)
@@ -61,8 +62,10 @@ class OrgDirectory:
 
     def area(self, margin_km: float) -> Area | None:
         """The city's area: the org units' centres with a margin (None when no unit has coordinates)."""
-        return Area.around([(u.lat, u.lng) for u in self.by_code.values() if u.lat is not None and u.lng is not None],
-                           margin_km)
+        if margin_km not in self._areas:
+            self._areas[margin_km] = Area.around(
+                [(u.lat, u.lng) for u in self.by_code.values() if u.lat is not None and u.lng is not None], margin_km)
+        return self._areas[margin_km]
 
     def department(self, code: str | None, dept_type: str | None) -> str | None:
         if not code or not dept_type:

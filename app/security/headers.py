@@ -46,8 +46,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     def _security_headers(response: Response) -> Response:
         headers = response.headers
         for name, value in items:
-            if name not in headers:  # a view may send a stricter policy (attachments)
-                headers[name] = value
+            headers.setdefault(name, value)  # a view may send a stricter policy (attachments)
         # an API answer opened in a browser is a download, never a page (ASVS 14.4.2)
         if response.mimetype == "application/json" and "Content-Disposition" not in headers \
                 and request.path.startswith("/api/"):
