@@ -163,11 +163,12 @@ def _ended_cases(case_ids: list[int] | None, result: CheckResult) -> None:
 def _flag(case_id: int, actor: Any) -> int | None:
     """Read the case again under its lock; if it is still wrong and has no open incident, open one."""
     with transaction():
-        case = session.get(Case, case_id, with_for_update=True)
-        if case is None:
-            return None
+        # the workflow row first, as the engine host locks it: the two then never wait on each other
         instance = session.execute(select(INSTANCES.c.state, INSTANCES.c.definition_id, INSTANCES.c.next_timer_at)
                                    .where(INSTANCES.c.case_id == case_id).with_for_update()).one_or_none()
+        case = session.get(Case, case_id, populate_existing=True)  # not a copy read before the lock
+        if case is None:
+            return None
         if session.scalar(select(Incident.id).where(Incident.case_id == case_id, Incident.resolved_at.is_(None)).limit(1)):
             return None
         open_tasks = session.execute(_OPEN_TASKS_OF, {"k_cases": [case_id]}).all()
@@ -202,7 +203,11 @@ def check_cases(case_ids: list[int] | None = None, open_incidents: bool = True, 
     _ended_cases(case_ids, result)
     if open_incidents:
         for case_id in result.problem_cases:
-            incident_id = _flag(case_id, actor)
+            try:
+                incident_id = _flag(case_id, actor)
+            except Exception:  # noqa: BLE001 - one case that cannot be flagged must not stop the others
+                log.exception("consistency check: could not flag case %s", case_id)
+                continue
             if incident_id is not None:
                 result.incidents.append(incident_id)
     result.seconds = time.perf_counter() - started
