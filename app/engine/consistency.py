@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from SpiffWorkflow.util.task import TaskState
 
 from app.cases.models import Case
@@ -94,6 +94,8 @@ _OPEN_TASKS_OF = (select(TASKS.c.case_id, TASKS.c.id, TASKS.c.spiff_id, TASKS.c.
                   .where(TASKS.c.state == "open", TASKS.c.case_id.in_(bindparam("k_cases", expanding=True))))
 _OPEN_INCIDENTS_OF = (select(INCIDENTS.c.case_id).distinct()
                       .where(INCIDENTS.c.resolved_at.is_(None), INCIDENTS.c.case_id.in_(bindparam("k_cases", expanding=True))))
+_TOUCH_INSTANCE = (update(INSTANCES).where(INSTANCES.c.case_id == bindparam("k_case"))
+                   .values(version=INSTANCES.c.version))
 _ENDED_WITH_OPEN_TASKS = (select(CASES.c.id, CASES.c.status, TASKS.c.id.label("task_id"), TASKS.c.name)
                           .join(TASKS, TASKS.c.case_id == CASES.c.id)
                           .where(TASKS.c.state == "open", CASES.c.status != "open").order_by(CASES.c.id, TASKS.c.id))
@@ -163,9 +165,12 @@ def _ended_cases(case_ids: list[int] | None, result: CheckResult) -> None:
 def _flag(case_id: int, actor: Any) -> int | None:
     """Read the case again under its lock; if it is still wrong and has no open incident, open one."""
     with transaction():
-        # the workflow row first, as the engine host locks it: the two then never wait on each other
+        # the workflow row first, as the engine host locks it (the two then never wait on each other),
+        # by a write that changes nothing: a row lock on PostgreSQL, the writer's lock on SQLite (whose
+        # driver would read each SELECT in a snapshot of its own), so what follows is read at one moment
+        session.execute(_TOUCH_INSTANCE, {"k_case": case_id})
         instance = session.execute(select(INSTANCES.c.state, INSTANCES.c.definition_id, INSTANCES.c.next_timer_at)
-                                   .where(INSTANCES.c.case_id == case_id).with_for_update()).one_or_none()
+                                   .where(INSTANCES.c.case_id == case_id)).one_or_none()
         case = session.get(Case, case_id, populate_existing=True)  # not a copy read before the lock
         if case is None:
             return None

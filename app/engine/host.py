@@ -222,10 +222,12 @@ def start_case(values: dict[str, Any], process_id: str, seed: dict[str, Any], ac
     _record_created(case_id, tasks, now)
     if step.effects:
         _apply_effects(case, step.effects, now)
+    action: dict[str, Any] = {"type": "start"}
     if failure is None and not _has_way_forward(workflow, step):
         failure = NoWayForward(stalled(workflow))
+        action = {"type": "no_way_forward", "after": action}  # repaired, not retried: the start itself worked
         _set_incident_flag(case, True)
-    incident = _open_incident(case_id, {"type": "start"}, failure, actor) if failure is not None else None
+    incident = _open_incident(case_id, action, failure, actor) if failure is not None else None
     return Started(case, tasks, incident, write_pending() if write_events else [])
 
 
@@ -352,6 +354,7 @@ def retry_incident(incident: Incident, actor: Any) -> None:
     """Apply the failed action again on the last good state (after the cause was fixed)."""
     case = session.get(Case, incident.case_id)
     assert case is not None
+    _lock(case)
     _resolve(incident, actor, "retried")
     _set_incident_flag(case, False)
     action = json.loads(incident.action)
@@ -394,29 +397,48 @@ def repair_case(case: Case, actor: Any) -> list[str]:
     (cases stuck before the fix of issue 10), fire due timers, run the engine, and make the task
     table agree with the workflow. Resolves the case's open incidents as ``repaired``; refused
     with :class:`NoWayForward` (nothing changed, the caller rolls back) if the case still has no
-    way forward. Returns what was healed."""
+    way forward. A case that has ended only loses the task rows it should not have. Returns the
+    children it joined."""
+    loaded = _load(case, blocked_ok=True)  # the workflow row first, as every action of the host
     resolved = _resolve_open_incidents(case, actor, "repaired")
-    loaded = _load(case, blocked_ok=True)
-    healed = _join_unjoined_children(loaded.workflow)
+    if case.status != "open":
+        _close_stray_tasks(case, actor)
+        record("case_repaired", actor=actor, case_id=case.id, incidents=resolved, joined=0)
+        return []
+    joined: list[str] = []
 
     def act() -> None:
+        joined.extend(_join_unjoined_children(loaded.workflow))
         loaded.workflow.refresh_timers()
         loaded.workflow.do_engine_steps()
 
-    _advance(case, loaded, {"type": "repair", "incidents": resolved, "joined": healed}, actor, act, repairing=True)
-    record("case_repaired", actor=actor, case_id=case.id, incidents=resolved, joined=len(healed))
-    return healed
+    _advance(case, loaded, {"type": "repair", "incidents": resolved}, actor, act, repairing=True)
+    record("case_repaired", actor=actor, case_id=case.id, incidents=resolved, joined=len(joined))
+    return joined
 
 
 def reproject_tasks(case: Case, actor: Any) -> None:
     """Make the task table, the case's status and its timer mark agree with the stored workflow,
     without running the engine: task rows the workflow no longer waits for are cancelled, user
     tasks it waits for but no inbox shows get their row. Resolves open incidents as ``repaired``;
-    refused with :class:`NoWayForward` if that leaves the open case with no way forward."""
-    resolved = _resolve_open_incidents(case, actor, "repaired")
+    refused with :class:`NoWayForward` if that leaves the open case with no way forward. A case
+    that has ended keeps its status and closing time and only loses its stray open task rows."""
     loaded = _load(case, blocked_ok=True)
-    _advance(case, loaded, {"type": "reproject", "incidents": resolved}, actor, lambda: None, repairing=True)
+    resolved = _resolve_open_incidents(case, actor, "repaired")
+    if case.status != "open":
+        _close_stray_tasks(case, actor)
+    else:
+        _advance(case, loaded, {"type": "reproject", "incidents": resolved}, actor, lambda: None, repairing=True)
     record("tasks_reprojected", actor=actor, case_id=case.id, incidents=resolved)
+
+
+def _close_stray_tasks(case: Case, actor: Any) -> None:
+    """An ended case's open task rows (which no inbox should show) are cancelled; nothing else changes."""
+    now = utcnow()
+    for r in _open_tasks(case.id).values():
+        _sql(_UPDATE_OPEN_TASK, {"k_task": r.id, "state": "cancelled", "completed_at": now})
+        record("task_cancelled", actor=actor, case_id=case.id, task_id=r.id, at=now, task=r.name)
+    _write_case_deadline(case, now)
 
 
 def _resolve_open_incidents(case: Case, actor: Any, resolution: str) -> list[int]:
@@ -448,6 +470,7 @@ def dismiss_incident(incident: Incident, actor: Any) -> None:
     """Drop the failed action: the case goes on from its last good state."""
     case = session.get(Case, incident.case_id)
     assert case is not None
+    _lock(case)
     _resolve(incident, actor, "dismissed")
     _set_incident_flag(case, False)
 
@@ -481,6 +504,12 @@ def workflow_data(case: Case) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- internals
+
+def _lock(case: Case) -> None:
+    """Lock the case's workflow row (PostgreSQL; SQLite has one writer) before changing anything of
+    the case: every action takes its locks in this order, so two never wait on each other."""
+    _sql(_SELECT_INSTANCE_FOR_UPDATE, {"k_case": case.id}).one_or_none()
+
 
 def _load(case: Case, lock: bool = True, blocked_ok: bool = False) -> Loaded:
     if lock and case.has_incident and not blocked_ok:

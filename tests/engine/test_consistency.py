@@ -83,6 +83,7 @@ def test_a_case_that_cannot_start_anywhere_is_an_incident_at_once(app: Flask) ->
         deploy(bundle(pid, xml), pid)
         started = host.start_case(VALUES, pid, {"dispatch_unit": "city"})
         assert started.incident is not None and "no way forward" in started.incident.error
+        assert host.incident_kind(started.incident) == "stopped"  # repaired, not retried: the start worked
     with app.app_context():
         assert session.get(Case, started.case.id).has_incident
 
@@ -155,12 +156,25 @@ def test_the_check_finds_a_timer_the_sweep_would_never_fire_and_a_stale_block(
         assert _codes(case["id"]) == [] and session.get(Incident, incident_id).resolution == "repaired"
 
 
-def test_the_check_finds_an_ended_case_with_an_open_task(app: Flask, make_case: Callable[..., Any]) -> None:
+@pytest.mark.parametrize("action", ["repair", "reproject"])
+def test_an_ended_case_with_an_open_task_is_found_and_keeps_its_status(app: Flask, make_case: Callable[..., Any],
+                                                                     action: str) -> None:
+    from datetime import datetime, timezone
     case = make_case(channel="grid", title="路灯不亮")
+    closed_at = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
     with app.app_context(), transaction():
-        session.execute(update(Case).where(Case.id == case["id"]).values(status="rejected"))
+        session.execute(update(Case).where(Case.id == case["id"]).values(status="merged", closed_at=closed_at))
     with app.app_context():
         assert _codes(case["id"]) == ["ended_with_open_task"]
+        [incident_id] = check_cases([case["id"]]).incidents
+        assert host.incident_kind(session.get(Incident, incident_id)) == "stopped"
+    with app.app_context(), transaction():
+        (host.repair_case if action == "repair" else host.reproject_tasks)(session.get(Case, case["id"]), None)
+    with app.app_context():
+        ended = session.get(Case, case["id"])
+        assert (ended.status, ended.closed_at, ended.has_incident) == ("merged", closed_at, False)
+        assert _open(case["id"]) == [] and _codes(case["id"]) == []
+        assert session.get(Incident, incident_id).resolution == "repaired"
 
 
 def test_flask_cases_check(app: Flask) -> None:
@@ -262,3 +276,25 @@ def test_only_admins_repair(app: Flask, make_case: Callable[..., Any], client: F
     assert r.status_code == 403
     with app.app_context():
         assert session.get(Incident, incident_id).resolved_at is None
+
+
+def test_repairing_a_merged_case_keeps_it_merged(app: Flask, api: Callable[[str], Any],
+                                                 make_case: Callable[..., Any]) -> None:
+    """A merged duplicate's process was cancelled; a stray open task row on it is all a repair touches."""
+    master = make_case(title="锦绣路工地夜间施工噪音扰民", category_code="event:05003")
+    dup = make_case(title="锦绣路工地晚上施工太吵", category_code="event:05003", reporter={"name": "李", "phone": "13700007777"})
+    r = api("demo_dispatcher").post(f"/api/v1/cases/{dup['id']}/merge", json={"into": master["id"], "reason": "同一工地"})
+    assert r.status_code == 200, r.get_json()
+    with app.app_context(), transaction():
+        merged = session.get(Case, dup["id"])
+        assert merged.status == "merged" and merged.closed_at is not None
+        closed_at = merged.closed_at
+        session.execute(update(Task).where(Task.case_id == dup["id"]).values(state="open"))  # a stray row
+    with app.app_context():
+        [incident_id] = check_cases([dup["id"]]).incidents
+    with app.app_context(), transaction():
+        host.repair_case(session.get(Case, dup["id"]), None)
+    with app.app_context():
+        after = session.get(Case, dup["id"])
+        assert (after.status, after.closed_at) == ("merged", closed_at) and _open(dup["id"]) == []
+        assert session.get(Incident, incident_id).resolution == "repaired"
