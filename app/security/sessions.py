@@ -181,8 +181,9 @@ KEEP_ENDED = timedelta(days=7)  # ended sessions stay listed this long (the audi
 
 
 def purge_ended(now: datetime | None = None) -> int:
-    """Delete sessions and tokens that ended more than :data:`KEEP_ENDED` ago, and failure
-    counters that have started over anyway; returns how many sessions went (scheduler, hourly)."""
+    """Delete sessions and tokens that ended more than :data:`KEEP_ENDED` ago, failure counters
+    that have started over anyway and expired device cookies; returns how many sessions went
+    (scheduler, hourly)."""
     from sqlalchemy import delete, or_
 
     from app.security.models import LoginThrottle
@@ -195,4 +196,6 @@ def purge_ended(now: datetime | None = None) -> int:
     session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < quiet,
                                                 or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < quiet))
                     .execution_options(synchronize_session=False))
+    from app.security.devices import purge_expired
+    purge_expired(now)
     return int(gone)
