@@ -93,7 +93,8 @@ def account() -> Any:
     principal = current_principal()
     current_id = g.get("auth_session_id")
     errors: dict[str, list[str]] = {}
-    status, headers = 200, dict[str, str]()
+    status = 200
+    headers: dict[str, str] = {}
     if request.method == "POST":
         try:
             ended = change_password(_user_row(principal.id), request.form.get("current_password", ""),
