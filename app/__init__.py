@@ -42,8 +42,9 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     sandbox.configure(settings.SCRIPT_TIME_LIMIT_MS, settings.EXPRESSION_TIME_LIMIT_MS,
                       settings.ENGINE_STEP_TIME_LIMIT_MS, settings.MAX_STATE_BYTES)
     csrf.init_app(app)
-    from app.security import headers
+    from app.security import headers, sessions
     headers.init_app(app, settings)  # cookie flags, trusted proxies, security headers
+    sessions.init_app(app)  # last-seen refreshes written after the request's transaction
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # SpiffWorkflow logs every task state change at INFO: far too much, and slow on the hot path
     for name in ("spiff", "spiff.workflow", "spiff.task"):

@@ -47,6 +47,12 @@ class Settings:
     LOGIN_WINDOW: int = 15 * 60
     LOGIN_LOCKOUT: int = 60
     LOGIN_LOCKOUT_MAX: int = 3600
+    #: device cookies: a browser that logged in as a user gets a signed cookie naming them; with it
+    #: that user's logins are exempt from the username and address locks above, until it has
+    #: LOGIN_DEVICE_MAX_FAILURES wrong passwords in a row; it lasts LOGIN_DEVICE_MAX_AGE seconds
+    #: after the last login that used or made it
+    LOGIN_DEVICE_MAX_FAILURES: int = 5
+    LOGIN_DEVICE_MAX_AGE: int = 90 * 86400
     PASSWORD_MIN_LENGTH: int = 12  # for passwords set from now on (ASVS 2.1.1 at level 2)
     #: reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none; the client
     #: address of the login throttle is then the peer's address)
@@ -136,6 +142,9 @@ class Settings:
                               "must be positive")
         if self.LOGIN_LOCKOUT < 1 or self.LOGIN_LOCKOUT_MAX < self.LOGIN_LOCKOUT:
             raise ConfigError("TONGGUAN_LOGIN_LOCKOUT must be positive and TONGGUAN_LOGIN_LOCKOUT_MAX at least as long")
+        if not 1 <= self.LOGIN_DEVICE_MAX_FAILURES <= 100 or self.LOGIN_DEVICE_MAX_AGE < 86400:
+            raise ConfigError("TONGGUAN_LOGIN_DEVICE_MAX_FAILURES must be between 1 and 100 and "
+                              "TONGGUAN_LOGIN_DEVICE_MAX_AGE at least 86400 seconds (a day)")
         if not 8 <= self.PASSWORD_MIN_LENGTH <= 64:
             raise ConfigError("TONGGUAN_PASSWORD_MIN_LENGTH must be between 8 and 64")
         if self.TRUSTED_PROXIES < 0:

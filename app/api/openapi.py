@@ -155,7 +155,8 @@ def spec_dict() -> dict[str, Any]:
     spec.path("/api/v1/auth/token", operations={"post": {
         "summary": "Exchange username and password for a bearer token", "requestBody": _json("TokenRequest"),
         "description": "Failed attempts are counted per username and per client address; after too many the "
-                       "name or address is locked for a growing time and even the right password is refused.",
+                       "name or address is locked for a growing time and even the right password is refused. "
+                       "Give each integration a username of its own, not one a person logs in with.",
         "responses": {"200": _resp("token", "Token"), "401": _resp("wrong username or password", "Error"),
                       "422": _resp("invalid input", "Error"),
                       "429": {**_resp("too many failed logins: locked for the seconds of Retry-After", "Error"),

@@ -105,8 +105,8 @@ def _check_task_visible(task: Task) -> None:
 def create_token() -> Any:
     """Username and password for a bearer token: throttled like the login page (429 + Retry-After)."""
     data = _body(schemas.TokenRequestSchema)
-    _user, row, token = log_in(data["username"], data["password"], "api")
-    return {"token": token, "expires_at": row.expires_at.isoformat(), "token_type": "Bearer"}, 200, \
+    login = log_in(data["username"], data["password"], "api")
+    return {"token": login.secret, "expires_at": login.auth_session.expires_at.isoformat(), "token_type": "Bearer"}, 200, \
         {"Cache-Control": "no-store"}
 
 

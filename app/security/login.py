@@ -3,11 +3,12 @@ and revoke calls and the ``flask users`` commands. Every decision goes to the au
 
 A refused login answers 4xx, which rolls the request's transaction back; the failure must stay
 counted and audited all the same, so :func:`log_in` commits those writes itself before it raises
-(the request has written nothing else by then).
+(the request has written nothing else by then). The current-password check of a password change
+does the same: its failures count against the username's lock like failed logins.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
@@ -18,7 +19,7 @@ from app.core.auth import authenticate
 from app.core.db import session
 from app.core.errors import AppError, Unauthorized, ValidationFailed
 from app.orgs.models import User
-from app.security import sessions, throttle
+from app.security import devices, sessions, throttle
 from app.security.models import AuthSession
 from app.security.passwords import password_problems
 
@@ -41,6 +42,27 @@ class LoginLocked(AppError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class PasswordChangeLocked(AppError):
+    """Too many wrong current passwords (or failed logins) for this username: no password change
+    for ``retry_after`` seconds. ``logged_out``: this attempt started the lock and ended the session."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int, *, logged_out: bool) -> None:
+        minutes = max(1, round(retry_after / 60))
+        if logged_out:
+            message = (f"当前密码错误次数过多，已退出登录，请 {minutes} 分钟后再试 / too many wrong current passwords; "
+                       f"you have been logged out; try again in {minutes} min")
+        else:
+            message = (f"密码错误次数过多，暂时不能修改密码，请 {minutes} 分钟后再试 / too many wrong passwords; "
+                       f"the password cannot be changed for {minutes} min")
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.logged_out = logged_out
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class LoginFailed(Unauthorized):
     """Wrong username or password: one message for both, so nobody learns which names exist."""
 
@@ -54,38 +76,56 @@ def _client() -> dict[str, Any]:
     return {"ip": sessions.client_ip(), "user_agent": (request.headers.get("User-Agent") or "")[:200] or None}
 
 
-def log_in(username: str, password: str, kind: str) -> tuple[User, AuthSession, str]:
-    """Check a login (throttle, then password) and open a browser session or an API token.
+class LoggedIn(NamedTuple):
+    user: User
+    auth_session: AuthSession
+    secret: str  # the session's secret or the API token: only the client gets it
+    device_cookie: str | None  # the browser's new device cookie (login page only)
 
-    Returns the user, the new session row and its secret; raises :class:`LoginLocked` or
-    :class:`LoginFailed` after committing the audit events and failure counters.
+
+def log_in(username: str, password: str, kind: str) -> LoggedIn:
+    """Check a login (device cookie, throttle, password) and open a browser session or an API token.
+
+    A login page attempt with a device cookie for ``username`` is exempt from the username and
+    address locks and counts its failures against that cookie (:mod:`app.security.devices`);
+    any other attempt is throttled. Raises :class:`LoginLocked` or :class:`LoginFailed` after
+    committing the audit events and failure counters.
     """
     username = username.strip()[:USERNAME_MAX]
     client = _client()
     channel = "page" if kind == "web" else "api"
-    lock = throttle.current_lock(username, client.get("ip"))
-    if lock is not None:
-        now = clock.wall_now()
-        record("login_refused", username=username, reason="locked", locked_key=lock.key,
-               locked_until=lock.until.isoformat(), via=channel, **client)
-        session.commit()
-        raise LoginLocked(lock.retry_after(now))
+    device = devices.trusted(username) if kind == "web" else None
+    if device is None:
+        lock = throttle.current_lock(username, client.get("ip"))
+        if lock is not None:
+            now = clock.wall_now()
+            record("login_refused", username=username, reason="locked", locked_key=lock.key,
+                   locked_until=lock.until.isoformat(), via=channel, **client)
+            session.commit()
+            raise LoginLocked(lock.retry_after(now))
     user = authenticate(username, password)
     if user is None:
-        record("login_failed", username=username, via=channel, **client)
-        for started in throttle.record_failure(username, client.get("ip")):
-            record("login_locked", username=username, locked_key=started.key, locked_until=started.until.isoformat(),
-                   via=channel, **client)
+        record("login_failed", username=username, via=channel, trusted_device=device is not None, **client)
+        if device is not None:
+            if devices.record_failure(device):
+                record("device_distrusted", username=username, reason="failures", via=channel, **client)
+        else:
+            for started in throttle.record_failure(username, client.get("ip")):
+                record("login_locked", username=username, locked_key=started.key,
+                       locked_until=started.until.isoformat(), via=channel, **client)
         session.commit()
         raise LoginFailed()
-    throttle.clear_user(username)
+    cookie = None
+    if device is None:
+        throttle.clear_user(username)  # not from a trusted browser: the lock is for untrusted guessers
     if kind == "web":
+        cookie = devices.remember(user, device)
         row, secret = sessions.open_web_session(user.id)
-        record("login", actor=user, session_id=row.id, via=channel, **client)
+        record("login", actor=user, session_id=row.id, via=channel, trusted_device=device is not None, **client)
     else:
         row, secret = sessions.open_api_token(user.id)
         record("token_issued", actor=user, session_id=row.id, expires_at=row.expires_at.isoformat(), **client)
-    return user, row, secret
+    return LoggedIn(user, row, secret, cookie)
 
 
 def log_out(row_id: int, user: Any) -> None:
@@ -141,10 +181,21 @@ def check_new_password(username: str, password: str) -> None:
 def change_password(user: User, current: str, new: str, confirm: str, *, keep: int | None) -> int:
     """The user sets a new password (knowing the current one); every other session and token ends.
 
-    Returns how many sessions and tokens were ended. Field errors raise 422, nothing changed.
+    The current password is guessed no faster than a login: while the username is locked the
+    change is refused (:class:`PasswordChangeLocked`, nothing checked); a wrong one counts against
+    the username's lock, and the failure that starts a lock also ends the session ``keep`` (a
+    stolen cookie's) and this browser's device cookie for the user. Returns how many sessions and
+    tokens were ended. Field errors raise 422, nothing changed.
     """
+    lock = throttle.current_user_lock(user.username)
+    if lock is not None:
+        record("password_change_refused", actor=user, reason="locked", locked_key=lock.key,
+               locked_until=lock.until.isoformat(), session_id=keep, **_client())
+        session.commit()
+        raise PasswordChangeLocked(lock.retry_after(clock.wall_now()), logged_out=False)
     errors: dict[str, list[str]] = {}
     if not user.check_password(current):
+        _wrong_current_password(user, keep)
         errors["current_password"] = ["当前密码不正确 / the current password is wrong"]
     problems = password_problems(new, user.username, current_app.config["SETTINGS"].PASSWORD_MIN_LENGTH)
     if problems:
@@ -156,6 +207,25 @@ def change_password(user: User, current: str, new: str, confirm: str, *, keep: i
     if errors:
         raise ValidationFailed("密码未修改 / the password was not changed", errors=errors)
     return set_password(user, new, actor=user, keep=keep)
+
+
+def _wrong_current_password(user: User, keep: int | None) -> None:
+    """Count and audit a wrong current password (committed: the 422 rolls the request back);
+    raise :class:`PasswordChangeLocked` when this one started the username's lock."""
+    client = _client()
+    record("password_change_failed", actor=user, session_id=keep, **client)
+    started = throttle.record_user_failure(user.username)
+    for lock in started:
+        record("login_locked", username=user.username, locked_key=lock.key, locked_until=lock.until.isoformat(),
+               via="account", **client)
+    if started:
+        if keep is not None and sessions.revoke(keep, "password guessing"):
+            record("logout", actor=user, session_id=keep, reason="password guessing", **client)
+        if devices.forget_presented(user):
+            record("device_distrusted", username=user.username, reason="password guessing", via="account", **client)
+    session.commit()
+    if started:
+        raise PasswordChangeLocked(started[0].retry_after(clock.wall_now()), logged_out=True)
 
 
 def set_password(user: User, new: str, *, actor: Any, keep: int | None = None) -> int:

@@ -1,5 +1,6 @@
-"""What the server remembers about logins: one row per browser session or API token, and the
-failure counters of the login throttle. Both live in the database so every worker sees them."""
+"""What the server remembers about logins: one row per browser session or API token, the failure
+counters of the login throttle and the browsers users logged in from (device cookies). All live in
+the database so every worker sees them."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -52,3 +53,25 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime] = mapped_column()
     locked_until: Mapped[datetime | None] = mapped_column()
+
+
+class LoginDevice(Base):
+    """A browser that logged in as a user: the server's half of a device cookie.
+
+    The cookie names the user and carries a random secret; only its SHA-256 is stored. A login
+    that presents it for this user is exempt from the username and address locks
+    (:mod:`app.security.devices`). ``failures`` counts its wrong passwords since its last
+    successful login; at ``LOGIN_DEVICE_MAX_FAILURES`` the row is deleted and the cookie is worth
+    nothing. Each successful login replaces the row (a new secret), so a copy of an older cookie
+    gives nothing either.
+    """
+
+    __tablename__ = "login_devices"
+    __table_args__ = (Index("ix_login_devices_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column()  # real time (clock.wall_now): the login that made it
+    expires_at: Mapped[datetime] = mapped_column()
+    failures: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,7 +8,12 @@ moved ahead by tests and ``sweep --at``).
 
 Reading a session costs one indexed look-up. Its ``last_seen_at`` (and the idle limit that follows
 from it) is written at most once per :data:`TOUCH_EVERY`, so pages and API calls do not each add a
-write; the idle timeout is therefore exact to within that minute.
+write; the idle timeout is therefore exact to within that minute. That refresh is not part of the
+request's transaction: it is written once the request has committed or rolled back, in a short
+transaction of its own (:func:`write_refreshes`). Inside the request it would take SQLite's write
+lock from the first look-up to the final commit (the whole engine computation of a POST; the house
+rule is that a request holds it only for its final writes), keep the session row locked on
+PostgreSQL for as long, and vanish with the rollback of any 4xx answer.
 """
 from __future__ import annotations
 
@@ -16,9 +21,13 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, request
+import logging
+
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core import clock
 from app.core.db import session
@@ -26,6 +35,7 @@ from app.orgs.models import User
 from app.security.models import AuthSession
 
 TOUCH_EVERY = timedelta(seconds=60)
+log = logging.getLogger(__name__)
 
 
 def secret_hash(secret: str) -> str:
@@ -91,15 +101,47 @@ def find_live_with_user(secret: str, kind: str) -> tuple[AuthSession, User] | No
 
 
 def _touch(row: AuthSession, now: datetime) -> None:
-    values: dict[str, object] = {"last_seen_at": now}
+    """Move the session's last-seen time (and idle limit) on: after the request, or at once outside one."""
+    values: dict[str, datetime] = {"last_seen_at": now}
     if row.idle_expires_at is not None:
         values["idle_expires_at"] = now + timedelta(seconds=current_app.config["SETTINGS"].SESSION_IDLE_TIMEOUT)
-    # a plain UPDATE, not a flush of the loaded row: the request may have nothing else to write
-    session.execute(update(AuthSession).where(AuthSession.id == row.id, AuthSession.revoked_at.is_(None))
-                    .values(**values).execution_options(synchronize_session=False))
-    row.last_seen_at = now
-    if "idle_expires_at" in values:
-        row.idle_expires_at = values["idle_expires_at"]  # type: ignore[assignment]
+    for name, value in values.items():  # what this request shows; not a change for the request to flush
+        set_committed_value(row, name, value)
+    if has_request_context():
+        g.setdefault("session_refreshes", {})[row.id] = values
+    else:
+        _write_refresh(row.id, values)
+
+
+def _write_refresh(row_id: int, values: dict[str, datetime]) -> None:
+    """One short transaction on a connection of its own; a no-op when the session ended meanwhile
+    or another worker has refreshed it within the minute."""
+    table = AuthSession.__table__
+    cutoff = values["last_seen_at"] - TOUCH_EVERY
+    with current_app.extensions["db_engine"].begin() as conn:
+        conn.execute(update(table).where(table.c.id == row_id, table.c.revoked_at.is_(None),
+                                         table.c.last_seen_at <= cutoff).values(**values))
+
+
+def write_refreshes(_exc: BaseException | None = None) -> None:
+    """Write the last-seen refreshes of this request (teardown: its transaction has ended by now,
+    committed or rolled back, so the refresh neither waits for it nor goes with its rollback)."""
+    pending: dict[int, dict[str, datetime]] | None = g.pop("session_refreshes", None)
+    if not pending:
+        return
+    from app.core import sqlite_writers
+    if getattr(sqlite_writers._held, "count", 0):  # the request's transaction did not end (a failed hook)
+        log.warning("session last-seen refresh skipped: this thread still holds the SQLite writer lock")
+        return
+    for row_id, values in pending.items():
+        try:
+            _write_refresh(row_id, values)
+        except SQLAlchemyError:  # the answer has gone out; the next request refreshes again
+            log.warning("session last-seen refresh of session %s failed", row_id, exc_info=True)
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_request(write_refreshes)
 
 
 def revoke(row_id: int, reason: str) -> bool:
@@ -139,8 +181,9 @@ KEEP_ENDED = timedelta(days=7)  # ended sessions stay listed this long (the audi
 
 
 def purge_ended(now: datetime | None = None) -> int:
-    """Delete sessions and tokens that ended more than :data:`KEEP_ENDED` ago, and failure
-    counters that have started over anyway; returns how many sessions went (scheduler, hourly)."""
+    """Delete sessions and tokens that ended more than :data:`KEEP_ENDED` ago, failure counters
+    that have started over anyway and expired device cookies; returns how many sessions went
+    (scheduler, hourly)."""
     from sqlalchemy import delete, or_
 
     from app.security.models import LoginThrottle
@@ -153,4 +196,6 @@ def purge_ended(now: datetime | None = None) -> int:
     session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < quiet,
                                                 or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < quiet))
                     .execution_options(synchronize_session=False))
+    from app.security.devices import purge_expired
+    purge_expired(now)
     return int(gone)

@@ -9,6 +9,10 @@ the right password does not help a guesser. A counter starts over once it has be
 failure, no lock) for ``LOGIN_WINDOW`` seconds; a successful login clears its username's counter,
 never the address's (one good account must not reset a guesser's address).
 
+Wrong current passwords on the account page (a password change) count against the username too:
+a stolen session cookie must not allow unlimited guessing. Logins from a browser with a device
+cookie for the username are not counted or locked here (:mod:`app.security.devices`).
+
 Counting is one upsert per key, atomic on SQLite and PostgreSQL alike, so two workers that see
 failures at the same moment both count.
 """
@@ -51,10 +55,18 @@ class Lock:
 
 def current_lock(username: str, address: str | None, now: datetime | None = None) -> Lock | None:
     """The lock that holds longest on this username or address right now, if any."""
+    return _longest_lock([user_key(username), ip_key(address)], now)
+
+
+def current_user_lock(username: str, now: datetime | None = None) -> Lock | None:
+    """The username's lock right now, if any (the account page's current-password check)."""
+    return _longest_lock([user_key(username)], now)
+
+
+def _longest_lock(keys: list[str], now: datetime | None) -> Lock | None:
     now = now or clock.wall_now()
     rows = session.execute(select(LoginThrottle.key, LoginThrottle.locked_until)
-                           .where(LoginThrottle.key.in_([user_key(username), ip_key(address)]),
-                                  LoginThrottle.locked_until > now)).all()
+                           .where(LoginThrottle.key.in_(keys), LoginThrottle.locked_until > now)).all()
     if not rows:
         return None
     key, until = max(rows, key=lambda r: r[1])
@@ -79,10 +91,21 @@ def _upsert(key: str, now: datetime, window: int) -> Any:
 def record_failure(username: str, address: str | None) -> list[Lock]:
     """Count one failed login; returns the locks this failure started (empty: none yet)."""
     settings = current_app.config["SETTINGS"]
+    return _count([(user_key(username), settings.LOGIN_MAX_FAILURES),
+                   (ip_key(address), settings.LOGIN_MAX_FAILURES_IP)])
+
+
+def record_user_failure(username: str) -> list[Lock]:
+    """Count one wrong current password on the account page against the username only (the
+    guesser holds a session of that user; the address tells nothing more)."""
+    return _count([(user_key(username), current_app.config["SETTINGS"].LOGIN_MAX_FAILURES)])
+
+
+def _count(limits: list[tuple[str, int]]) -> list[Lock]:
+    settings = current_app.config["SETTINGS"]
     now = clock.wall_now()
     started: list[Lock] = []
-    for key, limit in ((user_key(username), settings.LOGIN_MAX_FAILURES),
-                       (ip_key(address), settings.LOGIN_MAX_FAILURES_IP)):
+    for key, limit in limits:
         failures = int(session.execute(_upsert(key, now, settings.LOGIN_WINDOW)).scalar_one())
         if failures >= limit:
             seconds = min(settings.LOGIN_LOCKOUT * 2 ** min(failures - limit, 30), settings.LOGIN_LOCKOUT_MAX)

@@ -15,9 +15,9 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import LOCALES, gettext as _
 from app.orgs.models import User
 from app.orgs.operations import set_user_locale
-from app.security import sessions
-from app.security.login import (LoginFailed, LoginLocked, change_password, end_own_session, log_in, log_out,
-                                revoke_user_sessions)
+from app.security import devices, sessions
+from app.security.login import (LoginFailed, LoginLocked, PasswordChangeLocked, change_password, end_own_session,
+                                log_in, log_out, revoke_user_sessions)
 from app.web.helpers import current_principal, localize_message, login_required, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -42,7 +42,7 @@ def login() -> Any:
         return _login_page(next_url, username, _("请输入用户名和密码"), 401)
     old = web_session.get(SESSION_KEY)
     try:
-        user, row, secret = log_in(username, password, "web")
+        login = log_in(username, password, "web")
     except LoginLocked as exc:
         return _login_page(next_url, username, localize_message(exc.message), 429, exc.headers)
     except LoginFailed:
@@ -51,14 +51,22 @@ def login() -> Any:
         previous = sessions.find_live(str(old), "web")
         if previous is not None:
             sessions.revoke(previous.id, "replaced")
-    locale = web_session.get("locale")
-    web_session.clear()  # a fresh session: nothing from before the login carries over (no fixation)
-    web_session[SESSION_KEY] = secret
-    if locale in LOCALES:
-        web_session["locale"] = locale
+    _fresh_session()
+    web_session[SESSION_KEY] = login.secret
     g.pop("principal", None)
     g.pop("locale", None)
-    return redirect(next_url or url_for("inbox.index"))
+    response = redirect(next_url or url_for("inbox.index"))
+    if login.device_cookie is not None:  # this browser's logins as this user skip others' lockouts
+        devices.set_cookie(response, login.device_cookie)
+    return response
+
+
+def _fresh_session() -> None:
+    """Empty the browser's session (no fixation: nothing from before carries over) but its language."""
+    locale = web_session.get("locale")
+    web_session.clear()
+    if locale in LOCALES:
+        web_session["locale"] = locale
 
 
 @bp.post("/logout")
@@ -67,10 +75,7 @@ def logout() -> Any:
     session_id = g.get("auth_session_id")
     if principal is not None and session_id is not None:
         log_out(session_id, principal.user)
-    locale = web_session.get("locale")
-    web_session.clear()
-    if locale in LOCALES:
-        web_session["locale"] = locale
+    _fresh_session()
     return redirect(url_for("auth.login"))
 
 
@@ -89,6 +94,7 @@ def account() -> Any:
     current_id = g.get("auth_session_id")
     errors: dict[str, list[str]] = {}
     status = 200
+    headers: dict[str, str] = {}
     if request.method == "POST":
         try:
             ended = change_password(_user_row(principal.id), request.form.get("current_password", ""),
@@ -97,11 +103,18 @@ def account() -> Any:
             db.rollback()
             errors = {k: [localize_message(m) for m in v] for k, v in (exc.errors or {}).items()}
             status = 422
+        except PasswordChangeLocked as exc:
+            if exc.logged_out:  # this session was used to guess the password: it has ended
+                _fresh_session()
+                g.pop("principal", None)
+                return _login_page(None, "", localize_message(exc.message), 429, exc.headers)
+            errors = {"current_password": [localize_message(exc.message)]}
+            status, headers = 429, exc.headers
         else:
             flash(_("密码已修改，其他 {n} 个会话和令牌已失效", n=ended), "success")
             return redirect(url_for("auth.account"))
     return render_template("account.html", live=sessions.live_sessions(principal.id), current_id=current_id,
-                           errors=errors), status
+                           errors=errors), status, headers
 
 
 @bp.post("/account/sessions/end-others")

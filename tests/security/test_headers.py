@@ -40,12 +40,22 @@ def test_headers_on_pages_api_static_and_errors(client: FlaskClient, anon: Calla
     _check(logged_in.post("/logout"))  # a refused form (no CSRF token) too
 
 
+def _set_cookie(response: Any, name: str) -> str:
+    """The one Set-Cookie header of the cookie ``name`` (a login sets the session and the device cookie)."""
+    found = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(name + "=")]
+    assert len(found) == 1, response.headers.getlist("Set-Cookie")
+    return found[0]
+
+
 def test_development_cookie_is_httponly_and_samesite_but_not_secure(anon: Callable[[], FlaskClient],
                                                                     make_user: Callable[..., str]) -> None:
     r = web_login(anon(), make_user())
-    cookie = r.headers["Set-Cookie"]
-    assert cookie.startswith("session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    cookie = _set_cookie(r, "session")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # development and tests run over plain http
+    device = _set_cookie(r, "device")
+    assert "HttpOnly" in device and "SameSite=Strict" in device and "Path=/" in device and "Secure" not in device
+    assert "Max-Age=7776000" in device  # LOGIN_DEVICE_MAX_AGE: 90 days
 
 
 @pytest.fixture()
@@ -71,9 +81,11 @@ def test_production_sends_hsts_and_secure_host_only_cookies(production: Flask, m
                                                     "csrf_token": csrf(html(page))},
                    headers={"Referer": "https://localhost/login"})  # Flask-WTF checks it over https
     assert r.status_code == 302, html(r)
-    cookie = r.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
+    cookie = _set_cookie(r, "__Host-session")
+    assert "Secure" in cookie and "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie and "Domain" not in cookie and "Path=/" in cookie
+    device = _set_cookie(r, "__Host-device")
+    assert "Secure" in device and "HttpOnly" in device and "Domain" not in device and "Path=/" in device
     assert https.get("https://localhost/inbox").status_code == 200
 
 

@@ -3,6 +3,7 @@ whatever copy of the cookie is still around."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -266,3 +267,103 @@ def test_ended_sessions_are_purged_after_a_week(app: Flask, anon: Callable[[], F
     wall_clock.advance(days=6)  # back to about now
     scheduler.session_purge_job(app)
     assert rows() == ["web:None"]
+
+
+def _session_row(app: Flask, client: FlaskClient) -> Any:
+    from app.core.db import session
+    from app.security.models import AuthSession
+    from app.security.sessions import secret_hash
+    with client.session_transaction() as s:
+        key = secret_hash(s["sid"])
+    with app.app_context():
+        return session.scalar(select(AuthSession).where(AuthSession.key_hash == key))
+
+
+def test_a_page_within_the_minute_writes_nothing_and_the_refresh_is_one_update(
+        app: Flask, anon: Callable[[], FlaskClient], make_user: Callable[..., str], wall_clock: WallClock) -> None:
+    from sqlalchemy import event
+    client = anon()
+    web_login(client, make_user())
+    writes: list[str] = []
+
+    def spy(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        wall_clock.advance(seconds=59)
+        assert client.get("/inbox").status_code == 200
+        assert writes == []  # within the minute: not a single write
+        wall_clock.advance(seconds=2)
+        assert client.get("/inbox").status_code == 200
+        assert len(writes) == 1 and "auth_sessions" in writes[0]  # one refresh, not a second flush of the row
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert _session_row(app, client).last_seen_at == wall_clock.now
+
+
+def test_the_refresh_is_kept_when_the_request_fails(app: Flask, anon: Callable[[], FlaskClient],
+                                                    make_user: Callable[..., str], wall_clock: WallClock) -> None:
+    """A 4xx rolls the request back; the session's last-seen refresh is not part of it."""
+    idle = app.config["SETTINGS"].SESSION_IDLE_TIMEOUT
+    client = anon()
+    web_login(client, make_user())
+    wall_clock.advance(seconds=61)
+    assert client.get("/cases/999999999").status_code == 404
+    row = _session_row(app, client)
+    assert row.last_seen_at == wall_clock.now
+    assert row.idle_expires_at == wall_clock.now + timedelta(seconds=idle)
+
+
+def test_the_refresh_holds_no_lock_while_the_view_runs(app_settings: dict[str, Any], anon: Callable[[], FlaskClient],
+                                                       make_user: Callable[..., str], wall_clock: WallClock) -> None:
+    """The reviewer's check, 61 s after login: on SQLite the request held the writer lock from the
+    session look-up to its final commit (all of a POST's engine work), on PostgreSQL the session row.
+    Now another connection can write, and lock that row, while the view runs."""
+    from flask import g
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.core import sqlite_writers
+    watched = create_app(app_settings)  # its own app: a hook that runs after the view, before the commit
+    seen: dict[str, Any] = {}
+
+    @watched.after_request
+    def _while_the_request_is_open(response: Any) -> Any:
+        session_id = g.get("auth_session_id")
+        if session_id is None:
+            return response
+        engine = watched.extensions["db_engine"]
+        seen["thread_holds_writer_lock"] = getattr(sqlite_writers._held, "count", 0)
+        if engine.dialect.name == "sqlite":
+            import sqlite3
+            other = sqlite3.connect(engine.url.database, timeout=0, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # fails at once if a write transaction is open
+                other.execute("ROLLBACK")
+                seen["other_writer"] = "ok"
+            except sqlite3.OperationalError as exc:
+                seen["other_writer"] = str(exc)
+            finally:
+                other.close()
+        else:
+            with engine.connect() as conn:
+                try:
+                    conn.execute(text("SELECT id FROM auth_sessions WHERE id = :id FOR UPDATE NOWAIT"),
+                                 {"id": session_id})
+                    seen["other_writer"] = "ok"
+                except Exception as exc:  # noqa: BLE001 - the lock error, reported by the assertion
+                    seen["other_writer"] = str(exc)
+                conn.rollback()
+        return response
+    try:
+        client = watched.test_client()
+        client.environ_base["REMOTE_ADDR"] = anon().environ_base["REMOTE_ADDR"]
+        web_login(client, make_user())
+        wall_clock.advance(seconds=61)
+        assert client.get("/account").status_code == 200
+        assert seen == {"thread_holds_writer_lock": 0, "other_writer": "ok"}
+        assert _session_row(watched, client).last_seen_at == wall_clock.now  # and the refresh was written
+    finally:
+        watched.extensions["db_engine"].dispose()

@@ -1,14 +1,16 @@
 """Login throttling: per username and per client address, shared by every worker through the
-database; the right password during a lockout does not log in."""
+database; the right password during a lockout does not log in; the account page's current-password
+check counts against the same username lock."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.security.conftest import STRONG, WallClock, api_token, new_address, web_login
-from tests.web.pages import html
+from tests.web.pages import csrf, html
 
 
 def _fail(client: FlaskClient, username: str, times: int) -> list[int]:
@@ -148,3 +150,72 @@ def test_cli_unlock(app: Flask, anon: Callable[[], FlaskClient], make_user: Call
     result = app.test_cli_runner().invoke(args=["users", "unlock", username])
     assert result.exit_code == 0 and f"{username} unlocked" in result.output
     assert api_token(client, username).status_code == 200
+
+
+def _change(client: FlaskClient, current: str, new: str = "a long new passphrase 77") -> Any:
+    page = client.get("/account")
+    assert page.status_code == 200
+    return client.post("/account", data={"csrf_token": csrf(html(page)), "current_password": current,
+                                         "password": new, "confirm": new})
+
+
+def test_wrong_current_passwords_on_the_account_page_lock_the_username_and_log_out(
+        app: Flask, anon: Callable[[], FlaskClient], make_user: Callable[..., str], wall_clock: WallClock,
+        audit_since: Callable[[], Callable[..., list[dict[str, Any]]]]) -> None:
+    """A stolen session cookie must not allow unlimited guessing of the current password (the
+    reviewer's 40 guesses, then the right one): the guesses count against the username's lock like
+    failed logins, and the one that starts the lock ends the session."""
+    settings = app.config["SETTINGS"]
+    username = make_user()
+    stolen, owner = anon(), anon()
+    web_login(stolen, username)
+    web_login(owner, username)
+    events = audit_since()
+    for i in range(settings.LOGIN_MAX_FAILURES - 1):
+        r = _change(stolen, f"guess {i}")
+        assert r.status_code == 422 and "当前密码不正确" in html(r)
+    r = _change(stolen, "guess 4")
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) == settings.LOGIN_LOCKOUT
+    assert "当前密码错误次数过多，已退出登录" in html(r)
+    assert stolen.get("/account").status_code == 302  # logged out...
+    assert stolen.get("/inbox").status_code == 302  # ... for good: the session row is revoked
+    # while the name is locked nobody changes the password, the right current one included
+    refused = _change(owner, STRONG)
+    assert refused.status_code == 429 and "暂时不能修改密码" in html(refused) and "Retry-After" in refused.headers
+    assert owner.get("/inbox").status_code == 200  # the other session was not the guesser's
+    assert web_login(anon(), username).status_code == 429  # the same lock as failed logins
+    assert [e["action"] for e in events("password_change_failed")] == ["password_change_failed"] * 5
+    locked = events("login_locked")
+    assert len(locked) == 1 and locked[0]["via"] == "account" and locked[0]["locked_key"] == f"user:{username}"
+    logout = events("logout")
+    assert len(logout) == 1 and logout[0]["reason"] == "password guessing" and logout[0]["actor"] == username
+    assert events("password_change_refused")[0]["reason"] == "locked"
+    assert events("password_changed") == []
+    wall_clock.advance(seconds=settings.LOGIN_LOCKOUT + 1)
+    assert _change(owner, STRONG).status_code == 302  # once the lock is over, the owner changes it
+
+
+def test_the_guessing_browser_loses_its_device_cookie(app: Flask, anon: Callable[[], FlaskClient],
+                                                      make_user: Callable[..., str]) -> None:
+    """A thief who took the whole cookie jar gets no trusted logins from it after guessing."""
+    username = make_user()
+    thief, owner = anon(), anon()
+    web_login(owner, username)
+    web_login(thief, username)
+    for i in range(app.config["SETTINGS"].LOGIN_MAX_FAILURES):
+        _change(thief, f"guess {i}")
+    assert web_login(thief, username).status_code == 429  # its device cookie is no longer trusted
+    owner.post("/logout", data={"csrf_token": csrf(html(owner.get("/inbox")))})
+    assert web_login(owner, username).status_code == 302  # the owner's is
+
+
+def test_the_current_password_check_counts_with_failed_logins(app: Flask, anon: Callable[[], FlaskClient],
+                                                              make_user: Callable[..., str]) -> None:
+    """One counter per username: failed logins and wrong current passwords add up."""
+    username = make_user()
+    client = anon()
+    web_login(client, username)
+    assert _fail(anon(), username, 3) == [401] * 3
+    assert _change(client, "guess").status_code == 422
+    assert _change(client, "guess again").status_code == 429
+    assert client.get("/inbox").status_code == 302
