@@ -10,12 +10,17 @@ RestrictedPython does not stop a process file from stopping the service (``while
 "Limits of the sandbox" in docs/process-conventions.md):
 
 - **time**: every loop step (``for``, ``while``, each step of a comprehension), every call of a
-  function or lambda defined in the source and every guarded operation checks the evaluation's
-  deadline (a script has ``SCRIPT_TIME_LIMIT_MS``, an expression ``EXPRESSION_TIME_LIMIT_MS``,
-  all evaluations of one engine action together ``ENGINE_STEP_TIME_LIMIT_MS``);
-- **size**: ``*``, ``**``, ``<<``, ``+``, ``%``-formatting, f-string widths, ``pow``, ``range``
-  and the growing methods of str/bytes/list/int (``ljust``, ``replace``, ``join``, ``extend``,
-  ``to_bytes``, …) refuse a result over a bound *before* computing it;
+  function or lambda defined in the source, every call a builtin makes per item (``map``,
+  ``filter``, ``key=``) and every guarded operation checks the evaluation's deadline (a script has
+  ``SCRIPT_TIME_LIMIT_MS``, an expression ``EXPRESSION_TIME_LIMIT_MS``, all evaluations of one
+  engine action together ``ENGINE_STEP_TIME_LIMIT_MS``); ``pow`` with a modulus and
+  ``sorted``/``min``/``max`` bound what their one C call may cost;
+- **size**: ``*``, ``**``, ``<<``, ``+``, ``%``-formatting, f-strings, ``str``/``repr``/``format``,
+  ``list``/``set``/``dict``, ``pow``, ``range`` and the growing methods of str/bytes/list/int
+  (``ljust``, ``replace``, ``join``, ``extend``, ``to_bytes``, …) refuse a result over a bound
+  *before* computing it;
+- **allocation**: what those make, and what copying methods and slices make, is charged to the
+  evaluation (``MAX_ALLOCATED``), so many values each under the bounds cannot add up to gigabytes;
 - **data**: what a script leaves in the task data (and a container an expression returns, such
   as a DMN output) is measured against the state cap (``MAX_STATE_BYTES``) without expanding it.
 
@@ -55,6 +60,10 @@ MAX_CHARS = 2_000_000  # characters (bytes) of one str/bytes made by a guarded o
 MAX_INT_BITS = 10_000  # about 3,000 decimal digits
 MAX_WIDTH = 10_000  # a width or precision in %-formatting and f-strings
 MAX_DEPTH = 100  # nesting of lists/dicts left in task data
+MAX_ALLOCATED = 256 * 1024 * 1024  # estimated bytes made by the guarded operations of one evaluation
+MAX_POW_COST = 2**33  # exponent bits x modulus bits^2 of pow(b, e, m): about 20 ms
+MAX_COMPARED = 2 * 10**9  # characters compared by one sorted()/min()/max(): about 0.1 s
+_ITEM, _ENTRY = 8, 32  # estimated bytes per list item, per set/dict entry
 
 
 @dataclass
@@ -97,12 +106,14 @@ class Budget:
     no look-up. Between evaluations the deadline is closed: sandboxed code that outlives its
     evaluation (a generator) cannot run."""
 
-    __slots__ = ("deadline", "step", "kind", "seconds", "breach", "active", "bound_tick", "bound_getiter")
+    __slots__ = ("deadline", "step", "kind", "seconds", "breach", "active", "allocated", "bound_tick",
+                 "bound_getiter")
 
     def __init__(self, step: float = float("inf")) -> None:
         self.deadline, self.step, self.kind, self.seconds = 0.0, step, "expression", 0.0
         self.breach: SandboxLimitExceeded | None = None
         self.active = False
+        self.allocated = 0  # estimated bytes made by guarded operations in this evaluation
         self.bound_tick, self.bound_getiter = self.tick, self.getiter
 
     def tick(self) -> None:
@@ -170,6 +181,18 @@ def _size_breach(what: str, size: int, limit: int, unit: tuple[str, str]) -> San
 _CHARS, _ITEMS, _BITS = ("characters", "字符"), ("items", "元素"), ("bits", "位")
 
 
+def _charge(nbytes: int) -> None:
+    """Count what a guarded operation makes against the evaluation's allocation budget: each
+    value is bounded on its own, and this bounds how many of them one evaluation may make (a loop
+    of one-second scripts could otherwise build a gigabyte of values each under the bounds)."""
+    budget = _budget()
+    budget.allocated += nbytes
+    if budget.allocated > MAX_ALLOCATED:
+        mb = f"{MAX_ALLOCATED // 2**20} MB"
+        raise _breach(f"{_KIND_ZH.get(budget.kind, '脚本')}创建的数据超过上限（{mb}）",
+                      f"{budget.kind} made more data than allowed ({mb})", budget)
+
+
 def _tick_() -> None:
     """A deadline check for guarded builtins (which have no budget of their own at hand)."""
     budget = _budget()
@@ -213,15 +236,29 @@ def _seq_limit(seq: Any) -> tuple[int, tuple[str, str]]:
     return (MAX_CHARS, _CHARS) if isinstance(seq, (str, bytes, bytearray)) else (MAX_ITEMS, _ITEMS)
 
 
-def _check_len(what: Any, size: int) -> None:
+def _check_len(what: Any, size: int, new: int | None = None) -> None:
+    """Refuse a str/bytes/list/tuple of ``size`` before it is made; charge the ``new`` part of it
+    (what an in-place operation adds), by default all of it."""
     limit, unit = _seq_limit(what)
     if size > limit:
         raise _size_breach(type(what).__name__, size, limit, unit)
+    made = size if new is None else new
+    if made > 64:
+        _charge(made if unit is _CHARS else made * _ITEM)
 
 
 def _check_bits(bits: int) -> None:
     if bits > MAX_INT_BITS:
         raise _size_breach("int", bits, MAX_INT_BITS, _BITS)
+
+
+_SMALL = 1 << 256  # ints beyond this are charged by their size
+
+
+def _charge_int(value: Any) -> Any:
+    if type(value) is int and not -_SMALL < value < _SMALL:
+        _charge(value.bit_length() >> 3)
+    return value
 
 
 def _repeat(seq: Any, times: Any) -> Any:
@@ -234,8 +271,10 @@ def _repeat(seq: Any, times: Any) -> Any:
 def _mul_(a: Any, b: Any) -> Any:
     ta, tb = type(a), type(b)
     if ta is int and tb is int:
-        if a.bit_length() + b.bit_length() > MAX_INT_BITS:
-            _check_bits(a.bit_length() + b.bit_length())
+        bits = a.bit_length() + b.bit_length()
+        if bits > 256:
+            _check_bits(bits)
+            return _charge_int(a * b)
         return a * b
     if ta is float or tb is float:
         return a * b
@@ -245,42 +284,75 @@ def _mul_(a: Any, b: Any) -> Any:
         return _repeat(b, a)
     if isinstance(a, int) and isinstance(b, int):  # bool, int subclasses
         _check_bits(int(a).bit_length() + int(b).bit_length())
-    return a * b
+        return _charge_int(a * b)
+    return _charge_set(a * b)
 
 
 def _pow_(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
         _check_bits(int(a).bit_length() * int(b))
+        return _charge_int(a ** b)
     return a ** b
 
 
 def _guarded_pow(base: Any, exp: Any, mod: Any = None) -> Any:
+    """``pow``; with a modulus, its cost (exponent bits x modulus bits squared) is bounded too:
+    ``pow(3, e, m)`` with 10,000-bit ``e`` and ``m`` runs about 3 s in one uninterrupted call."""
     if mod is None:
         return _pow_(base, exp)
-    if isinstance(mod, int):
+    if isinstance(mod, int) and isinstance(exp, int):
         _check_bits(int(mod).bit_length())
+        cost = max(int(exp).bit_length(), 1) * int(mod).bit_length() ** 2
+        if cost > MAX_POW_COST:
+            raise _breach(f"pow() 运算量过大：指数 {int(exp).bit_length()} 位、模数 {int(mod).bit_length()} 位",
+                          f"pow() too costly: a {int(exp).bit_length()}-bit exponent with a "
+                          f"{int(mod).bit_length()}-bit modulus")
+    _tick_()
     return pow(base, exp, mod)
 
 
 def _lshift_(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and a and b > 0:
         _check_bits(int(a).bit_length() + int(b))
+        return _charge_int(a << b)
     return a << b
 
 
 def _add_(a: Any, b: Any) -> Any:
     ta = type(a)
-    if ta is int or ta is float:
+    if ta is float:
         return a + b
+    if ta is int:
+        return _charge_int(a + b)
     if isinstance(a, _SEQ) and isinstance(b, _SEQ):
         _check_len(a, len(a) + len(b))
-    return a + b
+    return _charge_set(a + b)
 
 
-_PERCENT = re.compile(rb"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+def _charge_set(value: Any) -> Any:
+    """Charge a set or dict that an operator made (``s | t``, ``d | e``, ``s - t``)."""
+    if isinstance(value, (set, frozenset, dict)) and len(value) > 8:
+        _charge(len(value) * _ENTRY)
+    return value
 
 
-def _check_widths(widths: Iterable[bytes | str | None]) -> None:
+def _setop(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def guarded(a: Any, b: Any) -> Any:
+        ta = type(a)
+        if ta is float:
+            return op(a, b)
+        if ta is int:
+            return _charge_int(op(a, b))
+        return _charge_set(op(a, b))
+    return guarded
+
+
+_PERCENT = re.compile(rb"%(?:\(([^)]*)\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)?", re.S)
+
+
+def _check_widths(widths: Iterable[bytes | str | None]) -> int:
+    """Refuse widths and precisions over ``MAX_WIDTH``; returns the largest (what a field may add)."""
+    widest = 0
     for w in widths:
         if not w:
             continue
@@ -288,30 +360,113 @@ def _check_widths(widths: Iterable[bytes | str | None]) -> None:
             raise _breach("不允许使用 '*' 宽度", "'*' widths are not allowed in %-formatting")
         if len(w) > 6 or int(w) > MAX_WIDTH:
             raise _size_breach("format width", int(w) if len(w) < 20 else 10**19, MAX_WIDTH, _CHARS)
+        widest = max(widest, int(w))
+    return widest
+
+
+def _text_size(value: Any, conversion: str = "s") -> int:
+    """An upper estimate of ``len(str(value))`` (``conversion`` ``'r'``/``'a'``: of repr/ascii),
+    computed without converting: a list holding one long string 100,000 times, or a structure with
+    shared references, is measured (stopping past the limit) instead of being turned into text."""
+    t = type(value)
+    if t is str:
+        if conversion == "s" or (value.isascii() and value.isprintable()):
+            return len(value) + 2
+        return 10 * len(value) + 2  # '\U0001f600'
+    if t is bytes or t is bytearray:
+        return 4 * len(value) + 14
+    if t is int:
+        return _int_digits(value)
+    if isinstance(value, _CONTAINERS):
+        return measure_data(value, MAX_CHARS + 1)
+    return 64  # float, None, a range, an instance of a class of the script (whose methods are guarded)
+
+
+def _int_digits(value: int) -> int:
+    return (value.bit_length() * 77 >> 8) + 2  # log10(2) is about 77/256
+
+
+_CONVERSION_NAMES = {"s": "str", "r": "repr", "a": "ascii"}
+
+
+def _converted(value: Any, conversion: str) -> str:
+    """``str``/``repr``/``ascii`` of a value, refused before converting when the text would be
+    over ``MAX_CHARS``, charged when new."""
+    size = _text_size(value, conversion)
+    if size > MAX_CHARS:
+        raise _size_breach(f"{_CONVERSION_NAMES[conversion]}() of {type(value).__name__}", size, MAX_CHARS, _CHARS)
+    if conversion == "s":
+        text = str(value)
+    else:
+        text = repr(value) if conversion == "r" else ascii(value)
+    if text is not value and len(text) > 64:
+        _charge(len(text))
+    return text
 
 
 def _mod_(a: Any, b: Any) -> Any:
-    if isinstance(a, (str, bytes)):
-        raw = a.encode("utf-8", "surrogatepass") if isinstance(a, str) else a
-        if b"%" in raw:
-            for m in _PERCENT.finditer(raw):
-                _check_widths(m.groups())
+    """``%``: for text, the result's size is estimated from the fields and their arguments (so
+    ``'%s' * 1000 % ((big,) * 1000)`` is refused before it is made) and charged."""
+    if not isinstance(a, (str, bytes)):
+        return _charge_int(a % b) if type(a) is int else a % b
+    raw = a.encode("utf-8", "surrogatepass") if isinstance(a, str) else a
+    if b"%" not in raw:
+        return a % b
+    args = b if isinstance(b, tuple) else (b,)
+    mapping = b if isinstance(b, Mapping) else None
+    size, position = len(a), 0
+    for m in _PERCENT.finditer(raw):
+        key, width, precision, kind = m.groups()
+        size += _check_widths((width, precision))
+        if kind == b"%" or kind is None:
+            continue
+        if mapping is not None and key is not None:
+            value = mapping.get(key.decode("utf-8", "surrogatepass"))
+        elif position < len(args):
+            value, position = args[position], position + 1
+        else:
+            continue  # Python itself refuses: not enough arguments
+        size += _text_size(value, "r" if kind in (b"r", b"a") else "s")
+        if size > MAX_CHARS:
+            raise _size_breach("%-formatting", size, MAX_CHARS, _CHARS)
+    if size > 64:
+        _charge(size)
     return a % b
 
 
 _SPEC_DIGITS = re.compile(r"\d+")
+_CONVERSIONS = {ord("r"): "r", ord("s"): "s", ord("a"): "a"}
 
 
-def _format_(value: Any, conversion: int, spec: str) -> str:
-    """An f-string field with a format spec (``f'{x:>{n}}'``): widths are checked first."""
-    if conversion == ord("r"):
-        value = repr(value)
-    elif conversion == ord("s"):
-        value = str(value)
-    elif conversion == ord("a"):
-        value = ascii(value)
-    _check_widths(_SPEC_DIGITS.findall(spec))
+def _fmt_(value: Any, conversion: int, spec: str) -> str:
+    """One field of an f-string (``f'{x!r:>{n}}'``): converted, widths checked, size bounded."""
+    if conversion in _CONVERSIONS:
+        value = _converted(value, _CONVERSIONS[conversion])
+    widest = _check_widths(_SPEC_DIGITS.findall(spec)) if spec else 0
+    if type(value) is str:
+        if not spec:
+            return value
+        size = len(value) + widest
+    else:
+        size = _text_size(value) + widest
+    if size > MAX_CHARS:
+        raise _size_breach("f-string field", size, MAX_CHARS, _CHARS)
     return format(value, spec)
+
+
+def _fjoin_(*parts: str) -> str:
+    """An f-string: its fields are bounded one by one, and together here."""
+    size = 0
+    for part in parts:
+        size += len(part)
+    _check_len("", size)
+    return "".join(parts)
+
+
+def _guarded_format(value: Any, spec: str = "") -> str:
+    if not isinstance(spec, str):
+        raise TypeError("format() argument 2 must be str")
+    return _fmt_(value, -1, spec)
 
 
 def _width(self: Any, width: Any, *args: Any, name: str) -> Any:
@@ -352,8 +507,17 @@ def _join(self: Any, iterable: Iterable[Any]) -> Any:
 
 def _extend(self: list[Any], iterable: Iterable[Any]) -> None:
     if hasattr(iterable, "__len__"):
-        _check_len(self, len(self) + len(iterable))  # type: ignore[arg-type]
-    self.extend(iterable)
+        _check_len(self, len(self) + len(iterable), len(iterable))  # type: ignore[arg-type]
+        self.extend(iterable)
+        return
+    before = len(self)
+    self.extend(iterable)  # a generator ticks at each step
+    _check_len(self, len(self), len(self) - before)
+
+
+def _sort(self: list[Any], *, key: Any = None, reverse: Any = False) -> None:
+    _check_comparisons(self, sorting=True)
+    self.sort(key=_ticking(key), reverse=reverse)
 
 
 def _to_bytes(self: int, length: Any = 1, *args: Any, **kwargs: Any) -> bytes:
@@ -367,13 +531,39 @@ _METHODS: dict[str, Callable[..., Any]] = {
     "replace": _replace, "expandtabs": _expandtabs, "translate": _translate, "join": _join,
 }
 _GUARDED_METHODS: dict[type, dict[str, Callable[..., Any]]] = {
-    str: _METHODS, bytes: _METHODS, bytearray: _METHODS, list: {"extend": _extend}, int: {"to_bytes": _to_bytes},
+    str: _METHODS, bytes: _METHODS, bytearray: _METHODS, list: {"extend": _extend, "sort": _sort},
+    int: {"to_bytes": _to_bytes},
 }
 _GUARDED_NAMES = frozenset(name for methods in _GUARDED_METHODS.values() for name in methods)
+# methods that make a new value as large as their object (or a list of its pieces): charged after
+_COPYING = frozenset({
+    "upper", "lower", "casefold", "swapcase", "title", "capitalize", "strip", "lstrip", "rstrip",
+    "split", "rsplit", "splitlines", "partition", "rpartition", "encode", "decode", "removeprefix",
+    "removesuffix", "hex", "copy", "union", "intersection", "difference", "symmetric_difference",
+    "fromkeys", "keys", "values", "items",
+})
+_COPYING_TYPES = (str, bytes, bytearray, list, dict, set, frozenset)
+
+
+def _charged_call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    _tick_()
+    result = method(*args, **kwargs)
+    t = type(result)
+    if t is str or t is bytes or t is bytearray:
+        if len(result) > 64 and not any(result is a for a in args):
+            _charge(len(result))
+    elif t is list or t is tuple:
+        if len(result) > 8:  # the pieces of a split: a list and a string per piece
+            _charge(len(result) * (_ITEM + 50) + sum(len(a) for a in args if isinstance(a, (str, bytes))))
+    elif t is set or t is frozenset or t is dict:
+        if len(result) > 8:
+            _charge(len(result) * _ENTRY)
+    return result
 
 
 def _getattr_(obj: Any, name: str, default: Any = None) -> Any:
-    """RestrictedPython's ``safer_getattr``, with the methods that grow a value guarded."""
+    """RestrictedPython's ``safer_getattr``, with the methods that grow a value guarded and those
+    that copy one charged."""
     value = safer_getattr(obj, name, default)
     if name in _GUARDED_NAMES:
         for kind, methods in _GUARDED_METHODS.items():
@@ -384,6 +574,11 @@ def _getattr_(obj: Any, name: str, default: Any = None) -> Any:
                 return guard  # unbound, as in str.ljust(s, n)
             if isinstance(obj, kind):
                 return partial(guard, obj)
+    if name in _COPYING and callable(value) and (
+            isinstance(obj, _COPYING_TYPES) or (isinstance(obj, type) and issubclass(obj, _COPYING_TYPES))):
+        if name in ("keys", "values", "items"):  # views: charged when a list or set is made of them
+            return value
+        return partial(_charged_call, value)
     return value
 
 
@@ -396,6 +591,143 @@ def _guarded_range(*args: Any) -> range:
     if n > MAX_ITEMS:
         raise _size_breach("range", n, MAX_ITEMS, _ITEMS)
     return r
+
+
+def _ticking(function: Any) -> Any:
+    """A function given to a builtin that calls it per item (``map``, ``filter``, ``key=``): one
+    deadline check per call, so ``map(str.upper, [s] * 100000)`` cannot run on in C."""
+    if function is None:
+        return None
+    if not callable(function):
+        raise TypeError(f"{type(function).__name__!r} object is not callable")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        _tick_()
+        return function(*args, **kwargs)
+    return call
+
+
+def _guarded_map(function: Any, *iterables: Iterable[Any]) -> Iterator[Any]:
+    return map(_ticking(function), *iterables)
+
+
+def _guarded_filter(function: Any, iterable: Iterable[Any]) -> Iterator[Any]:
+    return filter(_ticking(function), iterable)
+
+
+def _collect(kind: type, iterable: Any, per_item: int) -> Any:
+    """``list(x)``/``set(x)``: a sized source over ``MAX_ITEMS`` is refused before copying, a
+    generator is bounded by its own deadline checks; what is made is charged."""
+    try:
+        n = len(iterable)
+    except TypeError:
+        n = None
+    if n is not None and n > MAX_ITEMS:
+        raise _size_breach(f"{kind.__name__}()", n, MAX_ITEMS, _ITEMS)
+    result = kind(iterable)
+    if n is None and len(result) > MAX_ITEMS:
+        raise _size_breach(f"{kind.__name__}()", len(result), MAX_ITEMS, _ITEMS)
+    if len(result) > 8:
+        if not isinstance(iterable, _EXISTING):  # made from a range, a generator, a map: new items too
+            per_item += _NEW_ITEM
+        _charge(len(result) * per_item)
+    return result
+
+
+_EXISTING = (str, bytes, bytearray, list, tuple, set, frozenset, dict)
+_NEW_ITEM = 32  # estimated bytes of an item that a generator or range makes (an int, a short str)
+
+
+def _check_comparisons(items: list[Any], sorting: bool) -> None:
+    """``sorted``/``min``/``max`` compare in one C call: bound the characters they may compare
+    (100,000 references to two long strings with a common prefix would compare for minutes)."""
+    n = len(items)
+    if n < 16:
+        return
+    try:
+        longest = max(map(len, items))
+    except TypeError:  # numbers, or a mix (which Python refuses to order anyway)
+        return
+    compared = n * (n.bit_length() if sorting else 1) * longest
+    if compared > MAX_COMPARED:
+        raise _breach(f"排序或比较的数据过多：{n} 项，最长 {longest}",
+                      f"too much to compare: {n} items, the longest of {longest}")
+
+
+def _guarded_sorted(iterable: Iterable[Any], /, *, key: Any = None, reverse: Any = False) -> list[Any]:
+    items = _collect(list, iterable, _ITEM)
+    _sort(items, key=key, reverse=reverse)
+    return items
+
+
+def _extreme(function: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _tick_()
+        if "key" in kwargs:
+            kwargs["key"] = _ticking(kwargs["key"])
+        if len(args) == 1:
+            items = args[0] if isinstance(args[0], list) else _collect(list, args[0], _ITEM)
+            _check_comparisons(items, sorting=False)
+            return function(items, **kwargs)
+        return function(*args, **kwargs)
+    guarded.__name__ = function.__name__
+    return guarded
+
+
+class _GuardedType(type):
+    """The type of a guarded builtin type: calling it is checked, while ``isinstance`` and
+    ``issubclass`` see the builtin itself (``isinstance(x, str)`` in a script keeps working)."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, cls.__mro__[1])
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, cls.__mro__[1])
+
+
+class _Str(str, metaclass=_GuardedType):
+    __slots__ = ()
+
+    def __new__(cls, obj: Any = "", *args: Any, **kwargs: Any) -> str:  # type: ignore[misc]
+        if args or kwargs:  # str(b, 'utf-8'): as long as its bytes at most
+            text = str(obj, *args, **kwargs)
+            if len(text) > 64:
+                _charge(len(text))
+            return text
+        return _converted(obj, "s")
+
+
+class _List(list, metaclass=_GuardedType):  # type: ignore[type-arg]
+    __slots__ = ()
+
+    def __new__(cls, iterable: Iterable[Any] = ()) -> list[Any]:  # type: ignore[misc]
+        return _collect(list, iterable, _ITEM)  # type: ignore[no-any-return]
+
+
+class _Set(set, metaclass=_GuardedType):  # type: ignore[type-arg]
+    __slots__ = ()
+
+    def __new__(cls, iterable: Iterable[Any] = ()) -> set[Any]:  # type: ignore[misc]
+        return _collect(set, iterable, _ENTRY)  # type: ignore[no-any-return]
+
+
+class _Dict(dict, metaclass=_GuardedType):  # type: ignore[type-arg]
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> dict[Any, Any]:  # type: ignore[misc]
+        if args:
+            try:
+                n = len(args[0])
+            except TypeError:
+                n = None
+            if n is not None and n > MAX_ITEMS:
+                raise _size_breach("dict()", n, MAX_ITEMS, _ITEMS)
+        result = dict(*args, **kwargs)
+        if len(result) > MAX_ITEMS:
+            raise _size_breach("dict()", len(result), MAX_ITEMS, _ITEMS)
+        if len(result) > 8:
+            _charge(len(result) * _ENTRY)
+        return result
 
 
 def _guarded_sum(iterable: Iterable[Any], start: Any = 0) -> Any:
@@ -441,17 +773,24 @@ _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
 def _safe_getitem(obj: Any, key: Any) -> Any:
     if isinstance(key, str) and key.startswith("_"):
         raise KeyError(f"names starting with '_' are not accessible: {key!r}")
+    if type(key) is slice:  # a copy
+        part = obj[key]
+        if isinstance(part, _SEQ) and len(part) > 64 and part is not obj:
+            _charge(len(part) if isinstance(part, (str, bytes, bytearray)) else len(part) * _ITEM)
+        return part
     return obj[key]
 
 
 _EXTRA_BUILTINS = {
     name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
-    for name in ("min", "max", "sum", "any", "all", "len", "sorted", "enumerate", "dict", "list",
-                 "set", "reversed", "map", "filter")
+    for name in ("any", "all", "len", "enumerate", "reversed")
 }
 _GUARDED_BUILTINS = {
-    **{name: _ticked(_EXTRA_BUILTINS[name]) for name in ("min", "max", "any", "all", "sorted")},
-    "sum": _guarded_sum, "range": _guarded_range, "pow": _guarded_pow,
+    **{name: _ticked(_EXTRA_BUILTINS[name]) for name in ("any", "all")},
+    "min": _extreme(min), "max": _extreme(max), "sorted": _guarded_sorted, "map": _guarded_map,
+    "filter": _guarded_filter, "str": _Str, "list": _List, "set": _Set, "dict": _Dict,
+    "repr": partial(_converted, conversion="r"), "ascii": partial(_converted, conversion="a"),
+    "format": _guarded_format, "sum": _guarded_sum, "range": _guarded_range, "pow": _guarded_pow,
 }
 
 BASE_GLOBALS: dict[str, Any] = {
@@ -464,14 +803,16 @@ BASE_GLOBALS: dict[str, Any] = {
     "_unpack_sequence_": guarded_unpack_sequence,
     "_inplacevar_": _inplacevar,
     "_tick_": _tick_, "_mul_": _mul_, "_pow_": _pow_, "_lshift_": _lshift_, "_add_": _add_, "_mod_": _mod_,
-    "_format_": _format_,
+    "_or_": _setop(operator.or_), "_and_": _setop(operator.and_), "_xor_": _setop(operator.xor),
+    "_sub_": _setop(operator.sub), "_fmt_": _fmt_, "_fjoin_": _fjoin_,
 }
 _RESERVED = frozenset(BASE_GLOBALS) | {"__builtins__"}
 
 
 # ---------------------------------------------------------------------------- compiling with guards
 
-_BINOP_GUARDS = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Add: "_add_", ast.Mod: "_mod_"}
+_BINOP_GUARDS = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Add: "_add_", ast.Mod: "_mod_",
+                 ast.BitOr: "_or_", ast.BitAnd: "_and_", ast.BitXor: "_xor_", ast.Sub: "_sub_"}
 
 
 def _call(name: str, *args: ast.expr) -> ast.Call:
@@ -504,12 +845,18 @@ class BudgetTransformer(RestrictingNodeTransformer):
             return node
         return ast.copy_location(_call(guard, node.left, node.right), node)
 
-    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
-        node = super().visit_FormattedValue(node)
-        if node.format_spec is None:
-            return node
-        value = _call("_format_", node.value, ast.Constant(node.conversion), node.format_spec)
-        return ast.copy_location(ast.FormattedValue(value=value, conversion=-1, format_spec=None), node)
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> Any:
+        """An f-string becomes ``_fjoin_(part, _fmt_(value, conversion, spec), …)``: each field is
+        bounded, then their total (``f'{s}{s}{s}…'`` of a long ``s``)."""
+        node = super().visit_JoinedStr(node)
+        parts: list[ast.expr] = []
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                spec = part.format_spec if part.format_spec is not None else ast.Constant("")
+                parts.append(ast.copy_location(_call("_fmt_", part.value, ast.Constant(part.conversion), spec), part))
+            else:
+                parts.append(part)
+        return ast.copy_location(_call("_fjoin_", *parts), node)
 
     def visit_Module(self, node: ast.Module) -> Any:
         return ast.fix_missing_locations(super().visit_Module(node))
@@ -584,7 +931,9 @@ def measure_data(value: Any, limit: int) -> int:
     it passes ``limit`` (so data with shared references, ``x = [x, x]`` repeated, or a list that
     contains itself costs at most ``limit`` steps instead of exploding in the serializer)."""
     if not isinstance(value, _CONTAINERS):
-        return len(value) + 2 if isinstance(value, (str, bytes)) else 8
+        if isinstance(value, (str, bytes)):
+            return len(value) + 2
+        return _int_digits(value) if type(value) is int else 8
     total = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -602,7 +951,9 @@ def measure_data(value: Any, limit: int) -> int:
             t = type(item)
             if t is str:
                 total += len(item) + 2
-            elif t is int or t is bool or t is float or item is None:
+            elif t is int:
+                total += 6 if -_SMALL < item < _SMALL else _int_digits(item)
+            elif t is bool or t is float or item is None:
                 total += 6
             elif isinstance(item, _CONTAINERS):
                 stack.append((item, depth + 1))
@@ -649,7 +1000,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         if straight:
             budget = _budgets.get(get_ident()) or _thread_budget()
             if not budget.active and perf_counter() <= budget.step:
-                budget.kind = "expression"  # for the message of a size guard
+                budget.kind, budget.allocated = "expression", 0  # for the size guards
                 result = eval(code, g)  # noqa: S307 - restricted code
                 if isinstance(result, (list, dict, tuple, set)):
                     _check_data(result, "表达式的结果", "the value of the expression")
@@ -704,6 +1055,7 @@ def _enter(kind: str, seconds: float) -> tuple[Budget, Budget | None]:
         _budgets[get_ident()] = budget
     now = perf_counter()
     budget.kind, budget.seconds, budget.breach, budget.active = kind, seconds, None, True
+    budget.allocated = 0
     deadline = now + seconds
     budget.deadline = deadline if deadline < budget.step else budget.step
     if now > budget.step:  # the engine step has used its budget: no further evaluation starts

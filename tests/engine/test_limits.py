@@ -245,6 +245,105 @@ def test_environment_refuses_each_way_to_burn_time_or_memory(name: str) -> None:
     assert data == {}  # nothing written back
 
 
+BIG = "s = 'a' * 2_000_000\n"
+HALF = "s = 'a' * 1_000_000\n"
+TOO_LARGE, TOO_MUCH, TIME_UP = "result too large", "made more data than allowed", "exceeded its time budget"
+COMPARE = "too much to compare"
+# each way around a guard that review found, with the breach that must stop it (not a later one:
+# the old code stopped several of these only after making gigabytes, or after minutes in C)
+BYPASSES = {
+    # time: a C callable applied per item by a builtin ran with no deadline check
+    "map_of_a_c_method": (HALF + "x = all(map(str.isalpha, [s + 'a'] * 100000))", TIME_UP),
+    "filter_of_a_c_method": (HALF + "x = len(list(filter(str.isalpha, [s + '1'] * 100000)))", TIME_UP),
+    "sorted_key": (BIG + "x = sorted([s] * 100000, key=str.lower)", COMPARE),
+    "max_key": (BIG + "x = max([s] * 100000, key=str.lower)", COMPARE),
+    "list_sort_key": (BIG + "l = [s] * 100000\nl.sort(key=str.lower)", COMPARE),
+    "sorted_common_prefix": ("a = 'a' * 1_999_999 + 'a'\nb = 'a' * 1_999_999 + 'b'\nx = sorted([a, b] * 50000)", COMPARE),
+    "max_common_prefix": ("a = 'a' * 1_999_999 + 'a'\nb = 'a' * 1_999_999 + 'b'\nx = max([a, b] * 50000)", COMPARE),
+    "pow_with_modulus": ("e = (1 << 9999) - 1\nm = (1 << 9999) - 3\nx = pow(3, e, m)", "pow() too costly"),
+    # size: what one conversion or format makes was not bounded
+    "percent_many_fields": (BIG + "x = ('%s' * 1000) % ((s,) * 1000)", TOO_LARGE),
+    "percent_mapping": (BIG + "x = ('%(a)s' * 1000) % {'a': s}", TOO_LARGE),
+    "percent_of_a_list": (BIG + "x = '%s' % ([s] * 100000,)", TOO_LARGE),
+    "fstring_many_fields": (BIG + "x = f'{s}{s}{s}{s}{s}{s}{s}{s}'", TOO_LARGE),
+    "fstring_of_a_list": (BIG + "l = [s] * 100000\nx = f'{l}'", TOO_LARGE),
+    "fstring_repr_escapes": ("s = '\\x00' * 1_000_000\nx = f'{s!r}'", TOO_LARGE),
+    "str_of_shared_references": (BIG + "x = str([s] * 100000)", TOO_LARGE),
+    "repr_of_nested_pairs": ("x = [0]\nfor i in range(60):\n    x = [x, x]\ny = repr(x)", TOO_LARGE),
+    "format_of_a_list": (BIG + "x = format([s] * 100000)", TOO_LARGE),
+    "list_of_a_long_str": (BIG + "x = list(s)", TOO_LARGE),
+    # memory: many values, each under the bounds, made by one evaluation
+    "many_lists": ("x = [list(range(100000)) for i in range(1000)]", TOO_MUCH),
+    "many_strings": (HALF + "x = [s + str(i) for i in range(10000)]", TOO_MUCH),
+    "many_copies_by_method": (BIG + "x = [s.upper() for i in range(10000)]", TOO_MUCH),
+    "many_slices": ("l = list(range(100000))\nx = [l[:] for i in range(10000)]", TOO_MUCH),
+    "many_splits": ("s = 'a ' * 1_000_000\nx = [s.split() for i in range(1000)]", TOO_MUCH),
+    "many_set_unions": ("a = set(range(100000))\nb = set(range(100000, 200000))\nx = [a | b for i in range(10000)]",
+                        TOO_MUCH),
+    "many_big_ints": ("x = [[(1 << 9990) + i for i in range(100000)] for j in range(5)]", TOO_MUCH),
+    # the state cap: a big int was measured as 6 bytes
+    "big_ints_in_the_state": ("x = [1 << 9990] * 1000", "exceeds the workflow state limit"),
+}
+
+
+@pytest.mark.parametrize("name", BYPASSES, ids=list(BYPASSES))
+def test_each_bypass_found_in_review_is_stopped_by_its_own_guard(name: str) -> None:
+    source, breach = BYPASSES[name]
+    data: dict[str, Any] = {}
+    started = time.perf_counter()
+    with pytest.raises(SandboxLimitExceeded) as raised:
+        RestrictedEnvironment().execute(source, data)
+    assert time.perf_counter() - started < 1.5
+    assert breach in raised.value.en
+    assert data == {}
+
+
+def test_an_expression_is_bounded_like_a_script() -> None:
+    env = RestrictedEnvironment()
+    with pytest.raises(SandboxLimitExceeded, match=TOO_LARGE):
+        env.evaluate("f'{s}{s}{s}'", {"s": "a" * 1_000_000})
+    with pytest.raises(SandboxLimitExceeded, match=TOO_LARGE):
+        env.evaluate("str(l)", {"l": ["a" * 1000] * 100_000})
+    with pytest.raises(SandboxLimitExceeded, match=COMPARE):
+        env.evaluate("max(l)", {"l": ["a" * 1_000_000, "a" * 999_999 + "b"] * 5_000})
+    assert env.evaluate("f'{tier}-{n:02d}'", {"tier": "street", "n": 3}) == "street-03"
+
+
+def test_builtins_keep_their_meaning_under_the_guards() -> None:
+    env = RestrictedEnvironment()
+    data: dict[str, Any] = {"a": 2, "items": [3, 1, 2], "name": "井盖", "info": {"k": "v", "n": 1}}
+    env.execute(
+        "t1 = isinstance(name, str) and isinstance(items, list) and isinstance(info, dict) and not isinstance(a, (str, list))\n"
+        "t2 = str(5) + str(b'ab', 'ascii') + repr('x') + ascii('井')\n"
+        "t3 = list(range(3)) + list(map(str, items)) + list(filter(None, [0, 1]))\n"
+        "t4 = dict(info, z=3)\n"
+        "t5 = sorted(items, key=lambda v: -v) + [max(items, key=lambda v: -v), min(3, 4)]\n"
+        "t6 = sorted(set(items) | {9}) + sorted({1, 2} - {2}) + [5 - 3, 6 ^ 3, 6 | 1, 6 & 3]\n"
+        "t7 = items[1:] + [name[:1]]\n"
+        "n = 6\n"
+        "t8 = f'{a:>{n}}|{name!r}|{a!s:<3}|{3.14159:.2f}|{items}'\n"
+        "t9 = '%-5s|%r|%d%%' % ('a', 'b', 7) + '%(x)s-%(y)d' % {'x': 'a', 'y': 2}\n"
+        "t10 = pow(3, 5, 7) + pow(2, 10)\n"
+        "t11 = 'a b'.split() + ['Ab'.upper(), ' x '.strip(), str.upper('q')]\n"
+        "l = [3, 1]\nl.sort(key=lambda v: v)\nt12 = l + sorted(info.keys()) + list(info.values())\n"
+        "t13 = format(3.5, '.1f') + format(7)\n", data)
+    assert data["t1"] is True and data["t2"] == "5ab'x''\\u4e95'"
+    assert data["t3"] == [0, 1, 2, "3", "1", "2", 1] and data["t4"] == {"k": "v", "n": 1, "z": 3}
+    assert data["t5"] == [3, 2, 1, 1, 3] and data["t6"] == [1, 2, 3, 9, 1, 2, 5, 7, 2]
+    assert data["t7"] == [1, 2, "井"] and data["t8"] == "     2|'井盖'|2  |3.14|[3, 1, 2]"
+    assert data["t9"] == "a    |'b'|7%a-2" and data["t10"] == 1029 and data["t11"] == ["a", "b", "AB", "x", "Q"]
+    assert data["t12"] == [1, 3, "k", "n", "v", 1] and data["t13"] == "3.57"
+
+
+def test_the_allocation_budget_is_per_evaluation() -> None:
+    """Many evaluations that each make a lot, but under the budget, all run: the count restarts."""
+    env = RestrictedEnvironment()
+    for _ in range(3):
+        env.execute("x = [list(range(100000)) for i in range(20)]\nn = len(x)\nx = None", data := {})
+        assert data["n"] == 20
+        assert env.evaluate("len(str(list(range(100000))))", {}) == 688890
+
+
 def test_ordinary_scripts_and_expressions_still_work() -> None:
     env = RestrictedEnvironment()
     data: dict[str, Any] = {"a": 2, "items": [3, 1, 2], "name": "井盖"}
