@@ -540,7 +540,7 @@ _COPYING = frozenset({
     "upper", "lower", "casefold", "swapcase", "title", "capitalize", "strip", "lstrip", "rstrip",
     "split", "rsplit", "splitlines", "partition", "rpartition", "encode", "decode", "removeprefix",
     "removesuffix", "hex", "copy", "union", "intersection", "difference", "symmetric_difference",
-    "fromkeys", "keys", "values", "items",
+    "fromkeys",
 })
 _COPYING_TYPES = (str, bytes, bytearray, list, dict, set, frozenset)
 
@@ -576,8 +576,6 @@ def _getattr_(obj: Any, name: str, default: Any = None) -> Any:
                 return partial(guard, obj)
     if name in _COPYING and callable(value) and (
             isinstance(obj, _COPYING_TYPES) or (isinstance(obj, type) and issubclass(obj, _COPYING_TYPES))):
-        if name in ("keys", "values", "items"):  # views: charged when a list or set is made of them
-            return value
         return partial(_charged_call, value)
     return value
 
