@@ -25,6 +25,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=5 * settings.ATTACHMENT_MAX_BYTES + 1024 * 1024,
                       TESTING=settings.ENV == "testing")
     register_extensions(app, settings)
+    register_effect_handlers()
     register_input_checks(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -51,6 +52,14 @@ def register_extensions(app: Flask, settings: Settings) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     # APScheduler logs every run of the sweep job at INFO; the sweep logs what it fired itself
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+
+
+def register_effect_handlers() -> None:
+    """What the product does when a process asks for an effect (``remind``, ``supervise``): each
+    feature hands its handlers to the engine, which imports no feature (see app.engine.effects).
+    Here, so every process that builds the app has them: web workers, CLI, scheduler, tests."""
+    from app.supervision.operations import register_effect_handlers as supervision_effects
+    supervision_effects()
 
 
 def register_input_checks(app: Flask) -> None:

@@ -12,11 +12,19 @@ helpers, and the engine host carries out what they ask in the same transaction:
 * ``supervise(task_id, message)`` — 转督办: notify the supervisors over the task's unit and put the
   case on the supervisors' list of escalated cases.
 
+The engine only collects ``remind`` and ``supervise``; what they do is the business of the feature
+that owns it (督办, :mod:`app.supervision`), which registers a handler for each kind at start-up
+(:func:`register_handler`, called from ``create_app``). So the engine imports no feature's
+operations, and a feature can change what a reminder does without touching the engine. An effect
+whose kind has no handler is refused where the script asks for it: the action becomes an
+incident, never a reminder silently dropped.
+
 The engine's timer events also read the product clock (:mod:`app.core.clock`), so tests and the
 ``--at`` option of ``flask scheduler sweep`` decide what "now" is for timers too.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -43,6 +51,39 @@ class Effect:
 
 
 _effects: ContextVar[list[Effect] | None] = ContextVar("tongguan_effects", default=None)
+
+#: The kinds of effect a process can ask for (the script helpers below).
+KINDS = ("remind", "supervise")
+
+#: ``handler(case, rows, message, now)``: carry out one effect in the action's transaction. ``rows``
+#: are the open task rows of the effect's user task (attribute access: ``id``, ``name``, ``role``,
+#: ``unit_path``, ``claimed_by_id``, …); ``case`` is the case, written already by the host.
+EffectHandler = Callable[[Any, list[Any], str, datetime], None]
+_handlers: dict[str, EffectHandler] = {}
+
+
+class UnhandledEffect(RuntimeError):
+    """A process asked for an effect no feature has registered a handler for."""
+
+
+def register_handler(kind: str, handler: EffectHandler) -> None:
+    """Make ``handler`` carry out the effect ``kind`` (once per process, at start-up; registering
+    the same handler again is harmless, a second different one is refused)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown effect {kind!r}; a process can ask for {', '.join(KINDS)}")
+    current = _handlers.get(kind)
+    if current is not None and current is not handler:
+        raise ValueError(f"effect {kind!r} is handled already by {current.__module__}.{current.__qualname__}")
+    _handlers[kind] = handler
+
+
+def handler_for(kind: str) -> EffectHandler:
+    """The registered handler of ``kind``; :class:`UnhandledEffect` if there is none."""
+    handler = _handlers.get(kind)
+    if handler is None:
+        raise UnhandledEffect(f"no handler is registered for the effect {kind}(): the product cannot carry it "
+                              "out (a feature registers it at start-up, see app.engine.effects.register_handler)")
+    return handler
 
 
 def collect() -> tuple[list[Effect], Any]:
@@ -84,6 +125,7 @@ def _effect(kind: str, task_bpmn_id: Any, message: Any) -> None:
     effects = _effects.get()
     if effects is None:
         raise RuntimeError(f"{kind}() called outside the engine host")
+    handler_for(kind)  # refused here, in the script's task, rather than dropped after the step
     effects.append(Effect(kind, task_bpmn_id, message.strip()[:500]))
 
 

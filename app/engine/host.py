@@ -837,17 +837,12 @@ def _write_case_deadline(case: Case, now: datetime) -> None:
 
 
 def _apply_effects(case: Case, effects: list[fx.Effect], now: datetime) -> None:
-    """Carry out what the process asked for: reminders (催办) and supervision (转督办)."""
-    from app.supervision.operations import process_reminder, process_supervision
+    """Carry out what the process asked for (reminders 催办, supervision 转督办, …) with the
+    handlers the features registered (:func:`app.engine.effects.register_handler`)."""
+    handlers = [fx.handler_for(effect.kind) for effect in effects]  # all known before any runs
     open_rows = list(_sql(_SELECT_OPEN_TASKS, {"k_case": case.id}))
-    for effect in effects:
-        rows = [r for r in open_rows if r.bpmn_id == effect.task_bpmn_id]
-        if effect.kind == "remind":
-            process_reminder(case, rows, effect.message, now)
-        else:
-            process_supervision(case, rows, effect.message, now)
-            _sql(_UPDATE_CASE, {"k_case": case.id, "supervised_at": now})
-            _written(case, {"supervised_at": now})
+    for effect, handler in zip(effects, handlers):
+        handler(case, [r for r in open_rows if r.bpmn_id == effect.task_bpmn_id], effect.message, now)
 
 
 def _current_data(workflow: CaseWorkflow) -> dict[str, Any]:

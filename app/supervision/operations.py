@@ -15,7 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.cases.models import Case
 from app.core.audit import record
@@ -100,6 +101,9 @@ def _holder_or_candidates(task: Any) -> list[int]:
 
 # ---------------------------------------------------------------------------- effects of the process
 
+_MARK_SUPERVISED = update(Case.__table__).where(Case.__table__.c.id == bindparam("k_case"))
+
+
 def process_reminder(case: Case, rows: list[Any], message: str, now: datetime) -> None:
     """A reminder timer fired (催办): notify the holders of those open tasks."""
     for r in rows:
@@ -108,11 +112,22 @@ def process_reminder(case: Case, rows: list[Any], message: str, now: datetime) -
 
 
 def process_supervision(case: Case, rows: list[Any], message: str, now: datetime) -> None:
-    """An overdue timer fired (转督办): alert the supervisors over those tasks' units."""
+    """An overdue timer fired (转督办): alert the supervisors over those tasks' units and put the
+    case on the supervisors' list of escalated cases."""
     for r in rows:
         notify(_supervisor_ids(r.unit_path), "overdue", message, case_id=case.id, task_id=r.id)
     record("case_supervised", case_id=case.id, at=now, message=message,
            tasks=[r.id for r in rows])
+    # a plain UPDATE like the engine's own writes of the case row (no ORM flush on this path)
+    session.connection().execute(_MARK_SUPERVISED, {"k_case": case.id, "supervised_at": now})
+    set_committed_value(case, "supervised_at", now)
+
+
+def register_effect_handlers() -> None:
+    """Hand the engine what to do when a process asks for ``remind`` (催办) or ``supervise`` (转督办)."""
+    from app.engine.effects import register_handler
+    register_handler("remind", process_reminder)
+    register_handler("supervise", process_supervision)
 
 
 # ---------------------------------------------------------------------------- supervisor actions
