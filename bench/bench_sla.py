@@ -767,14 +767,14 @@ SWEEP_PARTS = {
 
 
 def sweep_inprocess(app: Any, args: argparse.Namespace, due_ids: list[int]) -> dict[str, Any]:
-    from app.engine import host, projection, repair, stepping, store
+    from app.engine import host, repair, stepping, store
     from app.engine.timers import sweep
     engine = app.extensions["db_engine"]
     meter = SqlMeter(engine)
     prof = cProfile.Profile() if args.profile else None
     # the host's rooms call each other by their own module's names: patch the name in each module
     watches = Stopwatches([(module, name) for name in SWEEP_PARTS
-                           for module in (host, stepping, store, projection, repair) if hasattr(module, name)])
+                           for module in (host, stepping, store, repair) if hasattr(module, name)])
     with app.app_context():
         t0 = time.perf_counter()
         with watches:

@@ -122,7 +122,7 @@ class Breakdown:
         from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
         from app.api import routes
         from app.cases import operations as case_ops
-        from app.engine import host, projection, serializer, stepping
+        from app.engine import host, serializer, stepping
         from app.forms import schema as forms
         from app.tasks import operations as task_ops
         from app.api import serialize
@@ -158,7 +158,7 @@ class Breakdown:
         w(stepping, "_sync_tasks", "        _sync_tasks (task rows + audit)")
         w(stepping, "_mirror_values", "        _mirror_values (case fields)")
         w(host, "_mirror_values", "        _mirror_values (case fields)")
-        w(projection, "_insert_tasks", "        _insert_tasks")
+        w(stepping, "_insert_tasks", "        _insert_tasks")
         w(host, "_insert_tasks", "        _insert_tasks")
         w(stepping, "write_pending", "        audit: write_pending")
         w(host, "write_pending", "        audit: write_pending")

@@ -6,22 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 
-from app.cases.models import Case
 from app.core.audit import record
 from app.engine.definitions import LoadedDefinition
 from app.engine.serializer import CaseWorkflow
-from app.engine.store import _INSERT_TASK, _UPDATE_OPEN_TASK, _sql, _written
+from app.engine.store import _INSERT_TASK, _sql
 from app.orgs.directory import directory
 from app.sla import deadlines
 from app.sla.deadlines import Timing
-from app.tasks.models import Task
-
-if TYPE_CHECKING:
-    from app.engine.stepping import Step
 
 
 MIRRORED_COUNTERS = ("rework_count", "reopen_count", "escalation_count", "return_count")
@@ -98,40 +93,6 @@ def _record_created(case_id: int, tasks: list[Any], now: datetime) -> None:
         unit = units[t.org_unit_id]
         record("task_created", case_id=case_id, task_id=t.id, at=now, task=t.name, bpmn_id=t.bpmn_id, role=t.role,
                unit=unit.code, unit_name=unit.name, due_at=t.due_at.isoformat() if t.due_at else None)
-
-
-def _sync_tasks(case: Case, existing: dict[str, Any], step: Step, completed: Task | None, actor: Any,
-                now: datetime) -> None:
-    """Close the task rows that are no longer ready, move those whose unit changed, insert new ones."""
-    projected = {p.spiff_id: p for p in step.projection}
-    units = directory().by_code
-    for spiff_id, r in existing.items():
-        p = projected.get(spiff_id)
-        if p is not None:
-            unit = units[p.unit_code]
-            if unit.id != r.org_unit_id:
-                _sql(_UPDATE_OPEN_TASK, {"k_task": r.id, "org_unit_id": unit.id, "unit_path": unit.path,
-                                         "claimed_by_id": None, "claimed_at": None})
-            continue
-        if completed is not None and r.id == completed.id:
-            values = {"state": "completed", "completed_at": now, "completed_by_id": getattr(actor, "id", None)}
-            _written(completed, values)
-        else:
-            values = {"state": "cancelled", "completed_at": now}
-            record("task_cancelled", case_id=case.id, task_id=r.id, at=now, task=r.name)
-        _sql(_UPDATE_OPEN_TASK, {"k_task": r.id, **values})
-    new = [p for p in step.projection if p.spiff_id not in existing]
-    _record_created(case.id, _insert_tasks(case.id, new, step.timings, now, paused=case.parked_at is not None), now)
-
-
-def _deadline_after(existing: dict[str, Any], step: Step) -> dict[str, Any]:
-    """The case's deadline (its most urgent open task's) once ``step`` is written, without a query."""
-    projected = {p.spiff_id for p in step.projection}
-    kept = [r for sid, r in existing.items() if sid in projected and r.due_at is not None]
-    new = [t for t in step.timings.values() if t is not None]
-    dues = [r.due_at for r in kept] + [t.due_at for t in new]
-    yellows = [r.yellow_at for r in kept if r.yellow_at is not None] + [t.yellow_at for t in new]
-    return {"due_at": min(dues) if dues else None, "yellow_at": min(yellows) if yellows else None}
 
 
 def _current_data(workflow: CaseWorkflow) -> dict[str, Any]:

@@ -20,11 +20,13 @@ from app.engine import sandbox
 from app.engine.definitions import LoadedDefinition
 from app.engine.errors import CaseConflict, EngineIncidentError, NoWayForward, TaskNotReady
 from app.engine.incidents import _open_incident
-from app.engine.projection import ProjectedTask, _deadline_after, _initial_timing, _mirror_values, _project, _sync_tasks
+from app.engine.projection import (ProjectedTask, _initial_timing, _insert_tasks, _mirror_values, _project,
+                                   _record_created)
 from app.engine.serializer import CaseWorkflow, check_state_size, dumps
-from app.engine.store import (_SELECT_OPEN_TASKS, _UPDATE_CASE, _UPDATE_INSTANCE, Loaded, _open_tasks,
-                              _set_incident_flag, _sql, _written)
+from app.engine.store import (_SELECT_OPEN_TASKS, _UPDATE_CASE, _UPDATE_INSTANCE, _UPDATE_OPEN_TASK, Loaded,
+                              _open_tasks, _set_incident_flag, _sql, _written)
 from app.engine.waits import _arm, _due_timer_names, _has_timers, next_timer, stalled
+from app.orgs.directory import directory
 from app.sla.deadlines import Timing
 from app.tasks.models import Task
 
@@ -138,6 +140,40 @@ def _has_way_forward(workflow: CaseWorkflow, step: Step) -> bool:
     in an inbox, or a timer waits for a real moment. (Signals are sent only at a user task and
     the product delivers no messages, so a waiting catch event alone is no way forward.)"""
     return workflow.is_completed() or bool(step.projection) or step.next_timer is not None
+
+
+def _sync_tasks(case: Case, existing: dict[str, Any], step: Step, completed: Task | None, actor: Any,
+                now: datetime) -> None:
+    """Close the task rows that are no longer ready, move those whose unit changed, insert new ones."""
+    projected = {p.spiff_id: p for p in step.projection}
+    units = directory().by_code
+    for spiff_id, r in existing.items():
+        p = projected.get(spiff_id)
+        if p is not None:
+            unit = units[p.unit_code]
+            if unit.id != r.org_unit_id:
+                _sql(_UPDATE_OPEN_TASK, {"k_task": r.id, "org_unit_id": unit.id, "unit_path": unit.path,
+                                         "claimed_by_id": None, "claimed_at": None})
+            continue
+        if completed is not None and r.id == completed.id:
+            values = {"state": "completed", "completed_at": now, "completed_by_id": getattr(actor, "id", None)}
+            _written(completed, values)
+        else:
+            values = {"state": "cancelled", "completed_at": now}
+            record("task_cancelled", case_id=case.id, task_id=r.id, at=now, task=r.name)
+        _sql(_UPDATE_OPEN_TASK, {"k_task": r.id, **values})
+    new = [p for p in step.projection if p.spiff_id not in existing]
+    _record_created(case.id, _insert_tasks(case.id, new, step.timings, now, paused=case.parked_at is not None), now)
+
+
+def _deadline_after(existing: dict[str, Any], step: Step) -> dict[str, Any]:
+    """The case's deadline (its most urgent open task's) once ``step`` is written, without a query."""
+    projected = {p.spiff_id for p in step.projection}
+    kept = [r for sid, r in existing.items() if sid in projected and r.due_at is not None]
+    new = [t for t in step.timings.values() if t is not None]
+    dues = [r.due_at for r in kept] + [t.due_at for t in new]
+    yellows = [r.yellow_at for r in kept if r.yellow_at is not None] + [t.yellow_at for t in new]
+    return {"due_at": min(dues) if dues else None, "yellow_at": min(yellows) if yellows else None}
 
 
 def _apply_effects(case: Case, effects: list[fx.Effect], now: datetime) -> None:
