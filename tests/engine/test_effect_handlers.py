@@ -35,11 +35,10 @@ def _feature_packages() -> set[str]:
     return {p.parent.name for p in APP.glob("*/__init__.py")} - NOT_FEATURES
 
 
-def _imports(path: Path) -> list[tuple[int, str]]:
-    """Every module an engine file imports, at module level or inside a function, as dotted names
-    (``from app.x import y`` yields both ``app.x`` and ``app.x.y``: y may be a module)."""
+def _imports(path: Path, package: str = "app.engine") -> list[tuple[int, str]]:
+    """Every module a file of ``package`` imports, at module level or inside a function, as dotted
+    names (``from app.x import y`` yields both ``app.x`` and ``app.x.y``: y may be a module)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = "app.engine"
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -191,3 +190,57 @@ def test_applying_refuses_an_effect_without_a_handler_before_running_any(
         with pytest.raises(effects.UnhandledEffect, match="supervise"):
             host._apply_effects(Case(id=0), todo, datetime.now().astimezone())
     assert ran == []
+
+
+# ---------------------------------------------------------------------------- no circle through the engine
+
+def _app_import_graph() -> dict[str, set[str]]:
+    """Module → the app modules it imports (module level and inside functions), from the source."""
+    modules = {}
+    for path in APP.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        imported = set()
+        for _, target in _imports(path, package):
+            while target and target not in modules:  # ``from app.x import some_function`` → app.x
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                imported.add(target)
+        graph[name] = imported
+    return graph
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_no_import_circle_runs_through_the_engine() -> None:
+    """Nothing the engine imports from outside app/engine (models, the org directory, the
+    calendar, form checks) leads back to the engine module that imports it: the circle engine →
+    supervision → tasks → duplicates → engine is gone and cannot come back another way. (Models
+    may use the engine's models: app.engine.models imports no feature.)"""
+    graph = _app_import_graph()
+    circles = [f"{module} → {target} → … → {module}"
+               for module in sorted(graph) if module.startswith("app.engine")
+               for target in sorted(graph[module]) if not target.startswith("app.engine")
+               and module in _reachable(graph, target)]
+    assert circles == []
+    assert "app.supervision.operations" not in set().union(*(_reachable(graph, m) for m in graph
+                                                             if m.startswith("app.engine")))
+
+
+def test_the_engine_modules_import_each_other_in_one_direction() -> None:
+    graph = _app_import_graph()
+    engine = {m: {t for t in targets if t.startswith("app.engine.")} for m, targets in graph.items()
+              if m.startswith("app.engine.")}
+    assert "app.engine.stepping" in engine["app.engine.host"]
+    assert [m for m in sorted(engine) if m in _reachable(engine, m)] == []
