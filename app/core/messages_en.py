@@ -731,6 +731,7 @@ EN: dict[str, str] = {
     "原层级": "From tier",
     "上报至": "To tier",
     "主案件状态": "Master case status",
+    "前序环节办理情况": "Earlier steps",
     "{number}（{pct}%）": "{number} ({pct}%)",
     "临近时限": "Deadline near",
     "超过时限": "Deadline passed",

@@ -30,6 +30,7 @@ from app.web.helpers import (ActionState, current_principal, engine_incident_mes
                              localize_message, login_required, posted, safe_next)
 from app.web.labels import label
 from app.web.queries import case_definitions, pending_task_requests, task_documentation, task_title
+from app.web.timeline import submitted_steps
 
 bp = Blueprint("tasks", __name__)
 
@@ -186,6 +187,7 @@ def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], e
         # one request of a kind waits at a time; a supervisor's return is not a request
         can_return=flow and (supervises or "return" not in waiting) and _accepts(case, task, "return"),
         can_extend=is_open and mine and task.due_at is not None and "extension" not in waiting,
+        earlier=submitted_steps(case, definition, before_task=task.id),
         **_panels(task, case, principal, is_open),
     ), status
 

@@ -158,7 +158,10 @@ def test_every_timeline_entry_reads_in_words(app: Flask, api: Callable[[str], An
     client = browser("demo_dispatcher")
     if locale == "en":
         client.post("/lang/en", data={"csrf_token": csrf(html(client.get("/inbox")))})
-    page = html(client.get(f"/cases/{case['id']}"))
+    try:
+        page = html(client.get(f"/cases/{case['id']}"))
+    finally:  # the language is the user's setting: the other tests expect Chinese
+        client.post("/lang/zh", data={"csrf_token": csrf(html(client.get("/inbox")))})
     items = _timeline_items(page)
     assert timeline_kinds() - set(items) == set(), "a kind is missing from the walk or the samples"
 
