@@ -199,20 +199,23 @@ def _back(default: str) -> str:
 @bp.post("/tasks/<id:task_id>/claim")
 @login_required
 def claim(task_id: int) -> Any:
+    """签收. One claims a task to work on it: done, the task's page opens (unless the form names
+    a ``next``); refused (someone was quicker), back where the user was (``back``, else ``next``,
+    else the 可签收 list) with the reason."""
     principal = current_principal()
     task, case = _load(task_id)
     if task.state == "open" and task.claimed_by_id is None and not can_claim(principal, task):
         raise Forbidden(_("您没有签收此任务的角色或单位权限"))
-    back = _back(url_for("inbox.index", tab="claimable"))
+    then = safe_next(request.form.get("next"))
     try:
         claim_task(task, principal)
     except Conflict as exc:
         db.rollback()
         flash(localize_message(exc.message), "error")
-        return redirect(back)
+        return redirect(safe_next(request.form.get("back")) or then or url_for("inbox.index", tab="claimable"))
     flash(_("已签收：{case} {task}", case=case.number, task=task_title(task.name, _definition(case), task.bpmn_id)),
           "success")
-    return redirect(back)
+    return redirect(then or url_for("tasks.show", task_id=task.id))
 
 
 @bp.post("/tasks/<id:task_id>/unclaim")
