@@ -732,6 +732,7 @@ EN: dict[str, str] = {
     "上报至": "To tier",
     "主案件状态": "Master case status",
     "前序环节办理情况": "Earlier steps",
+    "一网统管": "City case management",
     "{number}（{pct}%）": "{number} ({pct}%)",
     "临近时限": "Deadline near",
     "超过时限": "Deadline passed",

@@ -180,3 +180,30 @@ def test_safe_next_keeps_same_site_paths() -> None:
     assert safe_next("/cases?q=%E4%BA%95%E7%9B%96") == "/cases?q=%E4%BA%95%E7%9B%96"
     for bad in ("", None, "//evil.example", "/\\evil", "/\t/evil.example", "https://evil.example", "/a b"):
         assert safe_next(bad) is None, bad
+
+
+# ---------------------------------------------------------------------------- small things
+
+def test_favicon_ico_is_served(client: FlaskClient) -> None:
+    r = client.get("/favicon.ico")  # browsers ask for it by themselves, logged in or not
+    assert r.status_code == 200 and r.mimetype == "image/vnd.microsoft.icon"
+    data = r.get_data()
+    assert data[:4] == b"\x00\x00\x01\x00" and int.from_bytes(data[4:6], "little") == 2  # an ICO of two sizes
+    assert b"\x89PNG" in data
+    page = html(client.get("/login"))
+    assert 'href="/favicon.ico"' in page and "favicon.svg" in page
+
+
+def test_header_product_name_follows_the_language(browser: Callable[[str], FlaskClient]) -> None:
+    client = browser("demo_operator")
+    page = html(client.get("/inbox"))
+    brand = page.split('class="brand"', 1)[1].split("</a>", 1)[0]
+    assert "统管" in brand and "Tongguan" in brand and "· 统管 Tongguan</title>" in page
+    client.post("/lang/en", data={"csrf_token": csrf(page)})
+    try:
+        page = html(client.get("/inbox"))
+    finally:
+        client.post("/lang/zh", data={"csrf_token": csrf(page)})
+    brand = page.split('class="brand"', 1)[1].split("</a>", 1)[0]
+    assert "统管" not in brand and "Tongguan" in brand and "City case management" in brand
+    assert "· Tongguan</title>" in page
