@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, send_from_directory
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.auth import Principal, web_principal
@@ -51,6 +51,13 @@ def register(app: Flask) -> None:
     from app.web import attachments, report  # unified intake: the grid worker's report, case attachments
     app.register_blueprint(report.bp)
     app.register_blueprint(attachments.bp)
+
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        """Browsers ask for /favicon.ico on their own (for a JSON page or a file, which link no
+        icon): the same icon as favicon.svg, as a 16 and 32 px ICO."""
+        return send_from_directory(app.static_folder or "static", "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                                   max_age=7 * 24 * 3600)
 
     app.jinja_env.globals.update(label=label, category_label=category_label, STAGES=STAGES,
                                  task_light=task_light, case_light=case_light, deadline_label=deadline_label,

@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.attachments.operations import INLINE_TYPES, add_attachment, case_attachments
 from app.cases.channels import channel_form, displayed_fields, validate_extension
 from app.cases.models import CASE_STATUSES, CHANNELS, TIERS, Case
-from app.core.audit import AuditEvent
 from app.core.auth import Principal
 from app.sla.deadlines import LIGHTS
 from app.cases.operations import create_case
@@ -35,8 +33,8 @@ from app.web.forms import FieldView, form_errors, form_fields, html_values, post
 from app.web.helpers import (ActionState, Pager, current_principal, engine_incident_message, get_or_404,
                              localize_message, login_required, page_arg, page_size, posted, role_required, safe_next)
 from app.web.labels import STAGES, duplicate_reason, file_size, label
-from app.web.queries import (CASE_SORTS, TimelineEntry, case_definitions, case_list, communities, display_names,
-                             task_titles, timeline)
+from app.web.queries import CASE_SORTS, case_definitions, case_list, communities, display_names, task_titles
+from app.web.timeline import timeline
 
 bp = Blueprint("cases", __name__)
 
@@ -346,7 +344,7 @@ def render_case_page(case: Case, action: ActionState | None = None, status: int 
     return render_template(
         "cases/show.html", case=case, tasks=tasks, task_names=task_titles(tasks), candidates=who, names=names,
         claimable=claimable, supervised=supervised, can_park=bool(supervised) and case.status == "open",
-        steps=stepper(case), events=explain_intake_events(timeline(case, definition)), action=action,
+        steps=stepper(case), events=timeline(case, definition), action=action,
         extension_title=extension_title(case.channel) if case.channel in CHANNELS else None,
         extension_rows=displayed_fields(case.channel, case.extension_data, locale) if case.channel in CHANNELS else [],
         attachments=case_attachments(case.id), merged=merged_cases(case.id),
@@ -484,72 +482,6 @@ def keep_apart(case_id: int, candidate_id: int) -> Any:
     flash(_("已确认 {other} 不是 {number} 的重复，二者分别办理", other=other.number if other else f"#{candidate_id}",
             number=case.number), "success")
     return redirect(back)
-
-
-# ---------------------------------------------------------------------------- timeline of intake events
-
-_INTAKE_EVENTS = ("case_merged", "duplicate_merged_in", "duplicates_found", "duplicate_dismissed",
-                  "priority_raised", "attachment_added")
-
-
-def explain_intake_events(entries: list[TimelineEntry]) -> list[TimelineEntry]:
-    """Readable details for the events of intake, merging and attachments (numbers, not ids)."""
-    ids = [e.id for e in entries if e.action in _INTAKE_EVENTS]
-    if not ids:
-        return entries
-    details = dict(db.execute(select(AuditEvent.id, AuditEvent.detail).where(AuditEvent.id.in_(ids))).all())
-    case_ids: set[int] = set()
-    for ev_id in ids:
-        detail = details.get(ev_id) or {}
-        case_ids.update(int(c["case_id"]) for c in detail.get("candidates") or [] if isinstance(c, dict))
-        if isinstance(detail.get("candidate"), int):
-            case_ids.add(detail["candidate"])
-    numbers = {c.id: c.number for c in db.scalars(select(Case).where(Case.id.in_(case_ids)))} if case_ids else {}
-    for entry in entries:
-        if entry.action in _INTAKE_EVENTS:
-            entry.items = _intake_items(entry.action, details.get(entry.id) or {}, numbers)
-    return entries
-
-
-def _intake_items(action: str, d: dict[str, Any], numbers: dict[int, str]) -> list[tuple[str, str]]:
-    items: list[tuple[str, str]] = []
-    if action == "case_merged":
-        items.append((_("主案件"), str(d.get("into_number") or d.get("into") or "—")))
-        if d.get("auto"):
-            items.append((_("合并方式"), _("自动合并：同一反映人的相同内容")))
-        elif d.get("reason"):
-            items.append((_("理由"), str(d["reason"])))
-    elif action == "duplicate_merged_in":
-        items.append((_("重复案件"), str(d.get("duplicate_number") or d.get("duplicate") or "—")))
-        if d.get("channel"):
-            items.append((_("来源渠道"), label("channel", d["channel"])))
-        if d.get("reporter"):
-            items.append((_("反映人"), str(d["reporter"])))
-        if d.get("repeat_count") is not None:
-            items.append((_("重复反映次数"), str(d["repeat_count"])))
-        if d.get("auto"):
-            items.append((_("合并方式"), _("自动合并：同一反映人的相同内容")))
-    elif action == "duplicates_found":
-        found = [c for c in d.get("candidates") or [] if isinstance(c, dict)]
-        shown = [f"{numbers.get(int(c['case_id']), '#' + str(c['case_id']))}"
-                 f"（{round(100 * float(c.get('score') or 0))}%）" for c in found]
-        text = (", " if get_locale() == "en" else "、").join(shown)
-        items.append((_("疑似重复"), text or "—"))
-    elif action == "duplicate_dismissed":
-        other = d.get("candidate")
-        items.append((_("不是重复的案件"), numbers.get(other, f"#{other}") if isinstance(other, int) else "—"))
-        if d.get("reason"):
-            items.append((_("理由"), str(d["reason"])))
-    elif action == "priority_raised":
-        items.append((_("紧急程度"), label("urgency", d.get("urgency"))))
-        if d.get("repeat_count") is not None:
-            items.append((_("重复反映次数"), str(d["repeat_count"])))
-    elif action == "attachment_added":
-        items.append((_("文件"), str(d.get("filename") or "—")))
-        items.append((_("大小"), file_size(d.get("size"))))
-        if d.get("source"):
-            items.append((_("方式"), label("attachment_source", d["source"])))
-    return items
 
 
 # ---------------------------------------------------------------------------- parking (挂账)

@@ -14,7 +14,7 @@ from typing import Any
 from app.core.i18n import get_locale, gettext as _
 from app.forms.schema import field_order
 from app.orgs.directory import directory
-from app.web.helpers import SHANGHAI, format_dt
+from app.web.helpers import SHANGHAI, format_dt, limit_text
 
 KINDS = ("text", "textarea", "integer", "number", "select", "checkboxes", "boolean", "datetime", "date",
          "category", "topic")
@@ -144,9 +144,11 @@ def display_value(prop: Mapping[str, Any], value: Any) -> str | None:
     en = get_locale() == "en"
     if isinstance(value, bool):
         return _("是") if value else _("否")
-    if isinstance(value, list):
+    if isinstance(value, list):  # a multi-choice: its items' titles, or unit names (协办单位)
+        items = prop.get("items") if isinstance(prop.get("items"), Mapping) else {}
         titles = dict(enum_options(prop, en))
-        return (", " if en else "、").join(titles.get(str(v), str(v)) for v in value)
+        return (", " if en else "、").join(
+            titles.get(str(v)) or display_value(items, v) or str(v) for v in value)
     source = prop.get("x-source")
     if isinstance(source, str) and source.startswith("units:") and isinstance(value, str):
         unit = directory().by_code.get(value)
@@ -156,4 +158,6 @@ def display_value(prop: Mapping[str, Any], value: Any) -> str | None:
         return dict(enum_options(prop, en)).get(str(value), str(value))
     if prop.get("format") == "date-time" and isinstance(value, str):
         return format_dt(value)
+    if prop.get("format") == "time-limit" and isinstance(value, str):
+        return limit_text(value)
     return str(value)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, redirect, request, url_for
@@ -56,8 +57,15 @@ def current_principal() -> Principal:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths may be redirect targets (no open redirect)."""
+    """Only same-site relative paths may be redirect targets (no open redirect): a path from the
+    root, with no scheme or host, no backslash and no control character or space (browsers drop
+    tabs and newlines, so a slash, a tab and ``/evil.example`` would become ``//evil.example``)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ch <= " " or ch == "\x7f" for ch in target) or len(target) > 2000:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return None
     return target
 

@@ -71,6 +71,12 @@ LABELS: dict[str, dict[str, str]] = {
         "duplicate_dismissed": "确认不是重复",
         "priority_raised": "提高紧急程度",
         "attachment_added": "添加附件",
+        "proposal_overridden": "改选规则建议",
+        "incident_repaired": "异常已修复",
+        "case_repaired": "流程已修复",
+        "tasks_reprojected": "任务已重新同步",
+        "reporter_informed": "告知反映人合并结果",
+        "reporter_notice_delivered": "已答复反映人",
     },
     # why the detector proposes a candidate (app.duplicates.detector.score); some take a number
     "dup_reason": {

@@ -1,16 +1,14 @@
-"""Read-only look-ups the pages need beyond :mod:`app.tasks.queries` (counts, timeline, labels)."""
+"""Read-only look-ups the pages need beyond :mod:`app.tasks.queries` (counts, names, labels); the
+case timeline is in :mod:`app.web.timeline`."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.cases.models import Case
-from app.core.audit import AuditEvent
 from app.core import clock
 from app.core.auth import Principal
 from app.core.db import session as db
@@ -23,9 +21,6 @@ from app.sla.deadlines import light_condition
 from app.supervision.models import TaskRequest
 from app.tasks.models import Task
 from app.tasks.queries import NO_FILTERS, TaskFilters, inbox_conditions, visible_cases_condition
-from app.web.forms import display_value
-from app.web.helpers import format_dt, limit_text
-from app.web.labels import category_label, label
 
 
 def inbox_count(principal: Principal, scope: str, filters: TaskFilters = NO_FILTERS) -> int:
@@ -149,104 +144,3 @@ def open_incidents() -> list[tuple[Incident, Case]]:
     rows = db.execute(select(Incident, Case).join(Case, Case.id == Incident.case_id)
                       .where(Incident.resolved_at.is_(None)).order_by(Incident.created_at, Incident.id)).all()
     return [(i, c) for i, c in rows]
-
-
-# ---------------------------------------------------------------------------- the case timeline
-
-@dataclass
-class TimelineEntry:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    action_label: str
-    task: str | None
-    items: list[tuple[str, str]] = field(default_factory=list)
-
-
-_HIDDEN_DETAIL = {"task", "bpmn_id", "data", "unit", "title", "before", "tasks", "at"}
-# the 督办 details (app.supervision.operations) under readable titles
-_DETAIL_TITLES = {"reason": "理由", "amount": "延期时长", "due_at": "新的办理时限", "tier": "层级", "user": "改派给",
-                  "urge_count": "催办次数", "notified": "通知人数", "message": "内容", "request": "申请编号",
-                  "timers": "定时器"}
-
-
-def timeline(case: Case, definition: LoadedDefinition | None) -> list[TimelineEntry]:
-    """Every audit event of the case, oldest first, with form data under the fields' titles."""
-    events = list(db.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)))
-    actor_ids = {e.actor_id for e in events if e.actor_id is not None}
-    names = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all()) if actor_ids else {}
-    bpmn_ids = dict(db.execute(select(Task.id, Task.bpmn_id).where(Task.case_id == case.id)).all())
-    entries = []
-    for ev in events:
-        detail = ev.detail or {}
-        actor = names.get(ev.actor_id) or ev.actor_name or _("系统")
-        bpmn_id = detail.get("bpmn_id") or (bpmn_ids.get(ev.task_id) if ev.task_id is not None else None)
-        task = task_title(detail.get("task"), definition, bpmn_id) if detail.get("task") else None
-        entries.append(TimelineEntry(ev.id, ev.at, actor, ev.action, label("action", ev.action), task,
-                                     _detail_items(ev.action, detail, definition, bpmn_id)))
-    return entries
-
-
-def _detail_items(action: str, detail: dict[str, Any], definition: LoadedDefinition | None,
-                  bpmn_id: str | None) -> list[tuple[str, str]]:
-    items: list[tuple[str, str]] = []
-    if action == "task_completed":
-        meta = task_meta(definition, bpmn_id)
-        form = definition.forms.get(meta.form, {}) if definition is not None and meta is not None else {}
-        props = form.get("properties", {})
-        en = get_locale() == "en"
-        data = detail.get("data") or {}
-        order = list(form.get("x-order", [])) + [k for k in data if k not in form.get("x-order", [])]
-        for key in order:
-            if key not in data:
-                continue
-            prop = props.get(key, {})
-            shown = display_value(prop, data[key])
-            if shown is not None:
-                title = (prop.get("x-title-en") if en else None) or prop.get("title") or key
-                items.append((str(title), shown))
-        return items
-    if action == "case_created":
-        if detail.get("channel"):
-            items.append((_("来源渠道"), label("channel", detail["channel"])))
-        if detail.get("category_code"):
-            items.append((_("案件类别"), category_label(detail["category_code"])))
-        if detail.get("grid_unit"):
-            items.append((_("所在网格"), unit_name_by_code(detail["grid_unit"])))
-        return items
-    if action == "task_created":
-        if detail.get("role"):
-            items.append((_("角色"), label("role", detail["role"])))
-        if detail.get("unit"):
-            items.append((_("单位"), unit_name_by_code(detail["unit"])))
-        if detail.get("due_at"):
-            items.append((_("办理时限"), format_dt(detail["due_at"])))
-        return items
-    if action == "incident_opened":
-        if detail.get("element"):
-            items.append((_("流程环节"), str(detail["element"])))
-        if detail.get("error"):
-            items.append((_("错误"), str(detail["error"])))
-        return items
-    if action == "task_reassigned" and detail.get("unit"):
-        items.append((_("改派单位"), unit_name_by_code(detail["unit"])))
-    for key, value in detail.items():
-        if key in _HIDDEN_DETAIL or value is None or value == "":
-            continue
-        items.append((_(_DETAIL_TITLES[key]) if key in _DETAIL_TITLES else key, _detail_value(key, value)))
-    return items
-
-
-def _detail_value(key: str, value: Any) -> str:
-    if key == "due_at":
-        return format_dt(value)
-    if key == "amount" and isinstance(value, str):
-        return limit_text(value)
-    if key == "tier" and isinstance(value, str):
-        return label("tier", value)
-    if key == "request":
-        return f"#{value}"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return value if isinstance(value, str) else str(value)

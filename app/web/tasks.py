@@ -30,6 +30,7 @@ from app.web.helpers import (ActionState, current_principal, engine_incident_mes
                              localize_message, login_required, posted, safe_next)
 from app.web.labels import label
 from app.web.queries import case_definitions, pending_task_requests, task_documentation, task_title
+from app.web.timeline import submitted_steps
 
 bp = Blueprint("tasks", __name__)
 
@@ -186,6 +187,7 @@ def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], e
         # one request of a kind waits at a time; a supervisor's return is not a request
         can_return=flow and (supervises or "return" not in waiting) and _accepts(case, task, "return"),
         can_extend=is_open and mine and task.due_at is not None and "extension" not in waiting,
+        earlier=submitted_steps(case, definition, before_task=task.id),
         **_panels(task, case, principal, is_open),
     ), status
 
@@ -197,20 +199,23 @@ def _back(default: str) -> str:
 @bp.post("/tasks/<id:task_id>/claim")
 @login_required
 def claim(task_id: int) -> Any:
+    """签收. One claims a task to work on it: done, the task's page opens (unless the form names
+    a ``next``); refused (someone was quicker), back where the user was (``back``, else ``next``,
+    else the 可签收 list) with the reason."""
     principal = current_principal()
     task, case = _load(task_id)
     if task.state == "open" and task.claimed_by_id is None and not can_claim(principal, task):
         raise Forbidden(_("您没有签收此任务的角色或单位权限"))
-    back = _back(url_for("inbox.index", tab="claimable"))
+    then = safe_next(request.form.get("next"))
     try:
         claim_task(task, principal)
     except Conflict as exc:
         db.rollback()
         flash(localize_message(exc.message), "error")
-        return redirect(back)
+        return redirect(safe_next(request.form.get("back")) or then or url_for("inbox.index", tab="claimable"))
     flash(_("已签收：{case} {task}", case=case.number, task=task_title(task.name, _definition(case), task.bpmn_id)),
           "success")
-    return redirect(back)
+    return redirect(then or url_for("tasks.show", task_id=task.id))
 
 
 @bp.post("/tasks/<id:task_id>/unclaim")
