@@ -709,4 +709,13 @@ EN: dict[str, str] = {
     "没有匹配的话题": "No matching topic",
     "话题": "Topic",
     "输入名称或拼音首字母，↑↓ 选择，回车确定，Esc 关闭": "Type a name or pinyin initials; ↑↓ to choose, Enter to pick, Esc to close",
+    # photos inside step forms (app/web/step_photos.py; forms/fields.html, cases/_step_photos.html)
+    "{n} 张照片": "{n} photo(s)",
+    "以上照片已收到，无需重新选择；取消勾选即不提交该照片。": "These photos were received: no need to choose them again. Untick one to leave it out.",
+    "各环节照片": "Photos of the steps",
+    "处置前": "Before",
+    "处置后": "After",
+    "已选照片": "Photos chosen",
+    "有照片已过期，请重新选择": "A photo has expired: choose it again",
+    "照片已过期": "The photo has expired",
 }
