@@ -718,4 +718,6 @@ EN: dict[str, str] = {
     "已选照片": "Photos chosen",
     "有照片已过期，请重新选择": "A photo has expired: choose it again",
     "照片已过期": "The photo has expired",
+    "随环节表单上传": "with the step's form",
+    "照片类型": "Photo",
 }

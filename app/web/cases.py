@@ -551,6 +551,8 @@ def _intake_items(action: str, d: dict[str, Any], numbers: dict[int, str]) -> li
         items.append((_("大小"), file_size(d.get("size"))))
         if d.get("source"):
             items.append((_("方式"), label("attachment_source", d["source"])))
+        if d.get("tag"):  # a step's photo (处置前 / 处置后)
+            items.append((_("照片类型"), label("photo_tag", d["tag"])))
     return items
 
 

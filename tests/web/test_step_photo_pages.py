@@ -166,6 +166,7 @@ def test_the_case_page_shows_the_photos_per_step(app: Flask, browser: Callable[[
     timeline = page[page.index('id="timeline-title"'):]
     assert "处置前照片" in timeline and "1 张照片" in timeline and "2 张照片" in timeline
     assert f'<img src="{href}"' in timeline
+    assert "随环节表单上传" in timeline and "<dt>照片类型</dt><dd class=\"prewrap\">处置后</dd>" in timeline
     # loose attachments stay in their own list; the step photos are not repeated there
     attachments = page[page.index('id="attachments-title"'):page.index('id="timeline-title"')]
     assert "处置前.png" not in attachments
