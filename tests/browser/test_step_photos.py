@@ -11,6 +11,13 @@ from tests.conftest import tiny_png
 pytestmark = pytest.mark.browser
 
 
+def loaded_width(img: Any) -> int:
+    """The natural width of an image once the browser loaded it (thumbnails load lazily: scroll to it)."""
+    img.scroll_into_view_if_needed()
+    img.evaluate("img => img.complete && img.naturalWidth ? null : new Promise(r => img.addEventListener('load', r))")
+    return int(img.evaluate("img => img.naturalWidth"))
+
+
 def test_a_photo_chosen_in_the_step_form_is_on_the_case_page(chromium: Any, live_server: str, api: Callable[[str], Any],
                                                              make_case: Callable[..., dict[str, Any]]) -> None:
     case = make_case(title="浏览器测试：井盖缺失拍照")
@@ -34,15 +41,14 @@ def test_a_photo_chosen_in_the_step_form_is_on_the_case_page(chromium: Any, live
     page.wait_for_selector("#f-verify_notes-error")
     held = page.locator("[data-field=site_photos] .held-photo img")
     assert held.count() == 1
-    assert held.evaluate("img => img.complete && img.naturalWidth") == 64  # the held photo is shown
+    assert loaded_width(held) == 64  # the held photo is shown
 
     page.fill("textarea[name=verify_notes]", "现场未见井盖缺失，已拍照存档")
     page.click("form.schema-form button[type=submit]")
     page.wait_for_url(f"{live_server}/cases/{case['id']}**")
     thumbs = page.locator('.step-photos [data-step="verify_on_site"] [data-tag="before"] img')
     assert thumbs.count() == 1
-    thumbs.first.wait_for()
-    assert thumbs.first.evaluate("img => img.complete && img.naturalWidth") == 64
+    assert loaded_width(thumbs.first) == 64
     assert thumbs.first.get_attribute("alt") == "井盖缺失.png"
     link = page.locator('.step-photos [data-step="verify_on_site"] a.thumb').first.get_attribute("href")
     assert page.request.get(f"{live_server}{link}").body() == photo
