@@ -161,7 +161,8 @@ def test_the_case_page_shows_the_photos_per_step(app: Flask, browser: Callable[[
     href = f'/attachments/{by_name["处置前.png"].id}'
     assert f'<a href="{href}" class="thumb"' in group.group(0) and f'<img src="{href}"' in group.group(0)
     # the site photo of 现场核实 (walk_to sent one through the API) has a group of its own
-    assert 'data-step="verify_on_site"' in page
+    site = re.search(r'<section class="step-photo-group" data-step="verify_on_site".*?</section>', page, re.S)
+    assert site and 'data-tag="before"' in site.group(0) and 'data-tag="after"' not in site.group(0)
     # the timeline: the completion of 任务处理 says how many photos and shows them
     timeline = page[page.index('id="timeline-title"'):]
     assert "处置前照片" in timeline and "1 张照片" in timeline and "2 张照片" in timeline
