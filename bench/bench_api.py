@@ -74,6 +74,24 @@ def log(msg: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {msg}", flush=True)
 
 
+def step_photos(task: Any) -> dict[str, Any]:
+    """The photos a step's form requires (现场核实, 任务处理, 核查结案), as a phone would send them: one
+    small real PNG per required photo, checked and stored like any upload (the same file is stored once)."""
+    import io
+    import struct
+    import zlib
+    from app.attachments.operations import store_file
+    from app.forms.schema import photo_fields, photo_minimum
+    from app.tasks import operations as task_ops
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00" + b"\x00\x80\xff" * 2 + b"\x00" + b"\x00\x80\xff" * 2)) + chunk(b"IEND", b""))
+    return {name: [store_file(io.BytesIO(png), "现场.png", name, photo=True) for _ in range(photo_minimum(prop))]
+            for name, prop in photo_fields(task_ops.task_form(task)).items() if photo_minimum(prop)}
+
+
 class BenchError(RuntimeError):
     """A problem that stops the benchmark with a clear message."""
 
@@ -1004,7 +1022,7 @@ def build_templates(replicas: int, seed: int) -> list[dict[str, Any]]:
                 raise BenchError(f"template case {case_id}: expected open task {bpmn_id}, found {task and task.bpmn_id}")
             name = candidates([task])[task.id][0]
             task_ops.claim_task(task, who(name))
-            task_ops.complete_task(task, who(name), data)
+            task_ops.complete_task(task, who(name), data, photos=step_photos(task))
             if session.get(type(task), task.id).state != "completed":
                 raise BenchError(f"template case {case_id}: {bpmn_id} did not complete")
         session.remove()

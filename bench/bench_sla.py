@@ -309,7 +309,7 @@ class Walker:
                             self._form_fields[t.bpmn_id] = set(task_ops.task_form(t).get("properties", {}))
                         if t.claimed_by_id is None:
                             task_ops.claim_task(t, who)
-                        task_ops.complete_task(t, who, self._data(t.bpmn_id, d))
+                        task_ops.complete_task(t, who, self._data(t.bpmn_id, d), photos=B.step_photos(t))
                         still.append(d)
                 session.remove()
             pending = still

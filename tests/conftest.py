@@ -3,8 +3,11 @@ TEST_DATABASE_URL is set), demo data and the process bundle deployed once; tests
 cases, so they do not depend on each other and can commit for real (threads, live server)."""
 from __future__ import annotations
 
+import io
 import json
 import os
+import struct
+import zlib
 import re
 import shutil
 import threading
@@ -83,6 +86,15 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+def tiny_png(width: int = 2, height: int = 2) -> bytes:
+    """A real, tiny PNG (what a step form's photo field takes)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\x00\x80\xff" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 class Api:
     """A JSON client that logs in as a demo user through the real token endpoint."""
 
@@ -106,7 +118,28 @@ class Api:
     def claim_and_complete(self, task_id: int, data: dict[str, Any]) -> Any:
         r = self.post(f"/api/v1/tasks/{task_id}/claim")
         assert r.status_code == 200, r.get_json()
-        return self.post(f"/api/v1/tasks/{task_id}/complete", json={"data": data})
+        return self.post(f"/api/v1/tasks/{task_id}/complete", json={"data": self.with_photos(task_id, data)})
+
+    def upload_photo(self, case_id: int) -> int:
+        """A real photo (a tiny PNG) uploaded to the case as this user; its attachment id."""
+        r = self.client.post(f"/api/v1/cases/{case_id}/attachments", headers=self.headers,
+                             data={"file": (io.BytesIO(tiny_png()), "现场.png")}, content_type="multipart/form-data")
+        assert r.status_code == 201, r.get_json()
+        return int(r.get_json()["id"])
+
+    def with_photos(self, task_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` plus the photos its step's form requires (``"format": "photo"`` with ``minItems``)
+        where ``data`` names none: uploaded as this user, as a phone app does before completing.
+        Walks that are not about photos need not repeat them."""
+        r = self.get(f"/api/v1/tasks/{task_id}")
+        if r.status_code != 200:
+            return data
+        task = r.get_json()
+        out = dict(data)
+        for name, prop in task["form"].get("properties", {}).items():
+            if prop.get("format") == "photo" and prop.get("minItems") and name not in out:
+                out[name] = [self.upload_photo(task["case_id"]) for _ in range(prop["minItems"])]
+        return out
 
 
 @pytest.fixture()

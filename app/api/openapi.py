@@ -208,6 +208,12 @@ def spec_dict() -> dict[str, Any]:
                           **ERRORS}}})
     spec.path("/api/v1/tasks/{task_id}/complete", operations={"post": {
         "summary": "Complete a claimed task with its form data", "security": secured, "parameters": [task_id],
+        "description": "The task's form (`GET /api/v1/tasks/{task_id}`, `form`) is a JSON Schema. A photo field "
+                       "(`\"format\": \"photo\"`, e.g. 现场照片, 处置前/处置后照片) takes the ids of photos the caller "
+                       "uploaded to the case first (`POST /api/v1/cases/{case_id}/attachments`, JPEG/PNG/WebP/GIF/HEIC) "
+                       "and that no other step uses; `minItems`/`maxItems` give the count. On success they are tied "
+                       "to the task, the field and its `x-photo-tag` (`before`/`after`), as the case's attachment "
+                       "list shows; on a 422 nothing is tied and the uploads stay loose case attachments.",
         "requestBody": _json("Complete"),
         "responses": {"200": _resp("the case after the step", "Case"),
                       "202": _resp("accepted but the process failed: kept as an incident for an administrator"),

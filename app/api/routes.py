@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from app.api import schemas
-from app.api.serialize import attachment_dict, case_dict, notice_dict, notification_dict, request_dict, task_dict
+from app.api.serialize import attachment_dict, attachment_dicts, case_dict, notice_dict, notification_dict, request_dict, task_dict
 from app.cases import operations as case_ops
 from app.attachments.models import Attachment
 from app.attachments.operations import add_attachment, case_attachments
@@ -221,7 +221,7 @@ def list_channels() -> Any:
 @bp.get("/cases/<id:case_id>/attachments")
 def list_attachments(case_id: int) -> Any:
     case = _visible_case(case_id)
-    return {"items": [attachment_dict(a) for a in case_attachments(case.id)]}
+    return {"items": attachment_dicts(case_attachments(case.id))}
 
 
 @bp.post("/cases/<id:case_id>/attachments")

@@ -169,6 +169,11 @@ class AttachmentSchema(Schema):
     uploaded_by = fields.String(allow_none=True)
     created_at = fields.DateTime()
     url = fields.String(metadata={"description": "download with the same bearer token"})
+    task_id = fields.Integer(allow_none=True, metadata={"description": "a step's photo: the task whose form took it"})
+    step = fields.String(allow_none=True, metadata={"description": "the BPMN id of that task (verify_on_site, ...)"})
+    field = fields.String(allow_none=True, metadata={"description": "the form's photo field"})
+    tag = fields.String(allow_none=True, validate=validate.OneOf(["before", "after"]),
+                        metadata={"description": "before (处置前) or after (处置后)"})
 
 
 class MergeSchema(Schema):

@@ -124,7 +124,7 @@ def case_dict(case: Case, tasks: list[Any] | None = None, events: list[dict[str,
     out["merged_cases"] = [
         {"case_id": m.id, "number": m.number, "channel": m.channel, "merged_at": m.merged_at,
          "reporter": _reporter(m)} for m in merged_cases(case.id)] if case.repeat_count else []
-    out["attachments"] = [attachment_dict(a) for a in case_attachments(case.id)] if "attachment_added" in actions else []
+    out["attachments"] = attachment_dicts(case_attachments(case.id)) if "attachment_added" in actions else []
     return out
 
 
@@ -135,10 +135,19 @@ def _reporter(case: Any) -> dict[str, Any]:
     return {"name": case.reporter_name, "phone": case.reporter_phone}
 
 
-def attachment_dict(a: Any) -> dict[str, Any]:
+def attachment_dict(a: Any, steps: dict[int, str] | None = None) -> dict[str, Any]:
+    """An attachment; a step's photo names its task, step (``steps``: task id → BPMN id), field and tag."""
     return {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "source": a.source,
             "uploaded_by": a.uploaded_by.username if a.uploaded_by else None, "created_at": a.created_at,
-            "url": f"/api/v1/attachments/{a.id}"}
+            "url": f"/api/v1/attachments/{a.id}", "task_id": a.task_id,
+            "step": (steps or {}).get(a.task_id) if a.task_id is not None else None, "field": a.field, "tag": a.tag}
+
+
+def attachment_dicts(attachments: list[Any]) -> list[dict[str, Any]]:
+    """Attachments as the API lists them (one query for the steps of their tasks)."""
+    task_ids = {a.task_id for a in attachments if a.task_id is not None}
+    steps = dict(session.execute(select(Task.id, Task.bpmn_id).where(Task.id.in_(task_ids))).all()) if task_ids else {}
+    return [attachment_dict(a, steps) for a in attachments]
 
 
 def notice_dict(n: Any) -> dict[str, Any]:

@@ -20,7 +20,12 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    source: Mapped[str] = mapped_column(String(20), default="upload")  # upload | intake | open311
+    source: Mapped[str] = mapped_column(String(20), default="upload")  # upload | intake | open311 | task
+    # a step's photo (forms' ``"format": "photo"`` fields): the task whose form carried it, the
+    # field and its tag (``before`` 处置前 / ``after`` 处置后); empty for a loose case attachment
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), index=True)
+    field: Mapped[str | None] = mapped_column(String(64))
+    tag: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     uploaded_by: Mapped[User | None] = relationship()

@@ -736,4 +736,15 @@ EN: dict[str, str] = {
     "{number}（{pct}%）": "{number} ({pct}%)",
     "临近时限": "Deadline near",
     "超过时限": "Deadline passed",
+    # photos inside step forms (app/web/step_photos.py; forms/fields.html, cases/_step_photos.html)
+    "{n} 张照片": "{n} photo(s)",
+    "以上照片已收到，无需重新选择；取消勾选即不提交该照片。": "These photos were received: no need to choose them again. Untick one to leave it out.",
+    "各环节照片": "Photos of the steps",
+    "处置前": "Before",
+    "处置后": "After",
+    "已选照片": "Photos chosen",
+    "有照片已过期，请重新选择": "A photo has expired: choose it again",
+    "照片已过期": "The photo has expired",
+    "随环节表单上传": "with the step's form",
+    "照片类型": "Photo",
 }

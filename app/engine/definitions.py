@@ -33,7 +33,7 @@ from SpiffWorkflow.util.event import Event
 from app.core.db import session
 from app.engine.models import ProcessDefinition
 from app.engine.sandbox import check_source
-from app.forms.schema import FormPatternError, check_form_patterns
+from app.forms.schema import FormPatternError, check_form_patterns, check_photo_fields
 from app.orgs.models import ROLES
 
 STAGES = ("collect", "verify", "assign", "handle", "feedback", "inspect", "evaluate")
@@ -187,6 +187,7 @@ def check_form(text: str) -> dict[str, Any]:
         raise SchemaError("a form must be a JSON Schema of type object")
     try:
         check_form_patterns(schema)
+        check_photo_fields(schema)
     except FormPatternError as exc:
         raise ValueError(str(exc)) from None
     return schema

@@ -3,6 +3,10 @@
 The same functions serve the browser (HTML form posts, strings) and the API (JSON), so a task
 completed either way is checked by exactly the same rules.
 
+A photo field (``"format": "photo"``) holds the ids of the step's photos: the browser sends the
+files with the form, the API the ids of photos uploaded to the case first; app.attachments ties
+them to the task. Its count is checked here (``minItems`` / ``maxItems``), like any field.
+
 A form's ``pattern`` is written by a process designer and matched against what anyone types, so
 it runs on RE2, a linear-time engine: ``^(a+)+$`` takes microseconds on any input instead of
 doubling its time with every character. RE2 has no look-around and no back-references; such a
@@ -92,6 +96,54 @@ def check_form_patterns(schema: Any, where: str = "") -> None:
                     stack.append((value, f"{path}/{key}"))
         elif isinstance(node, list):
             stack.extend((item, f"{path}/{i}") for i, item in enumerate(node))
+
+
+#: the tags a step's photos carry (数字城管: 处置前 / 处置后 photos shown side by side)
+PHOTO_TAGS = ("before", "after")
+#: the most photos one field may ask for (a form may ask for fewer with ``maxItems``)
+MAX_PHOTOS_PER_FIELD = 12
+
+
+def is_photo_field(prop: Any) -> bool:
+    return isinstance(prop, Mapping) and prop.get("format") == "photo"
+
+
+def photo_fields(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The form's photo fields by name, in display order."""
+    props = schema.get("properties", {})
+    return {name: props[name] for name in field_order(schema) if is_photo_field(props[name])}
+
+
+def photo_minimum(prop: Mapping[str, Any]) -> int:
+    value = prop.get("minItems", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def check_photo_fields(schema: Mapping[str, Any]) -> None:
+    """Refuse photo fields the form engine cannot serve (at deploy, naming the field): an array of
+    attachment ids with a tag and at most :data:`MAX_PHOTOS_PER_FIELD` photos."""
+    stack: list[tuple[Any, str]] = [(schema, "#")]
+    while stack:  # a photo field anywhere but at the top of the form is refused, too
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            top = path.startswith("#/properties/") and path.count("/") == 2
+            if node.get("format") == "photo" and not top:
+                raise FormPatternError(f"{path}: a photo field must be a field of the form's 'properties'")
+            stack.extend((v, f"{path}/{k}") for k, v in node.items() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}/{i}") for i, v in enumerate(node))
+    for name, prop in photo_fields(schema).items():
+        where = f"#/properties/{name}"
+        if prop.get("type") != "array" or prop.get("items") != {"type": "integer"}:
+            raise FormPatternError(f'{where}: a photo field is {{"type": "array", "items": {{"type": "integer"}}}} '
+                                   "(the ids of its photos)")
+        if prop.get("x-photo-tag") not in PHOTO_TAGS:
+            raise FormPatternError(f"{where}: x-photo-tag must be one of {', '.join(PHOTO_TAGS)}")
+        most = prop.get("maxItems")
+        if not isinstance(most, int) or isinstance(most, bool) or not 1 <= most <= MAX_PHOTOS_PER_FIELD:
+            raise FormPatternError(f"{where}: maxItems must be a whole number from 1 to {MAX_PHOTOS_PER_FIELD}")
+        if not 0 <= photo_minimum(prop) <= most or ("minItems" in prop and prop["minItems"] != photo_minimum(prop)):
+            raise FormPatternError(f"{where}: minItems must be a whole number from 0 to maxItems")
 
 
 def _re2_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
@@ -192,6 +244,8 @@ def coerce_form(schema: Mapping[str, Any], form: Any, locale: str = "zh") -> tup
     errors: dict[str, list[str]] = {}
     for name, prop in schema.get("properties", {}).items():
         kind = prop.get("type")
+        if is_photo_field(prop):  # files, not strings: app.web.step_photos reads them
+            continue
         if kind == "array":
             values = [v for v in form.getlist(name) if v != ""]
             if values:
@@ -227,10 +281,14 @@ def validate(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str = "
     """Field-level error messages (empty when the data is valid); unknown fields are refused.
 
     Beyond JSON Schema: text without control characters (tab and line breaks only in textareas),
-    required text that shows something, whole numbers within 64 bits and finite numbers."""
+    required text that shows something, whole numbers within 64 bits and finite numbers; a photo
+    field with ``minItems`` is required, and its count errors say how many photos it takes."""
     errors: dict[str, list[str]] = {}
     props = schema.get("properties", {})
     required = set(schema.get("required", []))
+    for name, prop in photo_fields(schema).items():
+        if name not in data and (photo_minimum(prop) or name in required):
+            errors.setdefault(name, []).append(message("photoMin", {"minItems": photo_minimum(prop) or 1}, locale))
     for key in data:
         if key not in props:
             errors.setdefault(key, []).append(message("unknown", {}, locale))
@@ -240,12 +298,15 @@ def validate(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str = "
                 errors.setdefault(key, []).extend(message(k, {}, locale) for k in kinds)
     for err in _validator(schema).iter_errors(dict(data)):
         if err.validator == "required":
-            missing = [f for f in err.validator_value if f not in (err.instance or {})]
+            missing = [f for f in err.validator_value if f not in (err.instance or {})
+                       and not is_photo_field(props.get(f))]  # said above: how many photos it takes
             for name in missing:
                 errors.setdefault(name, []).append(message("required", {}, locale))
             continue
         name = str(err.absolute_path[0]) if err.absolute_path else "_form"
         kind = "timeLimit" if err.validator == "format" and err.validator_value == "time-limit" else str(err.validator)
+        if is_photo_field(props.get(name)):
+            kind = {"minItems": "photoMin", "maxItems": "photoMax"}.get(kind, "photoIds")
         errors.setdefault(name, []).append(message(kind, err.schema if isinstance(err.schema, dict) else {}, locale))
     return {k: sorted(set(v), key=v.index) for k, v in errors.items()}
 
@@ -318,6 +379,9 @@ _MESSAGES = {
     "timeLimit": ("时限写作 <N>h（工作小时）或 <N>d（工作日），最多 365 个工作日",
                   "Write the limit as <N>h (working hours) or <N>d (working days), at most 365 working days."),
     "finite": ("请输入有限的数字", "Enter a finite number."),
+    "photoMin": ("请至少上传 {minItems} 张照片", "Upload at least {minItems} photo(s)."),
+    "photoMax": ("最多上传 {maxItems} 张照片", "Upload at most {maxItems} photos."),
+    "photoIds": ("照片应为已上传到本案件的附件编号", "Photos are the ids of attachments uploaded to this case."),
 }
 
 

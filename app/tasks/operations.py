@@ -5,11 +5,13 @@ the same task exactly one wins and the other is told who has it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 
+from app.attachments.operations import StoredFile, attach_step_photos
 from app.cases.models import Case
 from app.core.audit import record
 from app.core.auth import Principal
@@ -94,8 +96,13 @@ def task_form(task: Task, locale: str = "zh") -> dict[str, Any]:
     return forms.resolve(load_definition(task.definition_id).forms[task.form], locale, scope=task.unit_path)
 
 
-def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale: str = "zh") -> Case:
+def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale: str = "zh",
+                  photos: Mapping[str, Sequence[StoredFile]] | None = None) -> Case:
     """Validate the form data, then let the engine complete the task and move the case on.
+
+    The form's photo fields are tied to the task first (app.attachments.operations.attach_step_photos):
+    the ids in ``data`` and the files in ``photos`` (checked and stored, no row yet). A refused
+    form raises ValidationFailed, and the request's rollback takes the new rows with it.
 
     If the process fails on the way (a broken expression), the submission is kept as an incident
     for an administrator and the returned case has ``has_incident`` set.
@@ -106,11 +113,14 @@ def complete_task(task: Task, principal: Principal, data: dict[str, Any], locale
         raise Conflict("请先签收任务 / claim the task before completing it" if task.claimed_by_id is None
                        else f"任务由 {getattr(_holder(task), 'display_name', '?')} 签收 / the task is held by someone else")
     schema = task_form(task, locale)
-    errors = forms.validate(schema, data, locale)
-    if errors:
-        raise ValidationFailed("表单有误 / the form has errors", errors=errors)
     case = session.get(Case, task.case_id)
     assert case is not None
+    data = dict(data)
+    photo_errors = attach_step_photos(case, task, principal.user, schema, data, photos) \
+        if forms.photo_fields(schema) or photos else {}
+    errors = {**forms.validate(schema, data, locale), **photo_errors}
+    if errors:
+        raise ValidationFailed("表单有误 / the form has errors", errors=errors)
     values = forms.complete_data(schema, data)
     record("task_completed", actor=principal.user, case_id=case.id, task_id=task.id, task=task.name,
            bpmn_id=task.bpmn_id, data=values)

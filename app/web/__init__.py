@@ -48,9 +48,10 @@ def register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     from app.web import catalog
     app.register_blueprint(catalog.bp)
-    from app.web import attachments, report  # unified intake: the grid worker's report, case attachments
+    from app.web import attachments, report, step_photos  # unified intake: the grid worker's report, case attachments
     app.register_blueprint(report.bp)
     app.register_blueprint(attachments.bp)
+    app.register_blueprint(step_photos.bp)  # photos inside step forms
 
     @app.get("/favicon.ico")
     def favicon() -> Any:

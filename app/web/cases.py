@@ -333,6 +333,7 @@ def show(case_id: int) -> Any:
 
 
 def render_case_page(case: Case, action: ActionState | None = None, status: int = 200) -> Any:
+    from app.web.step_photos import case_page_photos  # the step forms' photos, grouped per step
     principal = current_principal()
     definition = case_definitions([case.id]).get(case.id)
     tasks = open_tasks(case.id)
@@ -347,7 +348,8 @@ def render_case_page(case: Case, action: ActionState | None = None, status: int 
         steps=stepper(case), events=timeline(case, definition), action=action,
         extension_title=extension_title(case.channel) if case.channel in CHANNELS else None,
         extension_rows=displayed_fields(case.channel, case.extension_data, locale) if case.channel in CHANNELS else [],
-        attachments=case_attachments(case.id), merged=merged_cases(case.id),
+        attachments=[a for a in case_attachments(case.id) if a.task_id is None], merged=merged_cases(case.id),
+        **case_page_photos(case.id, definition),
         inline_types=INLINE_TYPES, file_size=file_size, duplicates=duplicate_panel(principal, case),
         limits=upload_limits()), status
 

@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
+
 from app.core.i18n import get_locale, gettext as _
-from app.forms.schema import field_order
+from app.forms.schema import field_order, is_photo_field, photo_minimum
 from app.orgs.directory import directory
 from app.web.helpers import SHANGHAI, format_dt, limit_text
 
 KINDS = ("text", "textarea", "integer", "number", "select", "checkboxes", "boolean", "datetime", "date",
-         "category", "topic")
+         "category", "topic", "photo")
 
 
 @dataclass
@@ -34,6 +36,8 @@ class FieldView:
 
 def field_kind(prop: Mapping[str, Any]) -> str:
     kind = prop.get("type")
+    if is_photo_field(prop):  # the step's photos: a file input, its held photos as ticked thumbnails
+        return "photo"
     if kind == "array":
         return "checkboxes"
     if kind == "boolean":
@@ -85,16 +89,24 @@ def form_fields(schema: Mapping[str, Any]) -> list[FieldView]:
             attrs["step"] = 1
         elif kind == "number":
             attrs["step"] = "any"
+        elif kind == "photo":
+            settings = current_app.config["SETTINGS"]
+            attrs = {"data-min-photos": photo_minimum(prop), "data-max-photos": prop.get("maxItems", 1),
+                     "data-max-file": int(settings.ATTACHMENT_MAX_BYTES),
+                     "data-max-request": int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)}
         out.append(FieldView(
             name=name, kind=kind, title=str(_localized(prop, "title", en) or name),
-            description=_localized(prop, "description", en), required=name in required,
+            description=_localized(prop, "description", en),
+            required=name in required or (kind == "photo" and photo_minimum(prop) > 0),
             options=enum_options(prop, en) if kind in ("select", "checkboxes") else [], attrs=attrs,
-            wide=kind == "textarea" or kind == "checkboxes" or int(prop.get("maxLength", 0)) > 100))
+            wide=kind in ("textarea", "checkboxes", "photo") or int(prop.get("maxLength", 0)) > 100))
     return out
 
 
 def html_value(fv: FieldView, value: Any) -> Any:
     """A typed value (or a posted string) as the input's string; lists for multi-choice."""
+    if fv.kind == "photo":  # files are never prefilled; a refused form's photos are held (app.web.step_photos)
+        return []
     if fv.kind == "checkboxes":
         if value is None:
             return []
@@ -126,7 +138,8 @@ def html_values(fields: list[FieldView], values: Mapping[str, Any]) -> dict[str,
 
 def posted_values(fields: list[FieldView], form: Any) -> dict[str, Any]:
     """What the user typed, to re-render a refused form without losing anything."""
-    return {f.name: form.getlist(f.name) if f.kind == "checkboxes" else form.get(f.name, "") for f in fields}
+    return {f.name: form.getlist(f.name) if f.kind == "checkboxes" else [] if f.kind == "photo" else form.get(f.name, "")
+            for f in fields}
 
 
 def form_errors(fields: list[FieldView], errors: Mapping[str, list[str]]) -> tuple[dict[str, list[str]], list[str]]:
@@ -142,6 +155,8 @@ def display_value(prop: Mapping[str, Any], value: Any) -> str | None:
     if value is None or value == "" or value == []:
         return None
     en = get_locale() == "en"
+    if is_photo_field(prop) and isinstance(value, list):  # the photos themselves are shown beside it
+        return _("{n} 张照片", n=len(value))
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if isinstance(value, list):  # a multi-choice: its items' titles, or unit names (协办单位)

@@ -83,7 +83,8 @@ LABELS: dict[str, dict[str, str]] = {
         "same_text": "相同内容", "similar_text": "内容相似", "nearby": "距离相近", "same_address": "同一地址",
         "same_category": "同一类别", "same_reporter": "同一反映人", "recent": "时间相近",
     },
-    "attachment_source": {"upload": "上传", "intake": "登记时上传", "open311": "Open311"},
+    "attachment_source": {"upload": "上传", "intake": "登记时上传", "open311": "Open311", "task": "随环节表单上传"},
+    "photo_tag": {"before": "处置前", "after": "处置后"},
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from app.attachments.operations import discard
 from app.cases.models import Case
 from app.core.auth import Principal
 from app.core.db import session as db
@@ -31,6 +32,7 @@ from app.web.helpers import (ActionState, current_principal, engine_incident_mes
 from app.web.labels import label
 from app.web.queries import case_definitions, pending_task_requests, task_documentation, task_title
 from app.web.timeline import submitted_steps
+from app.web.step_photos import held_values, received_photos
 
 bp = Blueprint("tasks", __name__)
 
@@ -124,14 +126,21 @@ def show(task_id: int) -> Any:
                    else _("任务已被 {name} 签收", name=task.claimed_by.display_name if task.claimed_by else "?"))
         return _render(task, case, fields, values, {}, message, 409)
     data, coerce_errors = coerce_form(schema, request.form, locale)
-    if coerce_errors:
-        errors = {**validate(schema, data, locale), **coerce_errors}
+    photos, photo_errors = received_photos(task, principal, schema)  # checked and stored; rows come with the completion
+    if coerce_errors or photo_errors:
+        counted = {name: [0] * len(files) for name, files in photos.items()}  # the photos' count is checked, too
+        errors = {**validate(schema, {**data, **counted}, locale), **coerce_errors, **photo_errors}
+        values.update(held_values(task, principal, photos))
         return _render(task, case, fields, values, errors, _("表单有误，请检查标出的字段"), 422)
     try:
-        result = complete_task(task, principal, data, locale)
+        result = complete_task(task, principal, data, locale, photos=photos)
     except ValidationFailed as exc:
+        db.rollback()  # no photo row is kept; the re-shown form holds the photos
+        values.update(held_values(task, principal, photos))
         return _render(task, case, fields, values, exc.errors or {}, _("表单有误，请检查标出的字段"), 422)
     except AppError as exc:
+        db.rollback()
+        discard(f for files in photos.values() for f in files)
         return _render(task, case, fields, values, {}, localize_message(exc.message), exc.status)
     flash(_("已提交：{task}", task=task_title(task.name, _definition(case), task.bpmn_id)), "success")
     if result.has_incident:

@@ -244,6 +244,8 @@ def _attachment_added(d: dict[str, Any], n: Names, form: dict[str, Any]) -> Item
     items = [(_("文件"), str(d.get("filename") or "—")), (_("大小"), file_size(d.get("size")))]
     if d.get("source"):
         items.append((_("方式"), label("attachment_source", d["source"])))
+    if d.get("tag"):  # a step's photo (处置前 / 处置后)
+        items.append((_("照片类型"), label("photo_tag", d["tag"])))
     return items
 
 

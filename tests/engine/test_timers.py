@@ -100,7 +100,9 @@ def test_reminder_at_yellow_and_supervision_at_red_fire_once(
     case = api("demo_supervisor").get(f"/api/v1/cases/{task['case_id']}").get_json()
     assert case["supervised_at"] is not None and case["light"] == "red"
     # the handler can still finish: nothing was cancelled by the non-interrupting timers
-    r = api("demo_handler").post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"handling_notes": "已处理"}})
+    handler = api("demo_handler")
+    r = handler.post(f"/api/v1/tasks/{task['id']}/complete",
+                     json={"data": handler.with_photos(task["id"], {"handling_notes": "已处理"})})
     assert r.status_code == 200 and r.get_json()["current_tasks"][0]["bpmn_id"] == "report_back"
 
 

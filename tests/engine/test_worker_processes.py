@@ -9,6 +9,7 @@ completed 协办处置 without telling the multi-instance, which then waited for
 """
 from __future__ import annotations
 
+import io
 import random
 import threading
 import time
@@ -33,11 +34,20 @@ def _task_ids(case: dict[str, Any]) -> list[str]:
     return [t["bpmn_id"] for t in case["current_tasks"]]
 
 
+def _local(client: Api, method: str, url: str, body: Any) -> tuple[int, Any]:
+    """One step of a walk through this process's test client (a photo as multipart)."""
+    if isinstance(body, walks.Upload):
+        r = client.client.post(url, headers=client.headers, data={"file": (io.BytesIO(body.content), body.filename)},
+                               content_type="multipart/form-data")
+    else:
+        r = client.post(url, json=body) if method == "POST" else client.get(url)
+    return r.status_code, r.get_json()
+
+
 def test_a_co_handled_case_goes_on_when_every_step_runs_in_a_fresh_worker(api: Callable[[str], Api]) -> None:
     def call(user: str, method: str, url: str, body: Any, step: str) -> tuple[int, Any]:
         definitions._cache.clear()  # as a worker process that never loaded this version before
-        r = api(user).post(url, json=body) if method == "POST" else api(user).get(url)
-        return r.status_code, r.get_json()
+        return _local(api(user), method, url, body)
 
     case = walk_cohandled_case_with_extension(call)
     assert case["status"] == "open" and _task_ids(case) == ["report_back"]
@@ -64,8 +74,12 @@ class Remote:
             return self.tokens[user]
 
     def call(self, base: str, user: str, method: str, url: str, body: Any) -> tuple[int, Any]:
-        r = self.session().request(method, base + url, json=body, timeout=60,
-                                   headers={"Authorization": f"Bearer {self.token(user)}"})
+        headers = {"Authorization": f"Bearer {self.token(user)}"}
+        if isinstance(body, walks.Upload):  # a photo for a step form, as multipart
+            r = self.session().request(method, base + url, files={"file": (body.filename, body.content)}, timeout=60,
+                                       headers=headers)
+        else:
+            r = self.session().request(method, base + url, json=body, timeout=60, headers=headers)
         return r.status_code, r.json()
 
 
@@ -85,8 +99,7 @@ def test_running_cases_leaves_the_cached_definitions_as_parsed(app: Flask, api: 
     """The net under the cause: walking cases (co-handling, extension, urging, timers) must not change
     the definition objects every case of a process shares."""
     def call(user: str, method: str, url: str, body: Any, step: str) -> tuple[int, Any]:
-        r = api(user).post(url, json=body) if method == "POST" else api(user).get(url)
-        return r.status_code, r.get_json()
+        return _local(api(user), method, url, body)
 
     walk_cohandled_case_with_extension(call)  # loads the deployed version into the cache
     loaded = {i: definitions.wiring(d) for i, d in definitions._cache.items()}

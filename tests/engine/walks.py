@@ -7,7 +7,9 @@ must then wait at 执行反馈 (report_back).
 
 ``call(user, method, url, body)`` sends one request as ``user`` and returns ``(status, json)``;
 ``step`` names which request it is, so a caller can route each step to another app process.
-Steps that lose a race with a timer sweep (409) are retried, as a user would.
+Steps that lose a race with a timer sweep (409) are retried, as a user would. The steps whose
+forms ask for photos (现场核实, 任务处理) upload them first: ``body`` is then an :class:`Upload`,
+which ``call`` sends as the multipart field ``file``.
 """
 from __future__ import annotations
 
@@ -16,9 +18,27 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from tests.conftest import tiny_png
+
 Call = Callable[[str, str, str, Any, str], tuple[int, Any]]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart body: one photo, sent as the field ``file``."""
+
+    content: bytes
+    filename: str = "现场.png"
+
+
+def _photo(call: Call, user: str, case: dict[str, Any], step: str) -> list[int]:
+    """One photo uploaded to the case by ``user``, for a step form's photo field."""
+    answer = _ok(call, user, "POST", f"/api/v1/cases/{case['id']}/attachments", Upload(tiny_png()), f"{step}: photo",
+                 expect=201)
+    return [int(answer["id"])]
 conflicts = itertools.count()  # 409 answers retried, over all walks of this process (the stress test reports them)
 
 GARBAGE = {"channel": "hotline", "title": "滨江路12号门口垃圾堆积发臭", "description": "门口生活垃圾堆积两天无人清运，气味很大",
@@ -63,7 +83,8 @@ def walk_cohandled_case_with_extension(call: Call) -> dict[str, Any]:
     body = {**GARBAGE, "reporter": {"name": "王女士", "phone": f"139{n:08d}"}}
     case = _ok(call, "demo_operator", "POST", "/api/v1/cases", body, "intake", expect=201)
     case = _do(call, "demo_grid_worker", _task(case, "verify_on_site"),
-               {"confirmed": True, "verify_notes": "现场确认门口约2立方米生活垃圾堆积。"}, "verify")
+               {"confirmed": True, "verify_notes": "现场确认门口约2立方米生活垃圾堆积。",
+                "site_photos": _photo(call, "demo_grid_worker", case, "verify")}, "verify")
     case = _do(call, "demo_dispatcher", _task(case, "file_case"),
                {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal", "file_notes": "属实，予以立案。"}, "file")
     case = _do(call, "dispatcher_d1_s1_c1", _task(case, "triage", "d1-s1-c1"),
@@ -81,5 +102,7 @@ def walk_cohandled_case_with_extension(call: Call) -> dict[str, Any]:
     _ok(call, "demo_supervisor", "POST", f"/api/v1/tasks/{lead['id']}/urge", {"reason": "群众反映强烈，请今日内处理。"}, "urge")
     _ok(call, "demo_supervisor", "POST", f"/api/v1/extension-requests/{request['id']}/decision",
         {"approve": True, "reason": "同意延期。"}, "approve")
+    photos = {"before_photos": _photo(call, "demo_handler", case, "handle"),
+              "after_photos": _photo(call, "demo_handler", case, "handle")}
     return _ok(call, "demo_handler", "POST", f"/api/v1/tasks/{lead['id']}/complete",  # type: ignore[no-any-return]
-               {"data": {"handling_notes": "已调派清运车清理垃圾约2立方米，并对地面冲洗消杀。"}}, "handle")
+               {"data": {"handling_notes": "已调派清运车清理垃圾约2立方米，并对地面冲洗消杀。", **photos}}, "handle")

@@ -97,7 +97,8 @@ def test_reassign_to_a_user_and_to_a_unit(app: Flask, api: Api, handling: dict[s
     r = api("supervisor_d1").post(url, json={"user": "handler_d1_hw", "reason": "指定专人"})
     assert r.status_code == 200 and r.get_json()["claimed_by"] == "handler_d1_hw"
     assert unread(api, "handler_d1_hw")[0]["kind"] == "reassigned"
-    r = api("handler_d1_hw").post(f"/api/v1/tasks/{handling['id']}/complete", json={"data": {"handling_notes": "已处理"}})
+    r = api("handler_d1_hw").post(f"/api/v1/tasks/{handling['id']}/complete",
+                                 json={"data": api("handler_d1_hw").with_photos(handling["id"], {"handling_notes": "已处理"})})
     assert r.status_code == 200
     [report] = r.get_json()["current_tasks"]
     assert report["bpmn_id"] == "report_back" and report["org_unit"]["code"] == "d1-hw"
@@ -185,7 +186,8 @@ def test_escalate_refusals(api: Api, handling: dict[str, Any]) -> None:
     url = f"/api/v1/tasks/{handling['id']}/escalate"
     assert api("handler_d2_sz").post(url, json={"reason": "解决不了"}).status_code == 403
     assert api("demo_handler").post(url, json={"reason": ""}).status_code == 422
-    r = api("demo_handler").post(f"/api/v1/tasks/{handling['id']}/complete", json={"data": {"handling_notes": "已处理"}})
+    r = api("demo_handler").post(f"/api/v1/tasks/{handling['id']}/complete",
+                                json={"data": api("demo_handler").with_photos(handling["id"], {"handling_notes": "已处理"})})
     report = r.get_json()["current_tasks"][0]
     # report_back has no escalation event in the diagram
     assert api("demo_handler").post(f"/api/v1/tasks/{report['id']}/escalate", json={"reason": "解决不了"}).status_code == 409

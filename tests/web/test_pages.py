@@ -5,6 +5,7 @@ number, so the tests share the session's database without depending on each othe
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from app.engine.models import Incident
 from app.web.forms import form_fields
 from app.web.helpers import format_dt
 from app.web.labels import LABELS
+from tests.conftest import tiny_png
 from tests.web.pages import csrf, html, token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,7 +320,8 @@ def test_case_page_renders_stepper_and_timeline(browser: Callable[[str], FlaskCl
     worker = browser("demo_grid_worker")
     claim(worker, task_id)
     r = worker.post(f"/tasks/{task_id}", data={"csrf_token": token(worker), "confirmed": "true",
-                                               "verify_notes": "现场属实"})
+                                               "verify_notes": "现场属实", "site_photos": (io.BytesIO(tiny_png()), "现场.png")},
+                    content_type="multipart/form-data")
     assert r.status_code == 302
 
     page = html(browser("demo_dispatcher").get(f"/cases/{case['id']}"))
