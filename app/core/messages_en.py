@@ -709,4 +709,6 @@ EN: dict[str, str] = {
     "没有匹配的话题": "No matching topic",
     "话题": "Topic",
     "输入名称或拼音首字母，↑↓ 选择，回车确定，Esc 关闭": "Type a name or pinyin initials; ↑↓ to choose, Enter to pick, Esc to close",
+    # issue 11: the category picker, list pages and their exports
+    "有多个匹配：用 ↑↓ 选定后再按回车": "Several matches: choose one with ↑↓, then press Enter",
 }
