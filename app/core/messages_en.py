@@ -711,4 +711,9 @@ EN: dict[str, str] = {
     "输入名称或拼音首字母，↑↓ 选择，回车确定，Esc 关闭": "Type a name or pinyin initials; ↑↓ to choose, Enter to pick, Esc to close",
     # issue 11: the category picker, list pages and their exports
     "有多个匹配：用 ↑↓ 选定后再按回车": "Several matches: choose one with ↑↓, then press Enter",
+    "导出": "Export",
+    "导出 CSV": "CSV",
+    "导出 Excel": "Excel",
+    "案件列表": "Cases",
+    "共 {n} 条，超过导出上限 {max} 条：请先缩小筛选范围。": "{n} rows, more than the export limit of {max}: narrow the filters first.",
 }

@@ -105,6 +105,8 @@ def get_or_404(model: type[M], ident: int, message: str) -> M:
 
 
 def page_arg() -> int:
+    """``page=`` of the query string, 1 when absent or not a number (a list never answers 500 to
+    a bad page number; one past the end is clamped by :class:`Pager`)."""
     try:
         return max(1, min(int(request.args.get("page", 1)), 100_000))
     except ValueError:
@@ -122,6 +124,10 @@ class Pager:
     total: int
     endpoint: str | None = None  # a page re-rendered by a POST links to its GET view
     args: dict[str, Any] | None = None  # with these query arguments instead of the request's
+
+    def __post_init__(self) -> None:
+        # a page past the end (an old link, a list that shrank) shows the last page, not an empty one
+        self.page = max(1, min(self.page, self.pages))
 
     @property
     def offset(self) -> int:
