@@ -155,3 +155,44 @@ def test_inbox_and_console_exports(browser: Callable[[str], FlaskClient], marked
     assert book[0][0] == "工单编号" and "催办次数" in book[0]
     assert {c["number"] for c in made} <= {r[0] for r in book[1:]}
     assert worker.get("/supervision/export.csv").status_code == 403  # the console's export is the supervisor's
+
+
+def test_console_sections_page_on_their_own(browser: Callable[[str], FlaskClient], api: Any, small_pages: int,
+                                            marked: tuple[str, list[dict[str, Any]]]) -> None:
+    """The parked list had a silent cut at 50; now every section of the console pages, and a link
+    of one section keeps the pages of the others."""
+    word, made = marked
+    supervisor_api = api("demo_supervisor")
+    for c in made[:3]:
+        r = supervisor_api.post(f"/api/v1/cases/{c['id']}/park", json={"reason": "等待管线单位施工"})
+        assert r.status_code == 200, r.get_json()
+    supervisor = browser("demo_supervisor")
+
+    def parked_section(page: str) -> str:
+        return page.split('id="parked-title"', 1)[1].split("</section>", 1)[0]
+
+    first = html(supervisor.get("/supervision", query_string={"page": 1}))
+    total = int(re.search(r'id="parked-title">[^<]*<span class="count">(\d+)</span>', first).group(1))
+    assert total >= 3
+    pages = -(-total // 2)
+    section = parked_section(first)
+    assert f"第 1 / {pages} 页" in section
+    link = re.search(r'<a href="([^"]+)" rel="next"', section).group(1).replace("&amp;", "&")
+    assert "parked_page=2" in link
+    seen: list[str] = []
+    url: str | None = "/supervision"
+    while url:
+        page = html(supervisor.get(url))
+        part = parked_section(page)
+        seen += re.findall(r'class="mono">([^<]+)</a>', part)
+        nxt = re.search(r'<a href="([^"]+)" rel="next"', part)
+        url = nxt.group(1).replace("&amp;", "&") if nxt else None
+    assert len(seen) == total == len(set(seen)) and {c["number"] for c in made[:3]} <= set(seen)
+    # another section's link keeps this one's page
+    page = html(supervisor.get("/supervision", query_string={"parked_page": 2}))
+    tasks_next = re.search(r'<a href="([^"]+)" rel="next"', page.split('id="tasks-title"', 1)[1].split("</section>", 1)[0])
+    if tasks_next:
+        assert "parked_page=2" in tasks_next.group(1)
+    assert supervisor.get("/supervision", query_string={"parked_page": "x", "escalated_page": "-1"}).status_code == 200
+    for c in made[:3]:
+        supervisor_api.post(f"/api/v1/cases/{c['id']}/unpark", json={"reason": "管线单位已完工"})
