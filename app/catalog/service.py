@@ -10,9 +10,8 @@ millisecond, and repeated queries are answered from a small cache.
 Matching, best first: exact (name, code, initials or full pinyin), then a citizen's word for it
 (``data/synonyms.txt``), then the name's last word(s) (``jg`` is the head of 污水井盖, "a kind of
 井盖"; the generic 异常 of an event name does not count), then a prefix (景观灯 for ``jg``: a
-modifier, no kind of 景观), then inside the name or from
-a later syllable, then in the major class / parent topics; a secondary reading of a polyphone
-counts after the common one. Among matches of the same quality the common categories come first
+modifier, no kind of 景观), then inside the name or from a later syllable, then in the major
+class / parent topics; a secondary reading of a polyphone counts after the common one. Among matches of the same quality the common categories come first
 (``data/common_categories.txt``), then shorter names, then the code.
 """
 from __future__ import annotations
@@ -20,11 +19,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from functools import lru_cache
-from pathlib import Path
 import time
 from bisect import bisect_left
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -33,7 +32,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.catalog.models import GB_DIRECTORY, TOPICS_12345, CatalogCategory, CatalogTopic, CatalogVersion
-from app.catalog.pinyin import _TOKENS, initials_of, readings
+from app.catalog.pinyin import initials_of, readings, syllable_count
 from app.core.db import SessionFactory, session
 
 TTL = 30.0
@@ -142,11 +141,11 @@ def _head_texts(name: str, syllables: list[list[str]]) -> tuple[set[str], set[tu
     han = {name[k:] for k in starts}
     han.update(name[k:base_len] for k in [0, *starts] if k < base_len < len(name))
     latin: set[tuple[str, int]] = set()
-    cut = len(_TOKENS.findall(name[base_len:]))  # syllables of the generic ending
+    cut = syllable_count(name[base_len:])  # syllables of the generic ending
     for v, syl in enumerate(syllables):
         penalty = min(v, 1)
         for k in starts:
-            at = len(_TOKENS.findall(name[:k]))
+            at = syllable_count(name[:k])
             if at < len(syl):
                 latin.update({(initials_of(syl[at:]), penalty), ("".join(syl[at:]), penalty)})
                 if cut and at < len(syl) - cut:
