@@ -57,6 +57,12 @@ def readings(name: str) -> list[list[str]]:
     return variants
 
 
+def syllable_count(text: str) -> int:
+    """How many syllables :func:`readings` gives ``text``: one per Han character, one per run of
+    ASCII letters and digits (so a position in a name maps to a position in its syllables)."""
+    return len(_TOKENS.findall(text))
+
+
 def initials_of(syllables: list[str]) -> str:
     """['jing', 'gai'] → 'jg'; numbers stay whole (['110', 'fei'] → '110f')."""
     return "".join(s if s.isdigit() else s[0] for s in syllables if s)

@@ -747,4 +747,11 @@ EN: dict[str, str] = {
     "照片已过期": "The photo has expired",
     "随环节表单上传": "with the step's form",
     "照片类型": "Photo",
+    # issue 11: the category picker, list pages and their exports
+    "有多个匹配：用 ↑↓ 选定后再按回车": "Several matches: choose one with ↑↓, then press Enter",
+    "导出": "Export",
+    "导出 CSV": "CSV",
+    "导出 Excel": "Excel",
+    "案件列表": "Cases",
+    "共 {n} 条，超过导出上限 {max} 条：请先缩小筛选范围。": "{n} rows, more than the export limit of {max}: narrow the filters first.",
 }

@@ -1,7 +1,10 @@
 // Tongguan: the category picker. An input with data-category-picker="<search URL>" holds a
 // GB/T 47678.5 key (event:06001); typing Chinese, pinyin initials ("jg") or a code searches the
-// active catalogue, ↑/↓ move through the matches, Enter picks, Esc closes (a second Esc puts the
-// last picked key back). Without this script the input still takes a key typed by hand. Its
+// active catalogue, ↑/↓ move through the matches, Enter picks the highlighted one, Esc closes (a
+// second Esc puts the last picked key back). The first match is highlighted only when it alone is
+// exact (its whole name, code, initials or pinyin) or the only match: for an ambiguous query ("jg":
+// twenty manhole covers and a landscape light) Enter picks nothing until ↑/↓ chose one, so a
+// dispatcher typing fast never files a case under a category nobody looked at. Without this script the input still takes a key typed by hand. Its
 // styles are in app.css (.picker-*): the Content-Security-Policy allows no inline styles.
 (function () {
   'use strict';
@@ -125,7 +128,22 @@
     }
     this.list.hidden = false;
     this.input.setAttribute('aria-expanded', 'true');
-    this.move(items.length ? 0 : -1);
+    var sure = items.length === 1 || (items.length > 1 && items[0].exact && !items[1].exact);
+    this.move(sure ? 0 : -1);
+    this.hint(false);
+  };
+
+  // "choose with ↑/↓": shown when Enter found nothing highlighted in an open list
+  Picker.prototype.hint = function (show) {
+    if (!this.note) {
+      this.note = document.createElement('p');
+      this.note.className = 'picker-note';
+      this.note.id = this.input.id + '-picker-note';
+      this.note.setAttribute('role', 'status');
+      this.list.parentNode.appendChild(this.note);
+    }
+    this.note.textContent = show ? (this.input.getAttribute('data-picker-choose') || '↑ ↓') : '';
+    this.note.hidden = !show;
   };
 
   Picker.prototype.move = function (index) {
@@ -148,6 +166,7 @@
     this.input.setAttribute('aria-expanded', 'false');
     this.input.removeAttribute('aria-activedescendant');
     this.active = -1;
+    if (this.note) this.hint(false);
   };
 
   Picker.prototype.pick = function (index) {
@@ -171,16 +190,19 @@
         event.preventDefault();
         if (!this.isOpen()) { this.search(this.input.value.trim()); return; }
         if (count) this.move((this.active + 1) % count);
+        this.hint(false);
         break;
       case 'ArrowUp':
         event.preventDefault();
-        if (this.isOpen() && count) this.move((this.active - 1 + count) % count);
+        if (this.isOpen() && count) this.move(this.active < 0 ? count - 1 : (this.active - 1 + count) % count);
+        this.hint(false);
         break;
       case 'Enter':
         if (!this.isOpen() || event.ctrlKey || event.metaKey) return; // closed: the form's own Enter
         event.preventDefault();
         event.stopPropagation();
-        if (this.active >= 0) this.pick(this.active); else this.close();
+        // only what is highlighted: an ambiguous list stays open and says how to choose
+        if (this.active >= 0) this.pick(this.active); else if (count) this.hint(true); else this.close();
         break;
       case 'Escape':
         event.preventDefault();

@@ -107,15 +107,15 @@ def _count_timed(principal: Principal) -> int:
         *_open_tasks(principal), TASKS.c.due_at.is_not(None))) or 0)
 
 
-def escalated_cases(principal: Principal, limit: int = 50) -> list[Case]:
+def escalated_cases(principal: Principal, limit: int = 50, offset: int = 0) -> list[Case]:
     """Open cases that climbed a tier or were put under supervision by an overdue timer."""
     query = select(Case).where(_case_in_scope(principal)).order_by(
-        Case.supervised_at.desc().nulls_last(), Case.updated_at.desc()).limit(limit)
+        Case.supervised_at.desc().nulls_last(), Case.updated_at.desc(), Case.id.desc()).limit(limit).offset(offset)
     return list(session.scalars(query.where(text(ESCALATED_SQL))))
 
 
-def parked_cases(principal: Principal, limit: int = 50) -> list[Case]:
-    query = select(Case).where(_case_in_scope(principal)).order_by(Case.parked_at).limit(limit)
+def parked_cases(principal: Principal, limit: int = 50, offset: int = 0) -> list[Case]:
+    query = select(Case).where(_case_in_scope(principal)).order_by(Case.parked_at, Case.id).limit(limit).offset(offset)
     return list(session.scalars(query.where(text(PARKED_SQL))))
 
 
@@ -130,9 +130,9 @@ def _returned_cases(principal: Principal) -> Any:
     return select(CASES.c.id).where(text(RETURNED_SQL), waiting)
 
 
-def returned_waiting(principal: Principal, limit: int = 50) -> list[tuple[Task, Case]]:
-    """Dispatch tasks of returned cases (退单) waiting to be dispatched again."""
-    case_ids = list(session.scalars(_returned_cases(principal).limit(limit)))
+def returned_waiting(principal: Principal, limit: int = 50, offset: int = 0) -> list[tuple[Task, Case]]:
+    """Dispatch tasks of returned cases (退单) waiting to be dispatched again (a page of the cases)."""
+    case_ids = list(session.scalars(_returned_cases(principal).order_by(CASES.c.id).limit(limit).offset(offset)))
     if not case_ids:
         return []
     query = (select(Task, Case).join(Case, Case.id == Task.case_id)
@@ -145,9 +145,11 @@ def _count_returned(principal: Principal) -> int:
     return int(session.scalar(select(func.count()).select_from(_returned_cases(principal).subquery())) or 0)
 
 
-def pending_requests(principal: Principal, kind: str | None = None, limit: int = 50) -> list[TaskRequest]:
+def pending_requests(principal: Principal, kind: str | None = None, limit: int = 50,
+                     offset: int = 0) -> list[TaskRequest]:
     query = (select(TaskRequest).where(TaskRequest.state == PENDING, _scope(principal, REQUESTS.c.unit_path))
-             .options(joinedload(TaskRequest.requested_by)).order_by(TaskRequest.created_at).limit(limit))
+             .options(joinedload(TaskRequest.requested_by)).order_by(TaskRequest.created_at, TaskRequest.id)
+             .limit(limit).offset(offset))
     if kind is not None:
         query = query.where(TaskRequest.kind == kind)
     return list(session.scalars(query))

@@ -48,6 +48,8 @@ def register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     from app.web import catalog
     app.register_blueprint(catalog.bp)
+    from app.web import exports  # CSV and Excel of the list pages
+    app.register_blueprint(exports.bp)
     from app.web import attachments, report, step_photos  # unified intake: the grid worker's report, case attachments
     app.register_blueprint(report.bp)
     app.register_blueprint(attachments.bp)

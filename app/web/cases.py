@@ -55,7 +55,10 @@ def index() -> Any:
     sort = request.args.get("sort") if request.args.get("sort") in CASE_SORTS else "-created"
     page, per_page = page_arg(), page_size()
     cases, total = case_list(principal, status, channel, text, page, per_page, light, tier, sort)
-    return render_template("cases/list.html", cases=cases, pager=Pager(page, per_page, total),
+    pager = Pager(page, per_page, total)
+    if pager.page != page:  # past the last page: show the last one
+        cases, total = case_list(principal, status, channel, text, pager.page, per_page, light, tier, sort)
+    return render_template("cases/list.html", cases=cases, pager=pager,
                            status=status, channel=channel, q=text or "", statuses=CASE_STATUSES, channels=CHANNELS,
                            light=light, lights=LIGHTS, tier=tier, tiers=TIERS, sort=sort)
 

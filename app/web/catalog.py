@@ -9,7 +9,8 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from app.catalog.models import CATALOGS, CATEGORY_KINDS, GB_DIRECTORY, TOPICS_12345
 from app.catalog.operations import activate_version, import_topics
 from app.catalog.queries import all_versions
-from app.catalog.service import active_versions, lookup_category, lookup_topic, search_categories, search_topics
+from app.catalog.service import (active_versions, category_matches, lookup_category, lookup_topic, search_categories,
+                                 search_topics, topic_matches)
 from app.core.auth import web_principal
 from app.core.errors import NotFound, ValidationFailed
 from app.core.i18n import gettext as _
@@ -62,8 +63,9 @@ def picker_categories() -> Any:
             raise ValidationFailed("invalid query", errors={"kind": ["应为 component 或 event / must be component or event"]})
     except ValidationFailed as exc:
         return _refused(exc)
+    # "exact": the whole name, code, initials or pinyin; the picker preselects only a lone exact match
     items = [{"key": c.key, "kind": c.kind, "code": c.code, "name": c.name, "major_class": c.major_class,
-              "initials": c.initials} for c in search_categories(q, kind, limit)]
+              "initials": c.initials, "exact": exact} for c, exact in category_matches(q, kind, limit)]
     return jsonify({"items": items})
 
 
@@ -78,8 +80,8 @@ def picker_topics() -> Any:
         return _refused(exc)
     # "key" is what the picker stores; the path above the topic stands where a category shows its major class
     items = [{"key": t.code, "code": "", "kind": "topic", "name": t.name, "level": t.level, "path": t.path_name,
-              "major_class": t.path_name.rpartition("/")[0], "leaf": t.leaf, "initials": t.initials}
-             for t in search_topics(q, limit)]
+              "major_class": t.path_name.rpartition("/")[0], "leaf": t.leaf, "initials": t.initials,
+              "exact": exact} for t, exact in topic_matches(q, limit)]
     return jsonify({"items": items})
 
 

@@ -112,9 +112,11 @@ def get_or_404(model: type[M], ident: int, message: str) -> M:
     return obj
 
 
-def page_arg() -> int:
+def page_arg(name: str = "page") -> int:
+    """``page=`` (or ``name=``) of the query string, 1 when absent or not a number (a list never
+    answers 500 to a bad page number; one past the end is clamped by :class:`Pager`)."""
     try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
+        return max(1, min(int(request.args.get(name, 1)), 100_000))
     except ValueError:
         return 1
 
@@ -130,6 +132,11 @@ class Pager:
     total: int
     endpoint: str | None = None  # a page re-rendered by a POST links to its GET view
     args: dict[str, Any] | None = None  # with these query arguments instead of the request's
+    param: str = "page"  # the query argument of the page number (a page with several lists: one each)
+
+    def __post_init__(self) -> None:
+        # a page past the end (an old link, a list that shrank) shows the last page, not an empty one
+        self.page = max(1, min(self.page, self.pages))
 
     @property
     def offset(self) -> int:
@@ -150,10 +157,10 @@ class Pager:
     def url(self, page: int) -> str:
         """The current page's URL with another page number (keeps the filters)."""
         if self.endpoint is not None:
-            args = {k: v for k, v in (self.args or {}).items() if v not in (None, "")}
-            return url_for(self.endpoint, **args, page=page)
-        args = {k: v for k, v in request.args.items() if k != "page"}
-        return url_for(request.endpoint or "inbox.index", **(request.view_args or {}), **args, page=page)
+            args = {k: v for k, v in (self.args or {}).items() if v not in (None, "") and k != self.param}
+            return url_for(self.endpoint, **args, **{self.param: page})
+        args = {k: v for k, v in request.args.items() if k != self.param}
+        return url_for(request.endpoint or "inbox.index", **(request.view_args or {}), **args, **{self.param: page})
 
 
 # ---------------------------------------------------------------------------- lights and deadlines

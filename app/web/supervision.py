@@ -39,22 +39,33 @@ def render_console(action: ActionState | None = None, status: int = 200) -> Any:
     light = console_light()
     summary = sq.overview(principal)
     all_open = sq.count_tasks(principal)
-    pager = Pager(page_arg(), page_size(), sq.count_tasks(principal, light) if light else all_open,
-                  endpoint="supervision.index", args={"light": light})
-    rows = sq.tasks(principal, light, limit=pager.per_page, offset=pager.offset)
+    size = page_size()
+    # each list of the console pages on its own; every page link keeps the other lists' pages
+    counts = {"page": sq.count_tasks(principal, light) if light else all_open,
+              "extension_page": summary.extension_requests, "return_page": summary.return_requests,
+              "escalated_page": summary.escalated, "returned_page": summary.returned_waiting,
+              "parked_page": summary.parked}
+    pages = {name: Pager(page_arg(name), size, total, endpoint="supervision.index", param=name)
+             for name, total in counts.items()}
+    view: dict[str, Any] = {"light": light, **{name: pg.page if pg.page > 1 else None for name, pg in pages.items()}}
+    for pg in pages.values():
+        pg.args = view
+    pager = pages["page"]
+    rows = sq.tasks(principal, light, limit=size, offset=pager.offset)
     if action is not None and action.key.startswith("urge-"):
         rows = _with_refused_row(rows, int(action.key.removeprefix("urge-")))
-    extensions = sq.pending_requests(principal, "extension")
-    returns = sq.pending_requests(principal, "return")
+    extensions = sq.pending_requests(principal, "extension", limit=size, offset=pages["extension_page"].offset)
+    returns = sq.pending_requests(principal, "return", limit=size, offset=pages["return_page"].offset)
     request_tasks, request_cases = tasks_and_cases(r.task_id for r in extensions + returns)
-    returned = sq.returned_waiting(principal)
+    returned = sq.returned_waiting(principal, limit=size, offset=pages["returned_page"].offset)
     titles = task_titles([t for t, _c in rows] + [t for t, _c in returned] + list(request_tasks.values()))
-    view = {"light": light, "page": pager.page if pager.page > 1 else None}  # kept by the forms posted from here
+    view = {k: v for k, v in view.items() if v is not None}  # kept by the forms posted from here
     return render_template(
         "supervision/console.html", summary=summary, all_open=all_open, light=light, lights=LIGHTS, rows=rows,
-        pager=pager, titles=titles, extensions=extensions, returns=returns, request_tasks=request_tasks,
-        request_cases=request_cases, escalated=sq.escalated_cases(principal), returned=returned,
-        parked=sq.parked_cases(principal), action=action, view=view,
+        pager=pager, pages=pages, titles=titles, extensions=extensions, returns=returns, request_tasks=request_tasks,
+        request_cases=request_cases,
+        escalated=sq.escalated_cases(principal, limit=size, offset=pages["escalated_page"].offset), returned=returned,
+        parked=sq.parked_cases(principal, limit=size, offset=pages["parked_page"].offset), action=action, view=view,
         here=url_for("supervision.index", **view)), status
 
 

@@ -62,3 +62,35 @@ def test_pick_a_category_with_the_keyboard(chromium: Any, live_server: str) -> N
     field.press("Enter")
     assert field.input_value() == "zzzzqq"
     page.close()
+
+
+def test_enter_on_an_ambiguous_list_picks_nothing_until_one_is_chosen(chromium: Any, live_server: str) -> None:
+    """The issue's case: "jg" + Enter filed a manhole report as 景观灯. Now the first hit is a 井盖, and
+    as twenty manhole covers match, none is highlighted: Enter says how to choose and picks nothing."""
+    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server}/login")
+    page.fill("#username", "demo_operator")
+    page.fill("#password", "demo")
+    page.click(".login-card button[type=submit]")
+    page.wait_for_url(f"{live_server}/inbox**")
+    page.goto(f"{live_server}/cases/new")
+    field = page.locator("#f-category_code")
+    listbox = page.locator("#f-category_code-list")
+    field.click()
+    field.type("jg")
+    page.wait_for_selector("#f-category_code-list [role=option]")
+    options = listbox.locator("[role=option]")
+    assert "井盖" in options.first.inner_text()
+    assert listbox.locator("[aria-selected=true]").count() == 0 and field.get_attribute("aria-activedescendant") is None
+    field.press("Enter")
+    assert field.input_value() == "jg" and listbox.is_visible()  # nothing picked, the list stays open
+    note = page.locator("#f-category_code-picker-note")
+    assert note.is_visible() and "↑↓" in note.inner_text()
+    assert page.url.endswith("/cases/new")  # and the form was not submitted
+    field.press("ArrowDown")  # now the first is highlighted: Enter takes it
+    assert options.first.get_attribute("aria-selected") == "true" and note.is_hidden()
+    field.press("Enter")
+    assert field.input_value() == "component:01002"
+    assert "01002 污水井盖" in page.locator("#f-category_code-choice").inner_text()
+    page.close()

@@ -42,7 +42,7 @@ def test_pinyin_initials_and_full_pinyin() -> None:
     assert names("wsjg")[0] == "污水井盖"
     assert names("ljx")[0] == "垃圾箱"
     assert names("LJX")[0] == "垃圾箱"  # case does not matter
-    assert names("jinggai")[:3] == ["供水井盖", "污水井盖", "雨水井盖"]  # full pinyin: from any syllable
+    assert names("jinggai")[:3] == ["污水井盖", "雨水井盖", "供水井盖"]  # full pinyin of the head word; common first
     assert names("wushuijing")[0] == "污水井盖"
     assert names("wu'shui")[0] == "污水井盖"  # syllable separators are ignored
     assert names("lajixiang")[0] == "垃圾箱"
@@ -70,9 +70,10 @@ def test_codes_keys_and_the_kind_filter() -> None:
     assert all(c.kind == "event" for c in search_categories("jg", "event", 100))
 
 
-def test_ranking_exact_then_prefix_then_inside_then_shorter() -> None:
-    assert names("路灯") == ["路灯", "路灯井盖", "路灯异常", "路灯配电箱", "路灯井盖异常", "路灯配电箱异常"]
-    assert names("信号灯") == ["信号灯电源井盖", "信号灯电源井盖异常", "交通信号灯", "交通信号灯异常"]
+def test_ranking_exact_then_head_then_prefix_then_inside_then_shorter() -> None:
+    # the event about the thing (路灯异常: its head is 路灯) before names it only modifies (路灯井盖)
+    assert names("路灯") == ["路灯", "路灯异常", "路灯井盖", "路灯井盖异常", "路灯配电箱", "路灯配电箱异常"]
+    assert names("信号灯") == ["交通信号灯", "交通信号灯异常", "信号灯电源井盖", "信号灯电源井盖异常"]
     assert names("ld")[:2] == ["路灯", "绿地"]  # exact initials first; ties: shorter, then by code
     # the major class ranks after the name: 景观灯 is inside 市政公用设施, but "jg" is in its name
     assert names("szgy")[0] != "景观灯" and all(c.major_class.startswith("市政公用设施") for c in search_categories("szgy"))

@@ -28,7 +28,9 @@ def test_picker_searches_the_categories(signed_in: Callable[[str], FlaskClient])
     assert r.status_code == 200 and r.is_json
     first = r.get_json()["items"][0]
     assert first == {"key": "event:06010", "kind": "event", "code": "06010", "name": "暴露垃圾",
-                     "major_class": "市容环境类", "initials": "bllj"}
+                     "major_class": "市容环境类", "initials": "bllj", "exact": True}
+    jg = client.get("/catalog/categories?q=jg").get_json()["items"]
+    assert jg[0]["name"] == "污水井盖" and not any(i["exact"] for i in jg)  # ambiguous: the picker preselects none
     assert len(client.get("/catalog/categories?q=j").get_json()["items"]) == 20
     assert len(client.get("/catalog/categories?q=j&limit=5").get_json()["items"]) == 5
     assert all(i["kind"] == "component" for i in client.get("/catalog/categories?q=jg&kind=component").get_json()["items"])
