@@ -587,7 +587,7 @@ EN: dict[str, str] = {
     "没有匹配的类别": "No matching category",
     "输入名称、拼音首字母或代码，↑↓ 选择，回车确定，Esc 关闭":
         "Type a name, pinyin initials or a code; ↑↓ to move, Enter to pick, Esc to close",
-    # unified intake: the operator's form, the grid worker's report, attachments, duplicates (app/web/cases.py,
+    # unified intake: the operator's form, the grid worker's report, attachments, duplicates (app/web/cases/,
     # report.py, attachments.py; cases/new.html, cases/show.html, report.html, _duplicates.html)
     "Alt+数字键切换渠道（Firefox 为 Alt+Shift+数字键）；切换后已填写的内容保留。":
         "Alt+digit switches the channel (Alt+Shift+digit in Firefox); what you typed is kept.",

@@ -12,7 +12,8 @@ from app.core.db import session as db
 from app.core.errors import Forbidden, ValidationFailed
 from app.core.i18n import gettext as _
 from app.tasks.queries import can_view_case
-from app.web.cases import attach_uploads, render_case_page, uploaded_files
+from app.web.cases.intake_form import attach_uploads, uploaded_files
+from app.web.cases.page import render_case_page
 from app.web.helpers import ActionState, current_principal, get_or_404, login_required
 
 bp = Blueprint("attachments", __name__)

@@ -19,9 +19,9 @@ from app.engine import host
 from app.forms.schema import coerce_form, initial_values, validate
 from app.orgs.directory import UnitInfo, directory
 from app.tasks.queries import can_view_case
-from app.web.cases import (attach_uploads, case_payload, extension_errors, extension_schema, extension_title,
-                           flash_created, form_token, posted_extension, standard_schema, upload_limits,
-                           uploaded_files)
+from app.web.cases.intake_form import (attach_uploads, case_payload, extension_errors, extension_schema,
+                                       extension_title, flash_created, form_token, posted_extension,
+                                       standard_schema, upload_limits, uploaded_files)
 from app.web.forms import FieldView, form_errors, form_fields, html_values, posted_values
 from app.web.helpers import current_principal, role_required
 

@@ -25,7 +25,7 @@ from app.orgs.directory import directory
 from app.tasks.operations import claim_task, complete_task, task_form, unclaim_task
 from app.tasks.operations import proposal as task_proposal
 from app.tasks.queries import can_claim, can_view_case
-from app.web.cases import duplicate_panel
+from app.web.cases.duplicates import duplicate_panel
 from app.web.forms import form_errors, form_fields, html_values, posted_values
 from app.web.helpers import (ActionState, current_principal, engine_incident_message, get_or_404, limit_text,
                              localize_message, login_required, posted, safe_next)
