@@ -25,7 +25,7 @@ from app.tasks.operations import claim_task, complete_task, task_form, unclaim_t
 from app.tasks.operations import proposal as task_proposal
 from app.tasks.queries import can_claim, can_view_case
 from app.web.cases import duplicate_panel
-from app.web.forms import form_errors, form_fields, html_values, posted_values
+from app.web.forms import form_errors, form_fields, html_values, mark_proposals, posted_values
 from app.web.helpers import (ActionState, current_principal, engine_incident_message, get_or_404, limit_text,
                              localize_message, login_required, posted, safe_next)
 from app.web.labels import label
@@ -45,7 +45,7 @@ def _panels(task: Task, case: Case, principal: Any, is_open: bool) -> dict[str, 
     and of the cases merged into it, for the call-back) and ``x-proposal`` (the rules' proposal)."""
     schema = task_form(task, get_locale())
     panels = schema.get("x-panels") or []
-    out: dict[str, Any] = {"duplicates": None, "proposal": None, "reporters": None}
+    out: dict[str, Any] = {"duplicates": None, "proposal": None, "reporters": None, "proposed": {}}
     if not is_open:
         return out
     if "duplicates" in panels:
@@ -58,6 +58,7 @@ def _panels(task: Task, case: Case, principal: Any, is_open: bool) -> dict[str, 
         except (LookupError, host.EngineError):
             proposal = {}
         out["proposal"] = _proposal_rows(proposal) or None
+        out["proposed"] = proposal
     return out
 
 
@@ -176,6 +177,8 @@ def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], e
     flow = works_on or supervises
     requests = pending_task_requests(task.id)
     waiting = {r.kind for r in requests}
+    panels = _panels(task, case, principal, is_open)
+    mark_proposals(fields, task_form(task, get_locale()), panels.pop("proposed"))
     return render_template(
         "task.html", task=task, case=case, fields=fields, values=values, errors=field_errors,
         general_errors=general, message=message, title=task_title(task.name, definition, task.bpmn_id),
@@ -186,7 +189,7 @@ def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], e
         # one request of a kind waits at a time; a supervisor's return is not a request
         can_return=flow and (supervises or "return" not in waiting) and _accepts(case, task, "return"),
         can_extend=is_open and mine and task.due_at is not None and "extension" not in waiting,
-        **_panels(task, case, principal, is_open),
+        **panels,
     ), status
 
 
