@@ -6,18 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.cases.models import Case
-from app.core.auth import Principal
+from app.core.auth import Principal, web_principal
 from app.core.db import session as db
-from app.core.errors import AppError, Conflict, Forbidden, ValidationFailed
+from app.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.i18n import get_locale, gettext as _
 from app.engine import host
 from app.forms.schema import coerce_form, initial_values, validate
 from app.orgs.models import User
 from app.supervision.operations import escalate_task, reassign_task, request_extension, return_task, urge_task
+from app.supervision.queries import ReassignOptions, reassign_options
 from app.tasks.models import Task
 from app.duplicates.queries import merged_cases
 from app.orgs.directory import directory
@@ -189,8 +190,18 @@ def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], e
         # one request of a kind waits at a time; a supervisor's return is not a request
         can_return=flow and (supervises or "return" not in waiting) and _accepts(case, task, "return"),
         can_extend=is_open and mine and task.due_at is not None and "extension" not in waiting,
+        reassign=_reassign_choices(principal, task, action) if supervises else None,
         **panels,
     ), status
+
+
+def _reassign_choices(principal: Principal, task: Task, action: ActionState | None) -> ReassignOptions:
+    """The 改派 pickers: people for the unit last chosen in the form (else the task's unit)."""
+    wanted = action.values.get("unit") if action is not None and action.for_form("reassign") else None
+    try:
+        return reassign_options(principal, task, wanted or None, get_locale())
+    except (NotFound, Forbidden):  # the form shows why; the pickers start again from the task's unit
+        return reassign_options(principal, task, None, get_locale())
 
 
 def _back(default: str) -> str:
@@ -319,9 +330,27 @@ def escalate(task_id: int) -> Any:
     return _task_action(task_id, "escalate", ("reason",), act)
 
 
+@bp.get("/tasks/<id:task_id>/reassign-options")
+def reassign_options_json(task_id: int) -> Any:
+    """The 改派 pickers' JSON for the page's script (the same answer as the API's), by session."""
+    principal = web_principal()
+    if principal is None:
+        return jsonify({"error": "unauthorized", "message": "请先登录 / log in first"}), 401
+    try:
+        task, case = _load(task_id)
+        _check_view(principal, task, case)
+        options = reassign_options(principal, task, request.args.get("unit") or None, get_locale())
+    except AppError as exc:
+        return jsonify(exc.to_dict()), exc.status
+    return jsonify(options.as_dict())
+
+
 @bp.post("/tasks/<id:task_id>/reassign")
 @login_required
 def reassign(task_id: int) -> Any:
+    if request.form.get("pick"):  # without script: list the people of the chosen unit, change nothing
+        return _pick_reassign_unit(task_id)
+
     def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
         user = db.scalar(select(User).where(User.username == values["user"])) if values["user"] else None
         if values["user"] and user is None:
@@ -333,6 +362,24 @@ def reassign(task_id: int) -> Any:
         reassign_task(task, principal, values["reason"], user=user, unit_code=values["unit"] or None)
         return _("已改派：{task}", task=task_title(task.name, _definition(case), task.bpmn_id))
     return _task_action(task_id, "reassign", ("user", "unit", "reason"), act)
+
+
+def _pick_reassign_unit(task_id: int) -> Any:
+    principal = current_principal()
+    task, case = _load(task_id)
+    _check_view(principal, task, case)
+    if task.state != "open":
+        flash(_closed_message(task), "info")
+        return redirect(url_for("cases.show", case_id=case.id))
+    if not principal.covers("supervisor", task.unit_path):
+        raise Forbidden(_("您不是该单位的督办员"))
+    inputs = ("user", "unit", "reason")
+    values = posted(*inputs)
+    try:
+        reassign_options(principal, task, values["unit"] or None, get_locale())
+    except (NotFound, Forbidden) as exc:  # a unit not offered: said on the field
+        return render_task_page(task, case, ActionState.from_error("reassign", values, exc, inputs), exc.status)
+    return render_task_page(task, case, ActionState("reassign", values))
 
 
 @bp.post("/tasks/<id:task_id>/urge")
