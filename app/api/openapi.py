@@ -58,6 +58,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("post", "/api/v1/tasks/{task_id}/unclaim"): "unclaimTask",
     ("post", "/api/v1/tasks/{task_id}/complete"): "completeTask",
     ("post", "/api/v1/tasks/{task_id}/reassign"): "reassignTask",
+    ("get", "/api/v1/tasks/{task_id}/reassign-options"): "reassignOptions",
     ("post", "/api/v1/tasks/{task_id}/urge"): "urgeTask",
     ("post", "/api/v1/tasks/{task_id}/escalate"): "escalateTask",
     ("post", "/api/v1/tasks/{task_id}/return"): "returnTask",
@@ -76,6 +77,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("get", "/healthz"): "healthz",
 }
 
+# reassignOptions (a read, answered from the same rules as reassignTask) is fuzzed on its own, not
+# linked: tests/supervision/test_reassign_options.py checks it on real tasks and roles.
 TASK_OPERATIONS = ("getTask", "claimTask", "unclaimTask", "completeTask", "reassignTask", "urgeTask",
                    "escalateTask", "returnTask", "requestExtension")
 CASE_OPERATIONS = ("getCase", "listAttachments", "uploadAttachment", "mergeCase", "parkCase", "unparkCase")
@@ -146,7 +149,7 @@ def spec_dict() -> dict[str, Any]:
                                         "Every call except /auth/token takes 'Authorization: Bearer <token>'."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for name in ("TokenRequest", "Token", "RevokeRequest", "Revoked", "CaseCreate", "Task", "TaskDetail", "Case", "Complete", "Error", "Reason",
-                 "Reassign", "ExtensionRequestCreate", "Decision", "TaskRequest", "ReturnResult", "Notification",
+                 "Reassign", "ReassignOptions", "ExtensionRequestCreate", "Decision", "TaskRequest", "ReturnResult", "Notification",
                  "MarkRead", "Merge", "KeepSeparate", "Channel", "ReporterNotice"):
         spec.components.schema(name, schema=getattr(schemas, f"{name}Schema"))
     task_id = id_parameter("task_id")
@@ -228,6 +231,20 @@ def spec_dict() -> dict[str, Any]:
         spec.path(f"/api/v1/tasks/{{task_id}}/{action}", operations={"post": {
             "summary": summary, "security": secured, "parameters": [task_id], "requestBody": _json(body),
             "responses": {"200": answer, **acting}}})
+    spec.path("/api/v1/tasks/{task_id}/reassign-options", operations={"get": {
+        "summary": "改派 pickers: the units the caller may move the task to (the tree), and who holds its role over one",
+        "description": "For supervisors over the task's unit. `groups` lists the units of the caller's supervision "
+                       "where someone holds the task's role (role assignments cover the units below them); "
+                       "`people` those holding it over `unit`. POST …/reassign checks the same rules.",
+        "security": secured, "parameters": [task_id, {
+            "name": "unit", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64},
+            "description": "org-unit code whose people to list (default: the task's unit)"}],
+        "responses": {"200": _resp("the choices", "ReassignOptions"),
+                      "403": _resp("not a supervisor over the task's unit, or `unit` is outside the caller's "
+                                   "supervision", "Error"),
+                      "404": _resp("no such task or unit", "Error"),
+                      "409": _resp("the task has ended", "Error"),
+                      "422": _resp("invalid query", "Error"), "401": ERRORS["401"]}}})
     spec.path("/api/v1/tasks/{task_id}/return", operations={"post": {
         "summary": "退单: a supervisor returns the task to dispatch at once; its handler asks for it",
         "security": secured, "parameters": [task_id], "requestBody": _json("Reason"),

@@ -30,6 +30,7 @@ from app.orgs.models import User
 from app.security.login import log_in, revoke_token as revoke_presented_token, revoke_user_sessions
 from app.sla.deadlines import LIGHTS
 from app.supervision import operations as supervision_ops
+from app.supervision import queries as supervision_queries
 from app.supervision.models import TaskRequest
 from app.tasks import operations as task_ops
 from app.tasks.models import Task
@@ -338,6 +339,17 @@ def reassign(task_id: int) -> Any:
             raise ValidationFailed("invalid input", errors={"user": [f"no user {data['user']!r}"]})
     task = supervision_ops.reassign_task(task, principal, data["reason"], user=user, unit_code=data.get("unit"))
     return task_dict(task, candidates([task]).get(task.id))
+
+
+@bp.get("/tasks/<id:task_id>/reassign-options")
+def reassign_options(task_id: int) -> Any:
+    """The 改派 pickers: the units the caller may move the task to, and who holds its role over
+    ``unit`` (default: the task's own unit)."""
+    task = _get_task(task_id)
+    principal = api_principal()
+    _check_task_visible(task)
+    query = _query(_schema(schemas.ReassignOptionsQuerySchema))
+    return supervision_queries.reassign_options(principal, task, query.get("unit"), _locale()).as_dict()
 
 
 @bp.post("/tasks/<id:task_id>/urge")

@@ -285,6 +285,47 @@ class ReassignSchema(Schema):
     reason = REASON
 
 
+class ReassignOptionsQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    unit = Text(validate=validate.Length(1, 64), metadata={
+        "description": "org-unit code whose people to list (default: the task's unit); 404 if unknown, "
+                       "403 outside the caller's supervision"})
+
+
+class ReassignUnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    depth = fields.Integer(metadata={"description": "indentation inside its group (0: directly below the heading)"})
+
+
+class ReassignUnitGroupSchema(Schema):
+    code = fields.String(allow_none=True, metadata={"description": "the unit heading the group"})
+    label = fields.String(metadata={"description": "the group's heading, e.g. 东湖区 › 湖滨街道"})
+    units = fields.List(fields.Nested(ReassignUnitSchema))
+
+
+class ReassignPersonSchema(Schema):
+    username = fields.String(metadata={"description": "what POST …/reassign takes as `user`"})
+    display_name = fields.String()
+    current = fields.Boolean(metadata={"description": "holds the task now"})
+
+
+class ReassignOptionsSchema(Schema):
+    task_id = fields.Integer()
+    role = fields.String(metadata={"description": "the task's role: the people listed hold it over `unit`"})
+    current_unit = fields.String()
+    current_user = fields.String(allow_none=True)
+    groups = fields.List(fields.Nested(ReassignUnitGroupSchema), metadata={
+        "description": "the units of the caller's supervision where someone holds the task's role (and the "
+                       "task's own unit), as the org tree in groups"})
+    unit = fields.Nested(UnitSchema, metadata={"description": "the unit the people are listed for"})
+    people = fields.List(fields.Nested(ReassignPersonSchema), metadata={
+        "description": "active users holding the task's role at `unit` or above it, by name"})
+
+
 class ExtensionRequestCreateSchema(Schema):
     hours = fields.Integer(strict=True, validate=validate.Range(1, 210), allow_none=True,
                            metadata={"description": "working hours (give hours or days)"})

@@ -292,9 +292,20 @@ EN: dict[str, str] = {
     "催办": "Urge",
     "催办说明": "Message to the holder",
     "改派": "Reassign",
-    "填写用户名（改派给个人）和/或单位代码（改派给单位），至少填一项。":
-        "Give a username (to reassign to a person) and/or a unit code (to reassign to a unit); at least one.",
-    "单位代码": "Unit code",
+    # reassign pickers and the org-unit tree in forms
+    "选择单位，再选择在该单位有“{role}”角色的人员；不选人员时由该单位的人员签收。":
+        "Choose a unit, then someone holding the role “{role}” over it; with nobody chosen, the unit's people claim it.",
+    "改派到单位": "Reassign to unit",
+    "当前单位": "current unit",
+    "列出该单位人员": "List this unit's people",
+    "办理人员": "Person",
+    "— 不指定，由该单位人员签收 —": "— nobody in particular: the unit's people claim it —",
+    "当前签收人": "holds it now",
+    "{unit}：{n} 人可办理": "{unit}: {n} can take it",
+    "该单位没有可办理此任务的人员": "Nobody at this unit can take this task",
+    "人员列表加载失败，请点“列出该单位人员”": "The people could not be loaded: use “List this unit's people”",
+    "您不是该单位的督办员": "You are not a supervisor over this unit",
+    "建议": "Proposed",
     "此环节没有可用的申请或上报操作。": "No request or escalation is possible at this step.",
     "审批": "Decide",
     "审批意见": "Decision",

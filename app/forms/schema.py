@@ -28,6 +28,7 @@ from jsonschema.exceptions import ValidationError
 from app.core.ids import MAX_INT64
 from app.core.text import LINE_BREAKS, control_character, is_blank
 from app.orgs.directory import directory
+from app.orgs.tree import tree_order
 from app.sla.calendar import parse_limit
 
 _format_checker = FormatChecker(formats=())
@@ -182,7 +183,8 @@ def resolve(schema: Mapping[str, Any], locale: str = "zh", scope: str | None = N
     """A concrete copy of the schema: ``x-source`` unit lists become enums with titles.
 
     ``scope`` is the unit path of the task: fields marked ``"x-scope": "task"`` offer only units
-    at or below it (a tier dispatches within its own area). Cached per form, scope and
+    at or below it (a tier dispatches within its own area); ``"peers"`` the same, or a leaf
+    unit's peers (see :func:`_unit_choices`). Cached per form, scope and
     org-directory snapshot (the directory object is replaced when the tree changes); callers must
     not modify the result.
     """
@@ -198,12 +200,22 @@ def resolve(schema: Mapping[str, Any], locale: str = "zh", scope: str | None = N
     return out
 
 
-def _unit_choices(source: Any, units: Any, scope: str | None) -> list[Any] | None:
+def _unit_choices(source: Any, units: Any, scope: str | None, mode: Any = None) -> list[Any] | None:
+    """The units an ``x-source`` offers, in tree order. ``mode`` is the field's ``x-scope``:
+    ``task`` — at or below the task's unit (``scope``); ``peers`` — the same, but a unit with
+    nothing of those kinds below it (a community) offers its peers instead: the units below its
+    parent (the other communities of its street), not itself, as a co-handler cannot be the lead."""
     if not (isinstance(source, str) and source.startswith("units:")):
         return None
     kinds = {k.strip() for k in source[6:].split(",") if k.strip()}
-    return sorted((u for u in units.by_code.values()
-                   if u.kind in kinds and (scope is None or u.path.startswith(scope))), key=lambda u: u.path)
+    within = scope if mode in ("task", "peers") else None
+    chosen = [u for u in units.by_code.values() if u.kind in kinds and (within is None or u.path.startswith(within))]
+    if mode == "peers" and within is not None and all(u.path == within for u in chosen):
+        parent = within[:within.rstrip("/").rfind("/") + 1]
+        if parent not in ("", "/"):
+            chosen = [u for u in units.by_code.values() if u.kind in kinds and u.path.startswith(parent)
+                      and u.path != parent and not u.path.startswith(within)]
+    return tree_order(chosen, units)
 
 
 def _resolve(schema: Mapping[str, Any], units: Any, scope: str | None) -> dict[str, Any]:
@@ -211,7 +223,7 @@ def _resolve(schema: Mapping[str, Any], units: Any, scope: str | None) -> dict[s
     for prop in out.get("properties", {}).values():
         items = prop.get("items") if isinstance(prop.get("items"), dict) else None
         target = items if items is not None and "x-source" in items else prop
-        chosen = _unit_choices(target.get("x-source"), units, scope if target.get("x-scope") == "task" else None)
+        chosen = _unit_choices(target.get("x-source"), units, scope, target.get("x-scope"))
         if chosen is None:
             continue
         target["enum"] = [u.code for u in chosen]

@@ -32,7 +32,7 @@ from app.sla.calendar import parse_limit
 from app.supervision.models import TaskRequest
 from app.tasks.models import Task
 from app.tasks.operations import start_clock
-from app.tasks.queries import ancestor_paths
+from app.tasks.queries import holders_condition
 
 MAX_REASON = 1000
 MAX_EXTENSION_MINUTES = 30 * 7 * 60  # 30 working days of the default calendar
@@ -84,15 +84,12 @@ def _timing(task: Task) -> deadlines.Timing | None:
 
 
 def _supervisor_ids(unit_path: str) -> list[int]:
-    return list(session.scalars(select(RoleAssignment.user_id).join(User, User.id == RoleAssignment.user_id).where(
-        RoleAssignment.role == "supervisor", RoleAssignment.unit_path.in_(ancestor_paths(unit_path)),
-        User.active.is_(True))))
+    return _candidate_ids("supervisor", unit_path)
 
 
 def _candidate_ids(role: str, unit_path: str) -> list[int]:
     return list(session.scalars(select(RoleAssignment.user_id).join(User, User.id == RoleAssignment.user_id).where(
-        RoleAssignment.role == role, RoleAssignment.unit_path.in_(ancestor_paths(unit_path)),
-        User.active.is_(True))))
+        holders_condition(role, unit_path))))
 
 
 def _holder_or_candidates(task: Any) -> list[int]:
@@ -142,6 +139,9 @@ def reassign_task(task: Task, principal: Principal, reason: Any, user: User | No
         raise ValidationFailed("请指定用户或单位 / name a user or a unit",
                                errors={"user": ["指定用户或单位之一 / give a user or a unit"]})
     before = {"unit": directory().by_id[task.org_unit_id].code, "user": getattr(task.claimed_by, "username", None)}
+    if (unit_code is None or unit_code == before["unit"]) and (user is None or user.id == task.claimed_by_id):
+        raise ValidationFailed("改派没有改变什么 / the reassignment changes nothing",
+                               errors={"user": ["请选择另一个单位，或指定一名（其他）人员 / choose another unit, or another person"]})
     case = _case_of(task)
     if unit_code is not None and unit_code != before["unit"]:
         unit = directory().by_code.get(unit_code)

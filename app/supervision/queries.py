@@ -19,9 +19,14 @@ from app.cases.models import ESCALATED_SQL, PARKED_SQL, RETURNED_SQL, Case
 from app.core import clock
 from app.core.auth import Principal
 from app.core.db import session
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.orgs.directory import UnitInfo, directory
+from app.orgs.models import User
+from app.orgs.tree import UnitGroup, unit_tree
 from app.sla.deadlines import LIGHTS, light_condition
 from app.supervision.models import TaskRequest
 from app.tasks.models import Task
+from app.tasks.queries import ancestor_paths, covered_paths, role_holders
 
 TASKS, CASES, REQUESTS = Task.__table__, Case.__table__, TaskRequest.__table__
 OPEN = literal_column("'open'")
@@ -153,3 +158,54 @@ def pending_requests(principal: Principal, kind: str | None = None, limit: int =
     if kind is not None:
         query = query.where(TaskRequest.kind == kind)
     return list(session.scalars(query))
+
+
+# ---------------------------------------------------------------------------- reassign pickers
+
+@dataclass(frozen=True)
+class ReassignOptions:
+    """Where a supervisor may move a task and to whom (the 改派 pickers): the units of their
+    supervision where someone holds the task's role, as the tree, and the people holding that role
+    over the chosen ``unit`` (the task's own unit unless another is asked for)."""
+
+    task: Task
+    groups: list[UnitGroup]
+    unit: UnitInfo
+    people: list[User]
+
+    def as_dict(self) -> dict[str, Any]:
+        holder = self.task.claimed_by_id
+        return {
+            "task_id": self.task.id, "role": self.task.role, "current_unit": self.task.org_unit.code,
+            "current_user": self.task.claimed_by.username if self.task.claimed_by else None,
+            "groups": [{"code": g.code, "label": g.label,
+                        "units": [{"code": c.code, "name": c.name, "kind": c.kind, "depth": c.depth} for c in g.choices]}
+                       for g in self.groups],
+            "unit": {"code": self.unit.code, "name": self.unit.name, "kind": self.unit.kind},
+            "people": [{"username": u.username, "display_name": u.display_name, "current": u.id == holder}
+                       for u in self.people],
+        }
+
+
+def reassign_options(principal: Principal, task: Task, unit_code: str | None = None,
+                     locale: str = "zh") -> ReassignOptions:
+    """The 改派 choices of ``task`` for ``principal``, under the rules of
+    :func:`app.supervision.operations.reassign_task`: a supervisor over the task's unit moves it
+    to a unit of their own supervision, to someone holding the task's role over that unit.
+    403 for anyone else or a unit outside their supervision, 404 for an unknown unit, 409 when
+    the task has ended."""
+    if task.state != "open":
+        raise Conflict(f"任务已结束 / the task is {task.state}", state=task.state)
+    if not principal.covers("supervisor", task.unit_path):
+        raise Forbidden("您不是该单位的督办员 / you are not a supervisor over this unit")
+    units = directory()
+    unit = units.by_id[task.org_unit_id] if unit_code is None else units.by_code.get(unit_code)
+    if unit is None:
+        raise NotFound(f"没有单位 {unit_code} / no unit {unit_code}", errors={"unit": [f"没有单位 {unit_code} / no unit {unit_code}"]})
+    if not principal.covers("supervisor", unit.path):
+        raise Forbidden("只能改派到您督办范围内的单位 / you can only reassign within your units",
+                        errors={"unit": ["不在您的督办范围内 / outside your supervision"]})
+    held = covered_paths(task.role)
+    offered = [u.code for u in units.by_code.values() if principal.covers("supervisor", u.path)
+               and (u.id == task.org_unit_id or any(p in held for p in ancestor_paths(u.path)))]
+    return ReassignOptions(task, unit_tree(offered, units, locale), unit, role_holders(task.role, unit.path))

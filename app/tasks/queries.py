@@ -105,6 +105,26 @@ def ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
+def holders_condition(role: str, unit_path: str) -> Any:
+    """Role assignments that let an active user take a task of ``role`` at ``unit_path``: the
+    role held at that unit or at any unit above it (assignments cover their whole subtree)."""
+    return and_(RoleAssignment.role == role, RoleAssignment.unit_path.in_(ancestor_paths(unit_path)),
+                User.active.is_(True))
+
+
+def role_holders(role: str, unit_path: str) -> list[User]:
+    """The active users who hold ``role`` over the unit at ``unit_path``, by name."""
+    return list(session.scalars(select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+                                .where(holders_condition(role, unit_path)).distinct()
+                                .order_by(User.display_name, User.username)))
+
+
+def covered_paths(role: str) -> set[str]:
+    """Paths of the units where an active user holds ``role`` (each covers the units below it)."""
+    return set(session.scalars(select(RoleAssignment.unit_path).join(User, User.id == RoleAssignment.user_id)
+                               .where(RoleAssignment.role == role, User.active.is_(True)).distinct()))
+
+
 # Who holds which role where changes rarely; the answer per (role, unit) is kept a few seconds so
 # case pages and API answers do not re-query it on every call.
 CANDIDATES_TTL = 5.0

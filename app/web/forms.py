@@ -16,6 +16,7 @@ from flask import current_app
 from app.core.i18n import get_locale, gettext as _
 from app.forms.schema import field_order, is_photo_field, photo_minimum
 from app.orgs.directory import directory
+from app.orgs.tree import UnitGroup, unit_tree
 from app.web.helpers import SHANGHAI, format_dt, limit_text
 
 KINDS = ("text", "textarea", "integer", "number", "select", "checkboxes", "boolean", "datetime", "date",
@@ -32,6 +33,8 @@ class FieldView:
     options: list[tuple[str, str]] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
     wide: bool = False
+    #: an org-unit choice (``x-source: units:…``) shown as the tree, the proposal first
+    groups: list[UnitGroup] | None = None
 
 
 def field_kind(prop: Mapping[str, Any]) -> str:
@@ -94,13 +97,38 @@ def form_fields(schema: Mapping[str, Any]) -> list[FieldView]:
             attrs = {"data-min-photos": photo_minimum(prop), "data-max-photos": prop.get("maxItems", 1),
                      "data-max-file": int(settings.ATTACHMENT_MAX_BYTES),
                      "data-max-request": int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)}
+        options = enum_options(prop, en) if kind in ("select", "checkboxes") else []
         out.append(FieldView(
             name=name, kind=kind, title=str(_localized(prop, "title", en) or name),
             description=_localized(prop, "description", en),
             required=name in required or (kind == "photo" and photo_minimum(prop) > 0),
-            options=enum_options(prop, en) if kind in ("select", "checkboxes") else [], attrs=attrs,
-            wide=kind in ("textarea", "checkboxes", "photo") or int(prop.get("maxLength", 0)) > 100))
+            options=options, attrs=attrs,
+            wide=kind in ("textarea", "checkboxes", "photo") or int(prop.get("maxLength", 0)) > 100,
+            groups=_unit_groups(prop, options, None)))
     return out
+
+
+def _unit_source(prop: Mapping[str, Any]) -> bool:
+    source = (prop.get("items") or {}).get("x-source") if prop.get("type") == "array" else prop.get("x-source")
+    return isinstance(source, str) and source.startswith("units:")
+
+
+def _unit_groups(prop: Mapping[str, Any], options: list[tuple[str, str]], proposed: str | None) -> list[UnitGroup] | None:
+    if not options or not _unit_source(prop):
+        return None
+    return unit_tree([v for v, _label in options], directory(), get_locale(), proposed)
+
+
+def mark_proposals(fields: list[FieldView], schema: Mapping[str, Any], proposal: Mapping[str, Any]) -> None:
+    """Put the rules' proposal first in the unit pickers it prefills, marked 建议: a field whose
+    ``x-default-from`` is one of the form's ``x-proposal`` variables (triage's lead unit)."""
+    names = set(schema.get("x-proposal") or [])
+    props = schema.get("properties", {})
+    for f in fields:
+        source = props.get(f.name, {}).get("x-default-from")
+        value = proposal.get(source) if source in names else None
+        if f.groups is not None and isinstance(value, str) and value:
+            f.groups = _unit_groups(props[f.name], f.options, value)
 
 
 def html_value(fv: FieldView, value: Any) -> Any:

@@ -6,19 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.attachments.operations import discard
 from app.cases.models import Case
-from app.core.auth import Principal
+from app.core.auth import Principal, web_principal
 from app.core.db import session as db
-from app.core.errors import AppError, Conflict, Forbidden, ValidationFailed
+from app.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.i18n import get_locale, gettext as _
 from app.engine import host
 from app.forms.schema import coerce_form, initial_values, validate
 from app.orgs.models import User
 from app.supervision.operations import escalate_task, reassign_task, request_extension, return_task, urge_task
+from app.supervision.queries import ReassignOptions, reassign_options
 from app.tasks.models import Task
 from app.duplicates.queries import merged_cases
 from app.orgs.directory import directory
@@ -26,7 +27,7 @@ from app.tasks.operations import claim_task, complete_task, task_form, unclaim_t
 from app.tasks.operations import proposal as task_proposal
 from app.tasks.queries import can_claim, can_view_case
 from app.web.cases.duplicates import duplicate_panel
-from app.web.forms import form_errors, form_fields, html_values, posted_values
+from app.web.forms import form_errors, form_fields, html_values, mark_proposals, posted_values
 from app.web.helpers import (ActionState, current_principal, engine_incident_message, get_or_404, limit_text,
                              localize_message, login_required, posted, safe_next)
 from app.web.labels import label
@@ -48,7 +49,7 @@ def _panels(task: Task, case: Case, principal: Any, is_open: bool) -> dict[str, 
     and of the cases merged into it, for the call-back) and ``x-proposal`` (the rules' proposal)."""
     schema = task_form(task, get_locale())
     panels = schema.get("x-panels") or []
-    out: dict[str, Any] = {"duplicates": None, "proposal": None, "reporters": None}
+    out: dict[str, Any] = {"duplicates": None, "proposal": None, "reporters": None, "proposed": {}}
     if not is_open:
         return out
     if "duplicates" in panels:
@@ -61,6 +62,7 @@ def _panels(task: Task, case: Case, principal: Any, is_open: bool) -> dict[str, 
         except (LookupError, host.EngineError):
             proposal = {}
         out["proposal"] = _proposal_rows(proposal) or None
+        out["proposed"] = proposal
     return out
 
 
@@ -186,6 +188,8 @@ def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], e
     flow = works_on or supervises
     requests = pending_task_requests(task.id)
     waiting = {r.kind for r in requests}
+    panels = _panels(task, case, principal, is_open)
+    mark_proposals(fields, task_form(task, get_locale()), panels.pop("proposed"))
     return render_template(
         "task.html", task=task, case=case, fields=fields, values=values, errors=field_errors,
         general_errors=general, message=message, title=task_title(task.name, definition, task.bpmn_id),
@@ -197,8 +201,18 @@ def _render(task: Task, case: Case, fields: list[Any], values: dict[str, Any], e
         can_return=flow and (supervises or "return" not in waiting) and _accepts(case, task, "return"),
         can_extend=is_open and mine and task.due_at is not None and "extension" not in waiting,
         earlier=submitted_steps(case, definition, before_task=task.id),
-        **_panels(task, case, principal, is_open),
+        reassign=_reassign_choices(principal, task, action) if supervises else None,
+        **panels,
     ), status
+
+
+def _reassign_choices(principal: Principal, task: Task, action: ActionState | None) -> ReassignOptions:
+    """The 改派 pickers: people for the unit last chosen in the form (else the task's unit)."""
+    wanted = action.values.get("unit") if action is not None and action.for_form("reassign") else None
+    try:
+        return reassign_options(principal, task, wanted or None, get_locale())
+    except (NotFound, Forbidden):  # the form shows why; the pickers start again from the task's unit
+        return reassign_options(principal, task, None, get_locale())
 
 
 def _back(default: str) -> str:
@@ -330,9 +344,27 @@ def escalate(task_id: int) -> Any:
     return _task_action(task_id, "escalate", ("reason",), act)
 
 
+@bp.get("/tasks/<id:task_id>/reassign-options")
+def reassign_options_json(task_id: int) -> Any:
+    """The 改派 pickers' JSON for the page's script (the same answer as the API's), by session."""
+    principal = web_principal()
+    if principal is None:
+        return jsonify({"error": "unauthorized", "message": "请先登录 / log in first"}), 401
+    try:
+        task, case = _load(task_id)
+        _check_view(principal, task, case)
+        options = reassign_options(principal, task, request.args.get("unit") or None, get_locale())
+    except AppError as exc:
+        return jsonify(exc.to_dict()), exc.status
+    return jsonify(options.as_dict())
+
+
 @bp.post("/tasks/<id:task_id>/reassign")
 @login_required
 def reassign(task_id: int) -> Any:
+    if request.form.get("pick"):  # without script: list the people of the chosen unit, change nothing
+        return _pick_reassign_unit(task_id)
+
     def act(principal: Principal, task: Task, case: Case, values: dict[str, str]) -> str:
         user = db.scalar(select(User).where(User.username == values["user"])) if values["user"] else None
         if values["user"] and user is None:
@@ -344,6 +376,24 @@ def reassign(task_id: int) -> Any:
         reassign_task(task, principal, values["reason"], user=user, unit_code=values["unit"] or None)
         return _("已改派：{task}", task=task_title(task.name, _definition(case), task.bpmn_id))
     return _task_action(task_id, "reassign", ("user", "unit", "reason"), act)
+
+
+def _pick_reassign_unit(task_id: int) -> Any:
+    principal = current_principal()
+    task, case = _load(task_id)
+    _check_view(principal, task, case)
+    if task.state != "open":
+        flash(_closed_message(task), "info")
+        return redirect(url_for("cases.show", case_id=case.id))
+    if not principal.covers("supervisor", task.unit_path):
+        raise Forbidden(_("您不是该单位的督办员"))
+    inputs = ("user", "unit", "reason")
+    values = posted(*inputs)
+    try:
+        reassign_options(principal, task, values["unit"] or None, get_locale())
+    except (NotFound, Forbidden) as exc:  # a unit not offered: said on the field
+        return render_task_page(task, case, ActionState.from_error("reassign", values, exc, inputs), exc.status)
+    return render_task_page(task, case, ActionState("reassign", values))
 
 
 @bp.post("/tasks/<id:task_id>/urge")
