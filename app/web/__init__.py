@@ -51,6 +51,9 @@ def register(app: Flask) -> None:
     from app.web import attachments, report  # unified intake: the grid worker's report, case attachments
     app.register_blueprint(report.bp)
     app.register_blueprint(attachments.bp)
+    from app.web import maps  # the map of the report pages and the case page
+    app.register_blueprint(maps.bp)
+    app.jinja_env.globals.update(map_options=maps.map_options)
 
     app.jinja_env.globals.update(label=label, category_label=category_label, STAGES=STAGES,
                                  task_light=task_light, case_light=case_light, deadline_label=deadline_label,
