@@ -94,9 +94,9 @@ def _geometry_problems(geometry: Any) -> tuple[list[str], int]:
         kind = geometry.get("type") if isinstance(geometry, dict) else None
         return [f"the geometry must be a Polygon or a MultiPolygon{f', not {kind}' if kind else ''}"], 0
     coordinates = geometry.get("coordinates")
-    polygons = [coordinates] if geometry["type"] == "Polygon" else coordinates
-    if not isinstance(polygons, list) or not polygons:
+    if not isinstance(coordinates, list) or not coordinates:
         return ["the geometry has no coordinates"], 0
+    polygons = [coordinates] if geometry["type"] == "Polygon" else coordinates
     problems: list[str] = []
     count = 0
     for p, rings in enumerate(polygons):
