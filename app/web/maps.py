@@ -114,7 +114,7 @@ def map_options(mode: str, *, nearby_view: str | None = None, point: tuple[float
     settings = current_app.config["SETTINGS"]
     units = directory()
     city = next((u for u in units.by_code.values() if u.kind == "city" and u.lat is not None), None)
-    area = units.area(0.0)
+    area = units.area(1.0)  # a kilometre around the units: never a box of zero size
     center = [city.lat, city.lng] if city else \
         [(area.south + area.north) / 2, (area.west + area.east) / 2] if area else [0.0, 0.0]
     options: dict[str, Any] = {

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.browser.test_csp import WATCH
+
 pytestmark = pytest.mark.browser
 
 SPOT = (31.2036, 121.4035)  # inside the demo city's 枫林街道 (schematic boundaries)
@@ -36,10 +38,13 @@ def test_click_the_map_to_set_the_location_of_a_new_case(chromium: Any, live_ser
                                                          make_case: Callable[..., dict[str, Any]],
                                                          api: Callable[[str], Any]) -> None:
     neighbour = make_case(title=f"地图附近：路灯不亮 {uuid.uuid4().hex[:6]}", lat=SPOT[0] + 0.001, lng=SPOT[1])
-    page = chromium.new_page(viewport={"width": 1366, "height": 900})
+    context = chromium.new_context(viewport={"width": 1366, "height": 900})
+    context.add_init_script(WATCH)  # the maps work under the strict CSP: nothing inline, no eval
+    page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
     _log_in(page, live_server, "demo_operator")
     page.goto(f"{live_server}/cases/new")
     page.wait_for_selector(".tg-map:not([hidden]) .leaflet-container")
@@ -72,6 +77,7 @@ def test_click_the_map_to_set_the_location_of_a_new_case(chromium: Any, live_ser
     page.wait_for_function(f"() => Number(document.querySelector('#f-lng').value) > {lng + 1e-4}")
     lat, lng = float(page.input_value("#f-lat")), float(page.input_value("#f-lng"))
 
+    assert page.evaluate("() => window.__violations || []") == []
     title = f"地图选点：井盖缺失 {uuid.uuid4().hex[:6]}"
     page.fill("#f-title", title)
     page.fill("#f-description", "人行道井盖缺失")
@@ -87,5 +93,5 @@ def test_click_the_map_to_set_the_location_of_a_new_case(chromium: Any, live_ser
     shown = page.evaluate("() => { const p = document.querySelector('[data-map]').tgMap.marker.getLatLng();"
                           " return [p.lat, p.lng]; }")
     assert shown == [lat, lng]
-    assert errors == []
-    page.close()
+    assert errors == [] and page.evaluate("() => window.__violations || []") == []
+    context.close()
