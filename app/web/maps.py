@@ -108,9 +108,11 @@ def _staff_item(n: Nearby, principal: Principal) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- options of a page's map
 
-def map_options(mode: str, *, nearby_view: str | None = None, point: tuple[float, float] | None = None) -> dict[str, Any]:
+def map_options(mode: str, *, nearby_view: str | None = None, point: tuple[float, float] | None = None,
+                focus: tuple[float | None, float | None] | None = None) -> dict[str, Any]:
     """What ``map.js`` draws a map with: ``mode`` ``pick`` (click or drag sets the form's lat/lng) or
-    ``show`` (one point); the boundaries, the tile server if any, where to centre, the texts."""
+    ``show`` (one point); the boundaries, the tile server if any, where to centre (``focus``: a place
+    to start from, such as the grid worker's community), the texts."""
     settings = current_app.config["SETTINGS"]
     units = directory()
     city = next((u for u in units.by_code.values() if u.kind == "city" and u.lat is not None), None)
@@ -137,7 +139,10 @@ def map_options(mode: str, *, nearby_view: str | None = None, point: tuple[float
     }
     if point is not None:
         options["point"] = list(point)
+    if focus is not None and focus[0] is not None and focus[1] is not None:
+        options["focus"] = list(focus)
     if nearby_view is not None:
         options["nearby"] = url_for("maps.nearby", view=nearby_view)
         options["radius"] = DEFAULT_RADIUS_M
+        options["maxRadius"] = MAX_RADIUS_M
     return options

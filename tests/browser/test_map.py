@@ -53,6 +53,8 @@ def test_click_the_map_to_set_the_location_of_a_new_case(chromium: Any, live_ser
     page.locator("[data-map-canvas]").scroll_into_view_if_needed()
 
     page.evaluate("([lat, lng]) => document.querySelector('[data-map]').tgMap.map.setView([lat, lng], 15)", list(SPOT))
+    # before a place is picked, the open cases in view are shown
+    page.wait_for_function("() => Number(document.querySelector('[data-map-nearby]').dataset.count) > 0")
     _click_map_at(page, *SPOT)
     page.wait_for_function("() => document.querySelector('#f-lat').value !== ''")  # a function: the CSP forbids eval
     lat, lng = float(page.input_value("#f-lat")), float(page.input_value("#f-lng"))

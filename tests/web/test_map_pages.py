@@ -153,6 +153,7 @@ def test_the_pages_carry_their_map(browser: Callable[[str], FlaskClient], make_c
     assert new["mode"] == "pick" and new["nearby"] == "/map/nearby?view=staff" and new["tiles"] is None
     report = options(html(browser("demo_grid_worker").get("/report")))
     assert report["mode"] == "pick" and report["nearby"] == "/map/nearby?view=public"
+    assert report["focus"] == pytest.approx([31.216, 121.486])  # the grid worker's community 滨江社区
     case = make_case(lat=31.2201, lng=121.4902)
     shown = options(html(browser("demo_operator").get(f"/cases/{case['id']}")))
     assert shown["mode"] == "show" and shown["point"] == [31.2201, 121.4902] and "nearby" not in shown

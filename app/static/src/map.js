@@ -37,7 +37,8 @@ function TgMap(element, options) {
     element.classList.add('tg-map-offline');
   }
   var b = this.options.bounds;
-  if (b) map.fitBounds(b); else map.setView(this.options.center || [0, 0], 12);
+  if (this.options.focus) map.setView(this.options.focus, 15); // e.g. the grid worker's own community
+  else if (b) map.fitBounds(b); else map.setView(this.options.center || [0, 0], 12);
   this.casesLayer = L.layerGroup().addTo(map);
   this.ready = this.options.boundaries ? this.loadBoundaries(this.options.boundaries) : Promise.resolve();
 }
@@ -55,7 +56,7 @@ TgMap.prototype.loadBoundaries = function (url) {
       }).addTo(self.map);
       layer.bringToBack();
       if (data.tongguan && data.tongguan.schematic) self.map.attributionControl.addAttribution(self.texts.schematic || 'schematic');
-      if (!self.point && !self.options.bounds) self.map.fitBounds(layer.getBounds());
+      if (!self.point && !self.options.bounds && !self.options.focus) self.map.fitBounds(layer.getBounds());
       self.boundaries = layer;
     })
     .catch(function () { /* the map still works without its background */ });
@@ -161,6 +162,16 @@ function setUp(element) {
     if (!lat || !lng) return m;
     var list = element.querySelector('[data-map-nearby]');
     m.pick(lat, lng, options.nearby ? function (p) { m.loadNearby(options.nearby, p, options.radius || 500, list); } : null);
+    if (options.nearby) {
+      // before a place is picked, the open cases in view (as far as the search reaches)
+      var browse = function () {
+        if (m.point) return;
+        var c = m.map.getCenter(), reach = c.distanceTo(m.map.getBounds().getNorthEast());
+        m.loadNearby(options.nearby, c, Math.max(100, Math.min(options.maxRadius || 3000, Math.round(reach))), list);
+      };
+      m.map.on('moveend', browse);
+      browse();
+    }
   }
   return m;
 }
