@@ -10,7 +10,24 @@ WORKERS ?= 2
 export TONGGUAN_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run dev test setup db bench browser clean
+.PHONY: run dev test setup db bench browser clean static
+
+# front-end libraries (Leaflet, ...) from the npm registry, pinned by package-lock.json, bundled by
+# esbuild from the entry points app/static/src/*.js into app/static/vendor/ (not committed; no CDN)
+STATIC_SRC := $(wildcard app/static/src/*.js app/static/src/*.css)
+NPM_MISSING := Tongguan's front-end libraries are installed with npm (Node.js 18 or newer): sudo apt-get install npm
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi; \
+	  command -v npm >/dev/null 2>&1 || { echo "$(NPM_MISSING)" >&2; exit 1; }; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+app/static/vendor/.built: node_modules/.installed scripts/build-static.mjs $(STATIC_SRC)
+	node scripts/build-static.mjs
+	touch $@
+
+static: app/static/vendor/.built
 
 $(VENV)/.installed: setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +35,7 @@ $(VENV)/.installed: setup.cfg
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed app/static/vendor/.built
 
 db: setup
 	$(FLASK) db upgrade
@@ -53,4 +70,4 @@ bench: setup
 	$(BIN)/python bench/bench_api.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules app/static/vendor

@@ -80,6 +80,11 @@ class Settings:
     #: widened by this margin, or CITY_AREA given as "south,west,north,east" degrees
     CITY_AREA_MARGIN_KM: float = 30.0
     CITY_AREA: str = ""
+    #: maps (docs/map.md): a tile server for a real city ({z}/{x}/{y} URL, its attribution); without
+    #: one the maps draw the city's boundaries only, offline
+    MAP_TILE_URL: str = ""
+    MAP_TILE_ATTRIBUTION: str = ""
+    MAP_TILE_MAX_ZOOM: int = 18
     #: attachments: stored outside the database, content-addressed
     ATTACHMENT_DIR: Path = ROOT / "instance" / "attachments"
     ATTACHMENT_MAX_BYTES: int = 10 * 1024 * 1024
@@ -149,6 +154,7 @@ class Settings:
             raise ConfigError("TONGGUAN_PASSWORD_MIN_LENGTH must be between 8 and 64")
         if self.TRUSTED_PROXIES < 0:
             raise ConfigError("TONGGUAN_TRUSTED_PROXIES must be 0 or more")
+        self._check_map()
 
     @property
     def is_production(self) -> bool:
@@ -178,6 +184,31 @@ class Settings:
             raise ConfigError(f"TONGGUAN_CITY_AREA {self.CITY_AREA!r}: need south < north within ±90 and "
                               "west < east within ±180")
         return Area(south, west, north, east)
+
+    def _check_map(self) -> None:
+        url = self.MAP_TILE_URL.strip()
+        if url:
+            # the host goes into the Content-Security-Policy: letters, digits, '.', '-', a port, {s}
+            if not re.fullmatch(r"(https?://[A-Za-z0-9.{}-]+(:[0-9]{1,5})?)?/[^\s;,']*", url) or \
+                    not all(p in url for p in ("{z}", "{x}", "{y}")):
+                raise ConfigError("TONGGUAN_MAP_TILE_URL must be an http(s) URL (or a path on this server) with "
+                                  f"{{z}}, {{x}} and {{y}}, e.g. https://tiles.example.gov.cn/{{z}}/{{x}}/{{y}}.png; "
+                                  f"not {url!r}")
+            if not self.MAP_TILE_ATTRIBUTION.strip():
+                raise ConfigError("TONGGUAN_MAP_TILE_ATTRIBUTION must name the tiles' source and licence when "
+                                  "TONGGUAN_MAP_TILE_URL is set (the map shows it)")
+        if not 1 <= self.MAP_TILE_MAX_ZOOM <= 22:
+            raise ConfigError("TONGGUAN_MAP_TILE_MAX_ZOOM must be between 1 and 22")
+
+    @property
+    def map_tile_origin(self) -> str | None:
+        """The tile server's origin for the CSP's img-src ({s} subdomains as a wildcard); None when
+        there is no tile server or it is this server."""
+        m = re.match(r"(https?)://([^/]+)", self.MAP_TILE_URL.strip())
+        if not m:
+            return None
+        host = re.sub(r"\{[a-z]\}", "*", m.group(2))
+        return f"{m.group(1)}://{host}"
 
     @property
     def open311_public_channels(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ import app.tasks.models  # noqa: F401
 import app.attachments.models  # noqa: F401
 import app.duplicates.models  # noqa: F401
 import app.security.models  # noqa: F401
+import app.maps.models  # noqa: F401
 from app.core.db import Base
 
 config = context.config

@@ -28,6 +28,8 @@ class Case(Base):
         UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
         Index("ix_cases_status_created", "status", "created_at"),
         Index("ix_cases_status_due", "status", "due_at"),
+        # the map's nearby search (app.maps.queries): open cases in a latitude band, longitude read from the index
+        Index("ix_cases_status_lat_lng", "status", "lat", "lng"),
         # the supervisor's lists: few open cases each. Queries repeat these conditions literally, and
         # the indexed column is the status their WHERE tests, so SQLite's planner can search them
         Index("ix_cases_open_escalated", "status", sqlite_where=text(ESCALATED_SQL), postgresql_where=text(ESCALATED_SQL)),

@@ -522,6 +522,22 @@ EN: dict[str, str] = {
     "星期五": "Friday",
     "星期六": "Saturday",
     "星期日": "Sunday",
+    # maps (app/web/maps.py, templates/_map.html)
+    "在地图上选择问题位置": "Choose the place of the problem on the map",
+    "案件位置地图": "Map of the case's location",
+    "地图": "Map",
+    "示意边界（演示数据，非真实地理）": "Schematic boundaries (demo data, not real geography)",
+    "点击地图或拖动标记选择位置；也可直接填写经纬度": "Click the map or drag the marker to choose the place; or type the latitude and longitude",
+    "已在地图上选定位置：{lat}, {lng}": "Place chosen on the map: {lat}, {lng}",
+    "附近 {n} 个未结案件（{radius} 米内）": "{n} open cases nearby (within {radius} m)",
+    "附近 {radius} 米内没有未结案件": "No open case within {radius} m",
+    "附近案件暂时无法加载": "The cases nearby could not be loaded just now",
+    "距此 {m} 米": "{m} m away",
+    "问题位置": "Place of the problem",
+    "查询参数有误": "Invalid query parameters",
+    "应为 {low} 到 {high} 之间的数": "Must be a number from {low} to {high}",
+    "应为 {low} 到 {high} 之间的整数": "Must be an integer from {low} to {high}",
+    "应为 staff 或 public": "Must be staff or public",
     # Open311 API keys (app/web/api_keys.py, admin/api_keys.html)
     "API 密钥": "API keys",
     "Open311 应用凭密钥提交工单（POST requests）。查询接口公开，只显示公开渠道（{channels}）的案件，不含反映人信息。":

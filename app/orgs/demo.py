@@ -39,6 +39,7 @@ def load_demo() -> int:
     from app.open311.operations import ensure_demo_key
     ensure_demo_key()  # the Open311 api_key "demo" (docs/open311.md), unless it exists
     if session.scalar(select(User.id).where(User.username == "demo_operator")):
+        _demo_boundaries()
         return 0
     units: dict[str, OrgUnit] = {}
     city = units["city"] = create_unit("city", "示范市", "city", None, name_en="Demo City", lat=31.22, lng=121.46)
@@ -98,4 +99,11 @@ def load_demo() -> int:
         for role, code in roles:
             session.add(RoleAssignment(user_id=user.id, role=role, org_unit_id=units[code].id, unit_path=units[code].path))
     session.flush()
+    _demo_boundaries()
     return len(people)
+
+
+def _demo_boundaries() -> None:
+    """Schematic boundaries of the demo city for its maps (marked as such), unless it has boundaries."""
+    from app.maps.operations import load_demo_boundaries
+    load_demo_boundaries()

@@ -30,8 +30,11 @@ def init_app(app: Flask, settings: Settings) -> None:
         # X-Forwarded-Host is not trusted
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.TRUSTED_PROXIES,  # type: ignore[method-assign]
                                 x_proto=settings.TRUSTED_PROXIES)
+    csp = CSP
+    if settings.map_tile_origin:  # the map's tiles come from the city's tile server (docs/map.md)
+        csp = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {settings.map_tile_origin}")
     fixed = {
-        "Content-Security-Policy": CSP,
+        "Content-Security-Policy": csp,
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin",

@@ -108,7 +108,9 @@ def test_the_choices_and_reassign_keep_the_same_rules(api: Api, handling: dict[s
 
 
 def test_an_ended_task_has_no_choices(app: Flask, api: Api, handling: dict[str, Any]) -> None:
-    r = api("demo_handler").post(f"/api/v1/tasks/{handling['id']}/complete", json={"data": {"handling_notes": "已处理"}})
+    handler = api("demo_handler")
+    r = handler.post(f"/api/v1/tasks/{handling['id']}/complete",
+                     json={"data": handler.with_photos(handling["id"], {"handling_notes": "已处理"})})
     assert r.status_code == 200, r.get_json()
     assert api("demo_supervisor").get(f"/api/v1/tasks/{handling['id']}/reassign-options").status_code == 409
 
