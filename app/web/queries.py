@@ -14,7 +14,7 @@ from app.core.audit import AuditEvent
 from app.core import clock
 from app.core.auth import Principal
 from app.core.db import session as db
-from app.core.i18n import get_locale, gettext as _
+from app.core.i18n import _l, get_locale, gettext as _
 from app.engine.definitions import LoadedDefinition, TaskMeta, load_definition
 from app.engine.models import Incident, WorkflowInstance
 from app.orgs.directory import UnitInfo, directory
@@ -166,9 +166,9 @@ class TimelineEntry:
 
 _HIDDEN_DETAIL = {"task", "bpmn_id", "data", "unit", "title", "before", "tasks", "at"}
 # the 督办 details (app.supervision.operations) under readable titles
-_DETAIL_TITLES = {"reason": "理由", "amount": "延期时长", "due_at": "新的办理时限", "tier": "层级", "user": "改派给",
-                  "urge_count": "催办次数", "notified": "通知人数", "message": "内容", "request": "申请编号",
-                  "timers": "定时器"}
+_DETAIL_TITLES = {"reason": _l("理由"), "amount": _l("延期时长"), "due_at": _l("新的办理时限"), "tier": _l("层级"), "user": _l("改派给"),
+                  "urge_count": _l("催办次数"), "notified": _l("通知人数"), "message": _l("内容"), "request": _l("申请编号"),
+                  "timers": _l("定时器")}
 
 
 def timeline(case: Case, definition: LoadedDefinition | None) -> list[TimelineEntry]:
@@ -234,7 +234,7 @@ def _detail_items(action: str, detail: dict[str, Any], definition: LoadedDefinit
     for key, value in detail.items():
         if key in _HIDDEN_DETAIL or value is None or value == "":
             continue
-        items.append((_(_DETAIL_TITLES[key]) if key in _DETAIL_TITLES else key, _detail_value(key, value)))
+        items.append((str(_DETAIL_TITLES[key]) if key in _DETAIL_TITLES else key, _detail_value(key, value)))
     return items
 
 
