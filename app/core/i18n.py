@@ -71,6 +71,7 @@ def get_locale() -> str:
 def forget_locale() -> None:
     """The request's user or language changed (login): choose the language again on next use."""
     g.pop("locale", None)
+    g.pop("_i18n_translations", None)
     refresh()
 
 
@@ -79,7 +80,10 @@ def gettext(text: str, **kwargs: Any) -> str:
     if isinstance(text, LazyString):  # already looked up
         out = str(text)
     elif has_request_context() and get_locale() != SOURCE_LOCALE:
-        out = get_translations().gettext(text)
+        translations = g.get("_i18n_translations")
+        if translations is None:  # once per request: a page asks hundreds of times
+            translations = g._i18n_translations = get_translations()
+        out = translations.gettext(text)
     else:
         out = text
     return out.format(**kwargs) if kwargs else out
