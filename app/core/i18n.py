@@ -36,8 +36,7 @@ def init_app(app: Flask, directory: Path | None = None) -> None:
     # placeholders (app.register_template_helpers), not Jinja's i18n extension
     Babel(app, configure_jinja=False, locale_selector=get_locale)
     for problem in catalogue_problems(directory):
-        log.warning("%s: pages in that language show the Chinese texts; run `make setup` "
-                    "(or `pybabel compile -d app/translations`)", problem)
+        log.warning("%s; run `make setup` (or `pybabel compile -d app/translations`)", problem)
 
 
 def catalogue_problems(directory: Path) -> list[str]:
@@ -49,9 +48,10 @@ def catalogue_problems(directory: Path) -> list[str]:
         po = directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
         mo = po.with_suffix(".mo")
         if not mo.exists():
-            problems.append(f"no compiled catalogue {mo} for '{locale}'")
+            problems.append(f"no compiled catalogue {mo}: pages in '{locale}' show the Chinese texts")
         elif po.exists() and po.stat().st_mtime > mo.stat().st_mtime:
-            problems.append(f"the compiled catalogue {mo} is older than {po.name}")
+            problems.append(f"the compiled catalogue {mo} is older than {po.name}: pages in '{locale}' "
+                            "show its earlier translations")
     return problems
 
 

@@ -131,6 +131,7 @@ def test_without_a_compiled_catalogue_pages_show_chinese_and_the_log_says_so(
         other = _app_with_translations(tmp_path, app_settings, monkeypatch)
     warnings = [r.getMessage() for r in caplog.records if r.name == "app.core.i18n"]
     assert len(warnings) == 1 and "no compiled catalogue" in warnings[0] and "make setup" in warnings[0]
+    assert "pages in 'en' show the Chinese texts" in warnings[0]
     assert _in_language(other, "en", lambda: _("收件箱")) == "收件箱"
     client = other.test_client()
     with client.session_transaction() as browser_session:
