@@ -10,7 +10,7 @@ WORKERS ?= 2
 export TONGGUAN_ENV ?= development
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run dev test setup db bench browser clean static
+.PHONY: run dev test setup db bench browser clean static messages
 
 # front-end libraries (Leaflet, ...) from the npm registry, pinned by package-lock.json, bundled by
 # esbuild from the entry points app/static/src/*.js into app/static/vendor/ (not committed; no CDN)
@@ -35,7 +35,22 @@ $(VENV)/.installed: setup.cfg
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed app/static/vendor/.built
+# the interface's translations: gettext catalogues, compiled (not kept in git) when their .po changes
+TRANSLATIONS := app/translations
+CATALOGUES   := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
+
+setup: $(VENV)/.installed $(CATALOGUES) app/static/vendor/.built
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -l $* -i $< -o $@
+
+# after adding or changing texts: collect them (babel.cfg) into every language's .po, then translate
+# the new entries (docs/translating.md); the .pot is generated here, not kept in git
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg --add-location=file --no-wrap --project=Tongguan \
+	  --copyright-holder="Tongguan contributors" -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 db: setup
 	$(FLASK) db upgrade

@@ -52,6 +52,8 @@ def register_extensions(app: Flask, settings: Settings) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     # APScheduler logs every run of the sweep job at INFO; the sweep logs what it fired itself
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    from app.core import i18n
+    i18n.init_app(app)  # after logging is set up: it warns about catalogues not compiled
 
 
 def register_effect_handlers() -> None:

@@ -50,8 +50,24 @@ def app_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             "ATTACHMENT_DIR": tmp_path_factory.mktemp("attachments"), "LOGIN_MAX_FAILURES_IP": 100_000}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def catalogues_compiled() -> None:
+    """Compile every language's .po afresh, as `make setup` does: no test reads a stale .mo."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from app.core.i18n import TRANSLATIONS
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+        with po.open("rb") as fh:
+            catalogue = read_po(fh, locale=po.parents[1].name)
+        tmp = po.with_suffix(f".mo.{os.getpid()}")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalogue)  # fuzzy entries left out, as pybabel compile does
+        tmp.replace(po.with_suffix(".mo"))
+
+
 @pytest.fixture(scope="session")
-def app(app_settings: dict[str, Any]) -> Iterator[Flask]:
+def app(catalogues_compiled: None, app_settings: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(app_settings)
     _app_started.append(application)
     runner = application.test_cli_runner()

@@ -25,6 +25,7 @@ import re2
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
+from app.core.i18n import N_
 from app.core.ids import MAX_INT64
 from app.core.text import LINE_BREAKS, control_character, is_blank
 from app.orgs.directory import directory
@@ -370,35 +371,36 @@ def complete_data(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[st
     return out
 
 
+# the Chinese texts without placeholders are msgids too (N_): the pages pass them through ``_()``
 _MESSAGES = {
-    "required": ("必填项", "This field is required."),
-    "unknown": ("表单中没有此字段", "This field is not part of the form."),
-    "enum": ("请从选项中选择", "Choose one of the options."),
-    "type": ("类型不正确", "Wrong type of value."),
+    "required": (N_("必填项"), "This field is required."),
+    "unknown": (N_("表单中没有此字段"), "This field is not part of the form."),
+    "enum": (N_("请从选项中选择"), "Choose one of the options."),
+    "type": (N_("类型不正确"), "Wrong type of value."),
     "minLength": ("内容太短（至少 {minLength} 个字符）", "Too short (at least {minLength} characters)."),
     "maxLength": ("内容太长（最多 {maxLength} 个字符）", "Too long (at most {maxLength} characters)."),
-    "pattern": ("格式不正确", "Wrong format."),
+    "pattern": (N_("格式不正确"), "Wrong format."),
     "minimum": ("不能小于 {minimum}", "Must be at least {minimum}."),
     "maximum": ("不能大于 {maximum}", "Must be at most {maximum}."),
     "format": ("格式不正确（{format}）", "Wrong format ({format})."),
-    "uniqueItems": ("选项重复", "Options are repeated."),
-    "integer": ("请输入整数", "Enter a whole number."),
-    "number": ("请输入数字", "Enter a number."),
-    "control": ("不能包含控制字符", "Must not contain control characters."),
-    "oneLine": ("不能换行或包含制表符", "Must be one line, without tabs."),
-    "blank": ("不能为空，也不能只有空白或不可见字符", "Must not be empty or only invisible characters."),
-    "range": ("数值超出范围", "The number is out of range."),
-    "timeLimit": ("时限写作 <N>h（工作小时）或 <N>d（工作日），最多 365 个工作日",
+    "uniqueItems": (N_("选项重复"), "Options are repeated."),
+    "integer": (N_("请输入整数"), "Enter a whole number."),
+    "number": (N_("请输入数字"), "Enter a number."),
+    "control": (N_("不能包含控制字符"), "Must not contain control characters."),
+    "oneLine": (N_("不能换行或包含制表符"), "Must be one line, without tabs."),
+    "blank": (N_("不能为空，也不能只有空白或不可见字符"), "Must not be empty or only invisible characters."),
+    "range": (N_("数值超出范围"), "The number is out of range."),
+    "timeLimit": (N_("时限写作 <N>h（工作小时）或 <N>d（工作日），最多 365 个工作日"),
                   "Write the limit as <N>h (working hours) or <N>d (working days), at most 365 working days."),
-    "finite": ("请输入有限的数字", "Enter a finite number."),
-    "photoMin": ("请至少上传 {minItems} 张照片", "Upload at least {minItems} photo(s)."),
-    "photoMax": ("最多上传 {maxItems} 张照片", "Upload at most {maxItems} photos."),
-    "photoIds": ("照片应为已上传到本案件的附件编号", "Photos are the ids of attachments uploaded to this case."),
+    "finite": (N_("请输入有限的数字"), "Enter a finite number."),
+    "photoMin": (N_("请至少上传 {minItems} 张照片"), "Upload at least {minItems} photo(s)."),
+    "photoMax": (N_("最多上传 {maxItems} 张照片"), "Upload at most {maxItems} photos."),
+    "photoIds": (N_("照片应为已上传到本案件的附件编号"), "Photos are the ids of attachments uploaded to this case."),
 }
 
 
 def message(kind: str, schema: Mapping[str, Any], locale: str = "zh") -> str:
-    zh, en = _MESSAGES.get(kind, ("内容不符合要求", "Invalid value."))
+    zh, en = _MESSAGES.get(kind, (N_("内容不符合要求"), "Invalid value."))
     template = en if locale == "en" else zh
     try:
         return template.format(**schema)

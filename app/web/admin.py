@@ -15,7 +15,7 @@ from app.core import clock
 from app.core.auth import web_principal
 from app.core.db import session as db
 from app.core.errors import NotFound, ValidationFailed
-from app.core.i18n import gettext as _
+from app.core.i18n import _l, gettext as _
 from app.engine import host
 from app.engine.models import Incident
 from app.sla.calendar import DaySource, WorkingCalendar, format_periods, parse_limit, statutory_years
@@ -105,21 +105,21 @@ def dismiss(incident_id: int) -> Any:
 
 # ---------------------------------------------------------------------------- working calendar
 
-WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+WEEKDAYS = (_l("星期一"), _l("星期二"), _l("星期三"), _l("星期四"), _l("星期五"), _l("星期六"), _l("星期日"))
 
 
 def _weekday(d: date) -> str:
-    return _(WEEKDAYS[d.weekday()])
+    return str(WEEKDAYS[d.weekday()])
 
 
-SOURCE_NAMES = {"notice": "国务院通知", "package": "chinesecalendar", "law": "按法律推算，无调休",
-                "weekdays": "无数据，按周一至周五", "admin": "单独调整"}
+SOURCE_NAMES = {"notice": _l("国务院通知"), "package": "chinesecalendar", "law": _l("按法律推算，无调休"),
+                "weekdays": _l("无数据，按周一至周五"), "admin": _l("单独调整")}
 
 
 def _source_text(verdict: DaySource) -> str:
     """'休息日（国务院通知）', '工作日（chinesecalendar）', '休息日（按法律推算，无调休：春节补假）'."""
     kind = _("工作日") if verdict.workday else _("休息日")
-    source = _(SOURCE_NAMES[verdict.source])
+    source = str(SOURCE_NAMES[verdict.source])
     if verdict.name:
         return _("{kind}（{source}：{name}）", kind=kind, source=source, name=verdict.name)
     return _("{kind}（{source}）", kind=kind, source=source)

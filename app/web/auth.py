@@ -12,7 +12,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from app.core.auth import ENDED_KEY, SESSION_KEY, web_principal
 from app.core.db import session as db
 from app.core.errors import NotFound, ValidationFailed
-from app.core.i18n import LOCALES, gettext as _
+from app.core.i18n import LOCALES, forget_locale, gettext as _
 from app.orgs.models import User
 from app.orgs.operations import set_user_locale
 from app.security import devices, sessions
@@ -54,7 +54,7 @@ def login() -> Any:
     _fresh_session()
     web_session[SESSION_KEY] = login.secret
     g.pop("principal", None)
-    g.pop("locale", None)
+    forget_locale()
     response = redirect(next_url or url_for("inbox.index"))
     if login.device_cookie is not None:  # this browser's logins as this user skip others' lockouts
         devices.set_cookie(response, login.device_cookie)

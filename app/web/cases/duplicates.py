@@ -150,6 +150,6 @@ def keep_apart(case_id: int, candidate_id: int) -> Any:
         flash(_("未保存：{reason}", reason=_decision_refused(exc)), "error")
         return redirect(back)
     other = db.get(Case, candidate_id)
-    flash(_("已确认 {other} 不是 {number} 的重复，二者分别办理", other=other.number if other else f"#{candidate_id}",
+    flash(_("已确认 {other} 不是 {number} 的重复，二者分别办理", other=other.number if other else "#" + str(candidate_id),
             number=case.number), "success")
     return redirect(back)

@@ -152,7 +152,7 @@ def flash_created(case: Case, created: bool, started: host.Started | None, attac
     if started is not None and started.merged_into is not None:
         master = db.get(Case, started.merged_into)
         flash(_("与 {master} 内容相同、为同一反映人：已自动合并至该案件，重复反映次数已累加",
-                master=master.number if master else f"#{started.merged_into}"), "warning")
+                master=master.number if master else "#" + str(started.merged_into)), "warning")
         return
     found = len(duplicate_candidates(case.id))
     if found:
