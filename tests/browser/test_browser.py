@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pytest
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -14,11 +15,7 @@ def test_log_in_claim_fill_and_complete(chromium: Any, live_server: str, api: Ca
     task_id = case["current_tasks"][0]["id"]
     page = chromium.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", "demo_dispatcher")
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    log_in(page, live_server, "demo_dispatcher")
 
     page.goto(f"{live_server}/inbox?tab=claimable&sort=-created")
     row = page.locator("tr", has_text="浏览器测试：占道经营")

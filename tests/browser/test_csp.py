@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,11 +25,7 @@ def _walk(chromium: Any, live_server: str, username: str, paths: list[str],
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"{page.url}: console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"{page.url}: {e}"))
-    page.goto(f"{live_server}/login")
-    page.fill("#username", username)
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    log_in(page, live_server, username)
     for path in paths:
         response = page.goto(f"{live_server}{path}")
         assert response is not None and response.status == 200, (path, response and response.status)

@@ -12,18 +12,11 @@ import pytest
 from flask import Flask
 
 from tests.browser.test_csp import WATCH
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
 SPOT = (31.2036, 121.4035)  # inside the demo city's 枫林街道 (schematic boundaries)
-
-
-def _log_in(page: Any, live_server: str, username: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.fill("#username", username)
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
 
 
 def _click_map_at(page: Any, lat: float, lng: float) -> None:
@@ -45,7 +38,7 @@ def test_click_the_map_to_set_the_location_of_a_new_case(chromium: Any, live_ser
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
-    _log_in(page, live_server, "demo_operator")
+    log_in(page, live_server, "demo_operator")
     page.goto(f"{live_server}/cases/new")
     page.wait_for_selector(".tg-map:not([hidden]) .leaflet-container")
     page.wait_for_selector("path.tg-area-community")  # the demo city's boundaries are drawn, without tiles

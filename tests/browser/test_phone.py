@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.core.db import session
 from app.orgs.models import User
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -21,11 +22,7 @@ SHOTS = os.environ.get("TONGGUAN_SCREENSHOTS")  # a folder: keep a screenshot of
 def _log_in(chromium: Any, live_server: str, username: str) -> Any:
     page = chromium.new_page(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", username)
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    log_in(page, live_server, username)
     return page
 
 

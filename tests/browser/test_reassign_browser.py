@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +27,7 @@ def test_reassign_by_picking_a_unit_then_a_person(chromium: Any, live_server: st
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(f"{live_server}/login")
-    page.fill("#username", "supervisor_d1")
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    log_in(page, live_server, "supervisor_d1")
 
     page.goto(f"{live_server}/tasks/{task['id']}")
     page.click("details#reassign > summary")

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.conftest import tiny_png
+from tests.conftest import log_in, tiny_png
 
 pytestmark = pytest.mark.browser
 
@@ -24,11 +24,7 @@ def test_a_photo_chosen_in_the_step_form_is_on_the_case_page(chromium: Any, live
     task_id = case["current_tasks"][0]["id"]
     page = chromium.new_page(viewport={"width": 390, "height": 844})  # a phone: the grid worker on site
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", "demo_grid_worker")
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    log_in(page, live_server, "demo_grid_worker")
 
     page.goto(f"{live_server}/tasks/{task_id}")
     page.click(".claim-box button[type=submit]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -12,11 +13,7 @@ pytestmark = pytest.mark.browser
 def test_pick_a_category_with_the_keyboard(chromium: Any, live_server: str) -> None:
     page = chromium.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", "demo_operator")
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    log_in(page, live_server, "demo_operator")
     page.goto(f"{live_server}/cases/new")
 
     field = page.locator("#f-category_code")
@@ -69,11 +66,7 @@ def test_enter_on_an_ambiguous_list_picks_nothing_until_one_is_chosen(chromium: 
     as twenty manhole covers match, none is highlighted: Enter says how to choose and picks nothing."""
     page = chromium.new_page(viewport={"width": 1366, "height": 900})
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", "demo_operator")
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    log_in(page, live_server, "demo_operator")
     page.goto(f"{live_server}/cases/new")
     field = page.locator("#f-category_code")
     listbox = page.locator("#f-category_code-list")

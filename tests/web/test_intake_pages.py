@@ -23,6 +23,7 @@ from app.attachments.models import Attachment
 from app.cases.models import Case
 from app.core.db import session
 from tests.web.pages import csrf, html, token
+from tests.conftest import log_in
 
 
 def tiny_png(rgb: tuple[int, int, int] = (200, 40, 40), size: int = 2) -> bytes:
@@ -357,21 +358,12 @@ def test_english_intake_pages(browser: Callable[[str], FlaskClient]) -> None:
 # ---------------------------------------------------------------------------- in a real browser
 
 
-
-def _log_in(page: Any, live_server: str, username: str) -> None:
-    page.goto(f"{live_server}/login")
-    page.fill("#username", username)
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
-
-
 @pytest.mark.browser
 def test_keyboard_driven_hotline_intake(chromium: Any, live_server: str, app: Flask) -> None:
     context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _log_in(page, live_server, "operator_2")
+    log_in(page, live_server, "operator_2")
     page.goto(f"{live_server}/cases/new")
     title = f"键盘登记：路灯不亮 {marker()}"
 
@@ -421,7 +413,7 @@ def test_grid_report_at_a_phone_viewport(chromium: Any, live_server: str, app: F
     denied = chromium.new_context(**phone)
     page = denied.new_page()
     page.set_default_timeout(15_000)
-    _log_in(page, live_server, "demo_grid_worker")
+    log_in(page, live_server, "demo_grid_worker")
     page.goto(f"{live_server}/report")
     page.click("[data-locate-button]")
     page.wait_for_selector(".locate-status.locate-error")
@@ -432,7 +424,7 @@ def test_grid_report_at_a_phone_viewport(chromium: Any, live_server: str, app: F
                                    geolocation={"latitude": 31.23012, "longitude": 121.47034, "accuracy": 12})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _log_in(page, live_server, "demo_grid_worker")
+    log_in(page, live_server, "demo_grid_worker")
     page.goto(f"{live_server}/report")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
     button = page.locator("[data-locate-button]").bounding_box()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from openpyxl import load_workbook
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,11 +25,7 @@ def test_page_through_cases_and_download_the_export(chromium: Any, live_server: 
     made = [make_case(title=f"{word} 路灯不亮 {i}") for i in range(5)]
     page = chromium.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server}/login")
-    page.fill("#username", "demo_operator")
-    page.fill("#password", "demo")
-    page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    log_in(page, live_server, "demo_operator")
     page.goto(f"{live_server}/cases")
     page.fill("input[name=q]", word)
     page.press("input[name=q]", "Enter")
