@@ -52,7 +52,7 @@ def test_deeply_nested_form_is_refused_with_a_message(app: Flask, monkeypatch: p
     folders = _folders(tmp_path, pid)
     (folders[2] / "f.json").write_text(text, encoding="utf-8")
     output = _deploy_cli(app, monkeypatch, folders, pid)
-    assert "forms/f.json: invalid form schema: nested deeper than 32 levels" in output
+    assert "forms/f.json: 表单定义无效：nested deeper than 32 levels / invalid form schema: nested deeper than 32 levels" in output
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
