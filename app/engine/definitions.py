@@ -34,7 +34,7 @@ from SpiffWorkflow.util.event import Event
 from app.core.db import session
 from app.engine.models import ProcessDefinition
 from app.engine.sandbox import check_source
-from app.engine.xml_checks import Finding, check_bpmn, check_dmn, engine_message_zh
+from app.engine.xml_checks import BPMN_NS, Finding, check_bpmn, check_dmn, check_user_tasks, engine_message_zh
 from app.forms.schema import FormPatternError, check_form_patterns, check_photo_fields
 from app.orgs.models import ROLES
 
@@ -314,6 +314,11 @@ def _engine_finding(exc: BaseException, where: str, file: str | None, zh: str, e
 
 
 _OBJECT_REPR = re.compile(r"<Element [^>]* at 0x[0-9a-f]+>")
+_MISSING_PROCESS = re.compile(r"The process '([^']*)' was not found")
+
+
+class _NotExecutable(Exception):
+    pass
 
 
 def inspect_bundle(bundle: dict[str, dict[str, str]], process_id: str) -> Inspection:
@@ -362,7 +367,10 @@ def inspect_bundle(bundle: dict[str, dict[str, str]], process_id: str) -> Inspec
             except Exception as exc:  # noqa: BLE001 - ValidationException, or whatever an odd file raises
                 out.findings.append(_engine_finding(exc, file, file, f"无法读取{'决策' if section == 'rules' else '流程'}",
                                                     f"cannot be read as {section[:-1]}", index))
+    refused = {f.element for f in out.findings if f.severity == "error"}
     for decision_id, dmn_parser in list(parser.dmn_parsers.items()):
+        if decision_id in refused:
+            continue  # not a decision table: said so already
         try:
             dmn_parser.parse()
             DMNEngine(dmn_parser.decision.decisionTables[0])
@@ -372,14 +380,25 @@ def inspect_bundle(bundle: dict[str, dict[str, str]], process_id: str) -> Inspec
                                                 f"decision {decision_id!r} cannot be used", index))
     specs: dict[str, BpmnProcessSpec] = {}
     process_file = {pid: f"processes/{p.filename}" for pid, p in parser.process_parsers.items()}
-    for pid in list(parser.process_parsers):
+    called = {el.get("calledElement"): el.get("id")
+              for pid, p in parser.process_parsers.items() for el in p.node.iter(f"{{{BPMN_NS}}}callActivity")}
+    for pid, process_parser in list(parser.process_parsers.items()):
+        file = process_file.get(pid)
         try:
+            if not process_parser.process_executable:
+                raise _NotExecutable()  # reported by check_bpmn
             specs[pid] = parser.get_spec(pid)
             parser.get_subprocess_specs(pid)  # every call activity's target exists and builds
+        except _NotExecutable:
+            pass
         except Exception as exc:  # noqa: BLE001 - ValidationException, KeyError, or whatever an odd diagram raises
-            file = process_file.get(pid)
+            missing = _MISSING_PROCESS.search(str(exc))
+            if missing and not getattr(exc, "id", None) and missing.group(1) in called:
+                exc.id = called[missing.group(1)]  # type: ignore[attr-defined]  # the call activity, not the process
             out.findings.append(_engine_finding(exc, file or "processes", file, f"流程「{pid}」无法构建",
                                                 f"cannot build process {pid!r}", index))
+        if pid not in specs:
+            out.findings.extend(check_user_tasks(process_parser.node, file or "processes", lane_role, out.forms, STAGES))
     if process_id not in parser.process_parsers:
         add(Finding("processes", f"找不到案件流程「{process_id}」（应有 id 为 {process_id} 的 bpmn:process）",
                     f"cannot build process {process_id!r}: no process with this id in processes/"))

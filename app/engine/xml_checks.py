@@ -129,8 +129,8 @@ def check_bpmn(root: etree._Element, file: str, role_of: Any) -> list[Finding]:
         found.append(_finding(file, root, "文件中没有流程（bpmn:process）", "the file contains no process"))
     for process in processes:
         if process.get("isExecutable", "true").lower() == "false":
-            found.append(_finding(file, process, "流程标记为不可执行（isExecutable=false），不会被启动；如需运行请改为可执行",
-                                  "the process is marked isExecutable=false: it is never started here", "warning"))
+            found.append(_finding(file, process, "流程标记为不可执行（isExecutable=false），请在属性中改为可执行",
+                                  "the process is marked isExecutable=false: the engine cannot run it; mark it executable"))
         for el in process.iter():
             name = local(el.tag)
             if not name or ns(el.tag) != BPMN_NS or el is process:
@@ -302,3 +302,36 @@ def engine_message_zh(message: str) -> str:
         if m:
             return m.expand(zh)
     return "引擎无法处理此处（详见英文说明）"
+
+
+# ---------------------------------------------------------------------------- user tasks, read from the XML
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def check_user_tasks(process: etree._Element, file: str, role_of: Any, forms: Any, stages: tuple[str, ...]) -> list[Finding]:
+    """Tongguan's conventions for every user task of a process the engine could not build (so
+    its task specs do not exist): one problem per missing lane role, form, unit or stage, so a
+    foreign file lists them all at once instead of after the engine errors are fixed."""
+    lane_of: dict[str, str | None] = {}
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
+            lane_of[(ref.text or "").strip()] = lane.get("name")
+    found = []
+    for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+        props = {p.get("name"): p.get("value") for p in task.iter(f"{{{SPIFF_NS}}}property")}
+        lane = lane_of.get(task.get("id") or "")
+        if role_of(lane) is None:
+            found.append(_finding(file, task, "人工任务必须放在以角色命名的泳道里，如「派遣员 (dispatcher)」",
+                                  f"user task must sit in a lane named after a role, e.g. '派遣员 (dispatcher)'; lane is {lane!r}"))
+        form = props.get("form")
+        if not form:
+            found.append(_finding(file, task, "缺少属性「form」（任务用的表单）", "missing property 'form'"))
+        elif form not in forms:
+            found.append(_finding(file, task, "属性「form」指向的表单在 forms/ 中不存在", f"form file {form!r} not found in forms/"))
+        if not props.get("unit"):
+            found.append(_finding(file, task, "缺少属性「unit」（承办单位）", "missing property 'unit'"))
+        if props.get("stage") not in stages:
+            found.append(_finding(file, task, "属性「stage」必须是七步之一：" + "、".join(stages),
+                                  f"property 'stage' must be one of {', '.join(stages)}"))
+    return found
