@@ -54,8 +54,10 @@ UNSUPPORTED_ZH = {
 
 _JUEL = re.compile(r"[$#]\{")
 _FEEL_RANGE = re.compile(r"^\s*[\[\](]\s*[^\[\]()]*\.\.[^\[\]()]*[\[\])]\s*$")
-_FEEL_WORDS = re.compile(r"\b(date and time|date|time|duration|years and months duration)\s*\(|\bnot\s*\(|"
-                         r"\b(some|every)\s+\w+\s+in\b|\bthen\b|\bnull\b")
+#: FEEL that is valid Python too (``date and time("…")`` is ``date and time(…)``): refused even so
+_FEEL_ONLY = re.compile(r"\b(date and time|years and months duration|days and time duration)\s*\(|^\s*duration\s*\(")
+#: FEEL words that are a Python syntax error anyway: only a hint in the message
+_FEEL_WORDS = re.compile(r"\b(some|every)\s+\w+\s+in\b|\bthen\b|\bnull\b|\bdate\s*\(|\btime\s*\(")
 _PY_SCRIPT_FORMATS = {"", "python", "python3", "text/python", "text/x-python", "application/x-python"}
 
 
@@ -93,17 +95,20 @@ def _finding(file: str, el: etree._Element | None, zh: str, en: str, severity: S
                    line=el.sourceline if el is not None else None)
 
 
-def feel_hint(text: str) -> tuple[str, str]:
-    """A hint when an expression looks like FEEL or JUEL, which do not run here."""
+def feel_hint(text: str) -> tuple[str, str, bool]:
+    """A hint when an expression looks like FEEL or JUEL, which do not run here, and whether it
+    is certainly not meant as Python (then it is refused even when Python could compile it)."""
     if _JUEL.search(text):
         return ("这是 Camunda 的 ${…} 表达式，此处只支持 Python 表达式，如 amount > 100",
-                "a Camunda ${…} (JUEL) expression; only Python expressions run here, e.g. amount > 100")
+                "a Camunda ${…} (JUEL) expression; only Python expressions run here, e.g. amount > 100", True)
     if _FEEL_RANGE.match(text):
         return ("这是 FEEL 区间写法，请改写为 Python，如 1 <= ? <= 3",
-                "a FEEL range; write it in Python, e.g. 1 <= ? <= 3")
-    if text.lstrip().startswith("=") or _FEEL_WORDS.search(text):
-        return ("看起来是 FEEL 表达式，此处只支持 Python 表达式", "looks like FEEL; only Python expressions run here")
-    return "", ""
+                "a FEEL range; write it in Python, e.g. 1 <= ? <= 3", True)
+    if text.lstrip().startswith("=") or _FEEL_ONLY.search(text):
+        return ("这是 FEEL 表达式，此处只支持 Python 表达式", "a FEEL expression; only Python expressions run here", True)
+    if _FEEL_WORDS.search(text):
+        return ("看起来是 FEEL 表达式，此处只支持 Python 表达式", "looks like FEEL; only Python expressions run here", False)
+    return "", "", False
 
 
 def compile_problem(source: str, kind: str) -> str | None:
@@ -180,8 +185,8 @@ def _expression(file: str, el: etree._Element) -> list[Finding]:
     owner = el.getparent()
     while owner is not None and not owner.get("id"):
         owner = owner.getparent()
-    zh, en = feel_hint(text)
-    if zh:
+    zh, en, certain = feel_hint(text)
+    if certain:  # a Python condition is compiled in the sandbox when the engine has built the process
         return [_finding(file, owner if owner is not None else el, f"表达式「{text[:80]}」无法运行：{zh}",
                          f"expression {text[:80]!r} cannot run: {en}")]
     return []
@@ -269,9 +274,10 @@ def _cell(file: str, el: etree._Element, text: str, kind: str, zh_kind: str, en_
                 problem = None  # "< 5", "in ('a', 'b')": the engine puts the input in front
     else:
         problem = compile_problem(text, "expression")
-    if problem is None:
+    zh, en, certain = feel_hint(text)
+    if problem is None and not certain:
         return []
-    zh, en = feel_hint(text)
+    problem = problem or en
     shown = text if len(text) <= 80 else text[:77] + "..."
     return [_finding(file, el, f"{zh_kind}「{shown}」无法使用：{zh or '不是有效的受限 Python 表达式（' + problem + '）'}",
                      f"{en_kind} {shown!r} refused: {en or problem}")]
