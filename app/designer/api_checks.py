@@ -267,7 +267,9 @@ def openapi_paths(spec: APISpec, secured: list[dict[str, Any]], resp: Any, error
                        f"{MAX_FILES} files; DOCTYPE and entity declarations are refused.",
         "security": secured,
         "requestBody": {"required": True, "content": {
-            "application/json": {"schema": {"type": "object", "required": ["files"], "properties": {"files": files}}},
+            "application/json": {"schema": {"type": "object", "required": ["files"], "properties": {"files": files}},
+                                 "example": {"files": {"forms/example.json": '{"type": "object", "properties": '
+                                                                            '{"note": {"type": "string"}}}'}}},
             "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
                 "file": {"type": "array", "items": {"type": "string", "format": "binary"},
                          "description": "one part per file; its filename is its place in the bundle"}}}}}},

@@ -16,6 +16,7 @@ from app.engine.xml_checks import Finding
 
 SECTIONS = {"processes": ".bpmn", "rules": ".dmn", "forms": ".json"}
 Severity = Literal["error", "warning"]
+MAX_PROBLEMS = 1000  # listed of one check (a 2 MB foreign file can have 15,000); one more says how many are left
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,14 @@ def check_bundle(bundle: Mapping[str, Mapping[str, str]], process_id: str) -> Ch
     except Exception as exc:  # noqa: BLE001 - the check must answer, whatever a file does to the parser
         found = [Finding("processes", "检查时发生意外错误，请把文件发给管理员",
                          f"the check failed unexpectedly: {type(exc).__name__}: {exc}")]
+    found.sort(key=lambda f: f.severity != "error")  # stable: file order within each group
     problems = [Problem(f.file if f.file and f.file.partition("/")[0] in SECTIONS else None, f.element,
-                        f.severity if f.severity == "warning" else "error", f.zh or f.en, f.en,
-                        f.element_name, f.line) for f in found]
-    problems.sort(key=lambda p: p.severity != "error")
+                        "warning" if f.severity == "warning" else "error", f.zh or f.en, f.en, f.element_name, f.line)
+                for f in found[:MAX_PROBLEMS]]
+    if len(found) > MAX_PROBLEMS:
+        left = len(found) - MAX_PROBLEMS
+        problems.append(Problem(
+            None, None, "error" if any(f.severity == "error" for f in found[MAX_PROBLEMS:]) else "warning",
+            f"另有 {left} 个问题未列出：请先改正上面的问题再检查", f"{left} more problems are not listed: fix the ones above "
+            "and check again"))
     return CheckResult(problems)

@@ -214,3 +214,12 @@ def test_the_check_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checks, "inspect_bundle", lambda *a: 1 / 0)
     result = check_bundle(bundle("p", linear("p")), "p")
     assert not result.ok and "ZeroDivisionError" in result.problems[0].message_en
+
+
+def test_a_huge_list_is_cut_with_a_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.designer.checks as checks
+    monkeypatch.setattr(checks, "MAX_PROBLEMS", 3)
+    files = bundle("p", linear("p").replace("派遣员 (dispatcher)", "nobody").replace('value="verify"', 'value="x"'))
+    result = check_bundle(files, "p")
+    assert len(result.problems) == 4 and result.problems[-1].file is None
+    assert "未列出" in result.problems[-1].message and "more problems" in result.problems[-1].message_en
