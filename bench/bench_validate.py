@@ -75,7 +75,7 @@ def foreign_bpmn(limit: int = MAX_BYTES - 4096) -> str:
         n += 1
     flows = [f.replace("{next}", f"Activity_{i + 1:05d}" if i + 1 < n else "EndEvent_1") for i, f in enumerate(flows[1:])]
     flows.insert(0, first)
-    lanes = (f'<bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="Approvers">'
+    lanes = ('<bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="Approvers">'
              + "".join(f"<bpmn:flowNodeRef>Activity_{i:05d}</bpmn:flowNodeRef>" for i in range(0, n, 50)) + "</bpmn:lane></bpmn:laneSet>\n")
     endev = f'<bpmn:endEvent id="EndEvent_1" name="End"><bpmn:incoming>Flow_{n:05d}</bpmn:incoming></bpmn:endEvent>\n'
     text = head + lanes + "".join(tasks) + endev + "".join(flows) + tail_process + "".join(shapes) + end

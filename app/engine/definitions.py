@@ -36,7 +36,7 @@ from SpiffWorkflow.util.event import Event
 from app.core.db import session
 from app.engine.models import ProcessDefinition
 from app.engine.sandbox import check_source
-from app.engine.xml_checks import BPMN_NS, Finding, check_bpmn, check_dmn, check_user_tasks, engine_message_zh
+from app.engine.xml_checks import BPMN_NS, Finding, check_bpmn, check_dmn, check_user_tasks, engine_message_zh, sandbox_message_zh
 from app.forms.schema import FormPatternError, check_form_patterns, check_photo_fields
 from app.orgs.models import ROLES
 
@@ -489,7 +489,7 @@ def _zh_task_problem(message: str) -> str:
     for prefix, zh in _TASK_PROBLEMS_ZH:
         if message.startswith(prefix):
             detail = message.partition(": ")[2] if prefix.startswith(("script", "property '")) else ""
-            return f"{zh}：{detail}" if detail else zh
+            return f"{zh}：{sandbox_message_zh(detail)}" if detail else zh
     return message
 
 

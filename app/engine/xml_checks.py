@@ -183,8 +183,13 @@ def check_bpmn(root: etree._Element, file: str, role_of: Any) -> list[Finding]:
 def _expression(file: str, el: etree._Element) -> list[Finding]:
     text = (el.text or "").strip()
     owner = el.getparent()
-    while owner is not None and not owner.get("id"):
-        owner = owner.getparent()
+    while owner is not None and (not owner.get("id") or local(owner.tag).endswith("EventDefinition")):
+        owner = owner.getparent()  # the flow, event or activity the designer sees on the diagram
+    if local(el.tag) in ("timeDate", "timeDuration", "timeCycle") and _ISO_TIMER.match(text):
+        return [_finding(file, owner if owner is not None else el,
+                         f"定时「{text[:80]}」须写成带引号的字符串，如 '{text.strip()[:40]}'，或用 deadline(...)",
+                         f"timer {text[:80]!r} is a bare ISO 8601 value (Camunda style); timers are Python "
+                         f"expressions here: quote it, '{text.strip()[:40]}', or use deadline(...)")]
     zh, en, certain = feel_hint(text)
     if certain:  # a Python condition is compiled in the sandbox when the engine has built the process
         return [_finding(file, owner if owner is not None else el, f"表达式「{text[:80]}」无法运行：{zh}",
@@ -279,7 +284,7 @@ def _cell(file: str, el: etree._Element, text: str, kind: str, zh_kind: str, en_
         return []
     problem = problem or en
     shown = text if len(text) <= 80 else text[:77] + "..."
-    return [_finding(file, el, f"{zh_kind}「{shown}」无法使用：{zh or '不是有效的受限 Python 表达式（' + problem + '）'}",
+    return [_finding(file, el, f"{zh_kind}「{shown}」无法使用：{zh or sandbox_message_zh(problem)}",
                      f"{en_kind} {shown!r} refused: {en or problem}")]
 
 
@@ -341,3 +346,26 @@ def check_user_tasks(process: etree._Element, file: str, role_of: Any, forms: An
             found.append(_finding(file, task, "属性「stage」必须是七步之一：" + "、".join(stages),
                                   f"property 'stage' must be one of {', '.join(stages)}"))
     return found
+
+
+_SANDBOX_ZH = (
+    (re.compile(r'"([^"]+)" is an invalid (variable|attribute) name because it starts with "_"'),
+     r"出于安全原因，名称不能以下划线开头（「\1」）"),
+    (re.compile(r"SyntaxError|invalid syntax|was never closed|unexpected EOF|unmatched"), "语法错误：请检查括号、引号和运算符"),
+    (re.compile(r"(Exec|Eval) calls are not allowed"), "出于安全原因，不允许使用 exec/eval"),
+    (re.compile(r"nested too deeply"), "代码嵌套太深，无法编译"),
+    (re.compile(r"outside function"), "yield/return 只能写在函数里"),
+    (re.compile(r"not allowed"), "出于安全原因，不允许这样写"),
+)
+
+
+def sandbox_message_zh(message: str) -> str:
+    """Plain Chinese for the sandbox's refusal of a script or expression."""
+    for pattern, zh in _SANDBOX_ZH:
+        m = pattern.search(message)
+        if m:
+            return m.expand(zh)
+    return "不是有效的受限 Python 代码"
+
+
+_ISO_TIMER = re.compile(r"^\s*(P(\d|T)|R\d*/|\d{4}-\d{2}-\d{2}T)[^'\"]*$")

@@ -37,7 +37,7 @@ def test_the_deployed_bundle(api: Api, app: Flask) -> None:
         r = api(role).get("/api/v1/processes")
         assert r.status_code == 200
         body = r.get_json()
-        assert body["version"] >= 1 and body["deployed_at"] and body["deployed_by"] == "cli"
+        assert body["version"] >= 1 and body["deployed_at"] and body["deployed_by"]
         names = {f["name"]: f for f in body["files"]}
         assert names["processes/seven_step_loop.bpmn"]["kind"] == "bpmn"
         assert names["rules/starting_tier.dmn"]["kind"] == "dmn" and names["forms/triage.json"]["kind"] == "form"
@@ -46,11 +46,27 @@ def test_the_deployed_bundle(api: Api, app: Flask) -> None:
         assert names["processes/seven_step_loop.bpmn"]["sha256"] == hashlib.sha256(text.encode()).hexdigest()
 
 
-def test_versions_say_who_when_and_what_changed(api: Api) -> None:
+def test_versions_say_who_when_and_what_changed(api: Api, app: Flask) -> None:
+    import json
+    from app.core.db import transaction
+    from app.engine.definitions import deploy, read_bundle
+    s = app.config["SETTINGS"]
+    bundle = read_bundle(s.PROCESS_DIR, s.RULES_DIR, s.FORMS_DIR)
+    form = json.loads(bundle["forms"]["triage.json"])
+    form["$comment"] = "a new version for the versions test (nothing a user sees)"
+    bundle["forms"]["triage.json"] = json.dumps(form, ensure_ascii=False)
+    with app.test_request_context(), transaction():
+        row, created = deploy(bundle, s.CASE_PROCESS_ID, actor="demo_designer")
+        assert created
+        version = row.version
     body = api("demo_designer").get("/api/v1/processes/versions").get_json()
-    assert body["items"] and body["items"][-1]["version"] == 1
-    first = body["items"][-1]
-    assert "processes/seven_step_loop.bpmn" in first["added"] and first["removed"] == [] and first["deployed_by"] == "cli"
+    assert body["process_id"] == s.CASE_PROCESS_ID
+    versions = [item["version"] for item in body["items"]]
+    assert versions == sorted(versions, reverse=True) and versions[0] == version
+    newest = body["items"][0]
+    assert newest["deployed_by"] == "demo_designer" and "forms/triage.json" in newest["changed"]
+    assert body["items"][-1]["added"] and body["items"][-1]["removed"] == []
+    assert api("demo_designer").get("/api/v1/processes").get_json()["version"] == version
 
 
 def test_the_deployed_bundle_validates_ok(api: Api) -> None:
@@ -160,3 +176,11 @@ def test_the_server_check_is_fast(api: Api) -> None:
     for _ in range(5):
         assert a.post(VALIDATE, json={"files": {"processes/seven_step_loop.bpmn": text}}).status_code == 200
     assert (time.perf_counter() - started) / 5 < (1.5 if os.environ.get("CI") else 3.0)
+
+
+def test_the_operations_are_in_the_openapi_document_so_the_fuzzer_covers_them(client: Any) -> None:
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert set(doc["paths"]["/api/v1/processes/validate"]["post"]["responses"]) >= {"200", "400", "401", "403", "413"}
+    assert doc["paths"]["/api/v1/processes"]["get"]["operationId"] == "getProcesses"
+    assert doc["paths"]["/api/v1/processes/versions"]["get"]["operationId"] == "listProcessVersions"
+    assert "ValidationResult" in doc["components"]["schemas"] and "Problem" in doc["components"]["schemas"]

@@ -223,3 +223,20 @@ def test_a_huge_list_is_cut_with_a_count(monkeypatch: pytest.MonkeyPatch) -> Non
     result = check_bundle(files, "p")
     assert len(result.problems) == 4 and result.problems[-1].file is None
     assert "未列出" in result.problems[-1].message and "more problems" in result.problems[-1].message_en
+
+
+def test_a_bare_iso_timer_is_refused_with_how_to_quote_it() -> None:
+    xml = linear("p").replace('<bpmn:sequenceFlow id="f1" sourceRef="t1" targetRef="t2"/>', (
+        '<bpmn:intermediateCatchEvent id="wait" name="等五分钟"><bpmn:timerEventDefinition id="td">'
+        '<bpmn:timeDuration>PT5M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="t1" targetRef="wait"/><bpmn:sequenceFlow id="fw" sourceRef="wait" targetRef="t2"/>'))
+    xml = xml.replace("<bpmn:flowNodeRef>t2</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>t2</bpmn:flowNodeRef><bpmn:flowNodeRef>wait</bpmn:flowNodeRef>")
+    problems = [p for p in check_bundle(bundle("p", xml), "p").problems if p.element == "wait"]
+    assert problems and "'PT5M'" in problems[0].message and problems[0].element_name == "等五分钟"
+    quoted = xml.replace(">PT5M<", ">'PT5M'<")
+    assert [p for p in check_bundle(bundle("p", quoted), "p").problems if p.element == "wait"] == []
+
+
+def test_sandbox_refusals_are_explained_in_chinese() -> None:
+    [p] = [p for p in check_bundle(bundle("p", gateway("p", "x.__class__")), "p").problems if "__class__" in p.message_en]
+    assert "下划线" in p.message
