@@ -57,11 +57,13 @@ def db_downgrade(revision: str) -> None:
 @click.option("--process", "process_id", default=None, help="process id (default: CASE_PROCESS_ID)")
 def processes_deploy(process_id: str | None) -> None:
     """Read processes/, rules/ and forms/; store a new version if anything changed."""
-    from app.engine.definitions import BundleError, deploy, read_bundle
+    from app.engine.definitions import BundleError, deploy, inspect_bundle, read_bundle
     settings = current_app.config["SETTINGS"]
     process_id = process_id or settings.CASE_PROCESS_ID
     try:
         bundle = read_bundle(settings.PROCESS_DIR, settings.RULES_DIR, settings.FORMS_DIR)
+        for warning in (f for f in inspect_bundle(bundle, process_id).findings if f.severity == "warning"):
+            click.echo(f"  warning {warning.where}: {warning.text}", err=True)  # they do not stop a deploy
         with transaction():
             definition, created = deploy(bundle, process_id, actor="cli")
             click.echo(f"{process_id} version {definition.version} {'deployed' if created else 'unchanged'} "

@@ -73,6 +73,9 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("post", "/api/v1/reporter-notices/{notice_id}/delivered"): "markNoticeDelivered",
     ("get", "/api/v1/categories"): "listCategories",
     ("get", "/api/v1/topics"): "listTopics",
+    ("get", "/api/v1/processes"): "getProcesses",
+    ("get", "/api/v1/processes/versions"): "listProcessVersions",
+    ("post", "/api/v1/processes/validate"): "validateProcesses",
     ("get", "/api/v1/openapi.json"): "getOpenapi",
     ("get", "/healthz"): "healthz",
 }
@@ -283,6 +286,8 @@ def spec_dict() -> dict[str, Any]:
                       "422": _resp("invalid input", "Error"), **ERRORS}}})
     _intake_paths(spec, secured, case_id, acting)
     _catalog_paths(spec, secured)
+    from app.designer.api_checks import openapi_paths as process_check_paths
+    process_check_paths(spec, secured, _resp, ERRORS)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})

@@ -22,7 +22,9 @@ def test_a_broken_file_is_a_problem_of_that_file(app: Flask) -> None:
     bundle = bundle_with(_shipped(app), {"rules/starting_tier.dmn": "<definitions"})
     result = check_bundle(bundle, app.config["SETTINGS"].CASE_PROCESS_ID)
     assert not result.ok
-    assert [p.file for p in result.problems] == ["rules/starting_tier.dmn"]
+    assert result.problems[0].file == "rules/starting_tier.dmn" and "XML" in result.problems[0].message
+    # in the same pass: the process whose rule task calls the decision the broken file held
+    assert [(p.file, p.element) for p in result.problems[1:]] == [("processes/seven_step_loop.bpmn", "starting_tier")]
 
 
 @pytest.mark.parametrize("name", ["x.bpmn", "processes/x.dmn", "forms/a/b.json", "other/x.bpmn", "processes/"])

@@ -52,7 +52,7 @@ def test_deeply_nested_form_is_refused_with_a_message(app: Flask, monkeypatch: p
     folders = _folders(tmp_path, pid)
     (folders[2] / "f.json").write_text(text, encoding="utf-8")
     output = _deploy_cli(app, monkeypatch, folders, pid)
-    assert "forms/f.json: invalid form schema: nested deeper than 32 levels" in output
+    assert "forms/f.json: 表单定义无效：nested deeper than 32 levels / invalid form schema: nested deeper than 32 levels" in output
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
@@ -211,3 +211,17 @@ def test_code_too_deep_to_compile_is_refused_with_a_message(source: str) -> None
         with pytest.raises(BundleError) as exc:
             parse_bundle(bundle(pid, xml), pid)
         assert "script or condition refused: the code is nested too deeply to compile" in str(exc.value)
+
+
+def test_deploy_prints_warnings_and_deploys(app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A lane that names no role holds no user task here: a warning, printed, not a refusal."""
+    pid = "checks_warning_lane"
+    folders = _folders(tmp_path, pid)
+    xml = linear(pid).replace("</bpmn:laneSet>", '<bpmn:lane id="lane_spare" name="Approver"/></bpmn:laneSet>')
+    (folders[0] / f"{pid}.bpmn").write_text(xml, encoding="utf-8")
+    settings = app.config["SETTINGS"]
+    for name, folder in zip(("PROCESS_DIR", "RULES_DIR", "FORMS_DIR"), folders):
+        monkeypatch.setattr(settings, name, folder)
+    result = app.test_cli_runner().invoke(args=["processes", "deploy", "--process", pid])
+    assert result.exit_code == 0, result.output
+    assert f"warning processes/{pid}.bpmn: 泳道「Approver」没有对应的角色" in result.output and "deployed" in result.output
