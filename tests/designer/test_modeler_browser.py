@@ -4,6 +4,7 @@ task's form (and the exported XML carries it as spiffworkflow:property), and bpm
 task without a form while drawing."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -84,3 +85,129 @@ def test_the_modeler_edits_a_process_under_the_csp(chromium: Any, live_server: s
     violations = page.evaluate("() => window.__violations || []")
     context.close()
     assert violations == [] and problems == []
+
+
+def test_saving_posts_the_diagram_and_marks_the_problems_on_it(chromium: Any, live_server: str) -> None:
+    """Saving sends the edited file to the drafts API (session cookie + CSRF header, the issue's
+    body shape) and shows the answer's problems: a marker on each element and a list in Chinese.
+    The drafts API is another part of the designer; its answer is played here from the API's
+    documented shape (201 {id, ok, problems})."""
+    context, page, problems = _open(chromium, live_server, "/designer/bpmn/processes/tier_handling.bpmn")
+    sent: list[Any] = []
+
+    def drafts(route: Any) -> None:
+        sent.append(route.request)
+        route.fulfill(status=201, content_type="application/json", body=json.dumps({
+            "id": 7, "ok": False, "problems": [
+                {"file": "processes/tier_handling.bpmn", "element": "triage", "severity": "error",
+                 "message": "用户任务“研判分拨”的表单 nope.json 不存在"},
+                {"file": "processes/tier_handling.bpmn", "element": None, "severity": "warning", "message": "整体提示"}]}))
+    page.route("**/api/v1/processes/drafts", drafts)
+    _select(page, "triage")
+    page.fill("#bio-properties-panel-name", "研判分拨（已改）")
+    page.wait_for_function("""() => window.tongguanDesigner.get('elementRegistry').get('triage')
+        .businessObject.name === '研判分拨（已改）'""")
+    page.click("#designer-save")
+    page.wait_for_selector("#designer-problems li")
+    [request] = sent
+    assert request.method == "POST" and request.headers["x-csrftoken"]
+    body = request.post_data_json
+    assert list(body["files"]) == ["processes/tier_handling.bpmn"]
+    assert "研判分拨（已改）" in body["files"]["processes/tier_handling.bpmn"]
+    assert "草稿 #7 已保存，发现 2 个问题" in page.inner_text("#designer-status")
+    items = page.locator("#designer-problems li")
+    assert items.count() == 2
+    assert "研判分拨（已改） (triage)" in items.nth(0).inner_text() and "nope.json 不存在" in items.nth(0).inner_text()
+    assert "错误" in items.nth(0).inner_text() and "警告" in items.nth(1).inner_text()
+    assert page.locator('.djs-element.tg-problem[data-element-id="triage"]').count() == 1
+    # a problem's element button selects it on the diagram
+    page.evaluate("() => window.tongguanDesigner.get('selection').select([])")
+    items.nth(0).locator("button").click()
+    assert page.evaluate("() => window.tongguanDesigner.get('selection').get().map(e => e.id)") == ["triage"]
+    violations = page.evaluate("() => window.__violations || []")
+    context.close()
+    assert violations == [] and problems == []
+
+
+def test_until_the_drafts_api_exists_saving_says_so(chromium: Any, live_server: str) -> None:
+    context, page, problems = _open(chromium, live_server, "/designer/bpmn/processes/seven_step_loop.bpmn")
+    page.route("**/api/v1/processes/drafts", lambda route: route.fulfill(status=404, content_type="application/json",
+                                                                         body='{"error": "not_found"}'))
+    page.click("#designer-save")
+    page.wait_for_function("() => document.getElementById('designer-status').textContent.includes('尚未启用')")
+    context.close()
+
+
+def test_the_conventions_group_edits_lanes_calls_rules_timers_and_signals(chromium: Any, live_server: str) -> None:
+    context, page, problems = _open(chromium, live_server, "/designer/bpmn/processes/seven_step_loop.bpmn")
+    # a lane's role is the key in parentheses at the end of its name
+    _select(page, "lane_handler")
+    role = page.locator("#bio-properties-panel-tg-role")
+    assert role.input_value() == "handler"
+    role.select_option("supervisor")
+    # a call activity picks another process of the bundle; a business rule task a decision
+    _select(page, "community_loop")
+    assert page.locator("#bio-properties-panel-tg-called").input_value() == "tier_handling"
+    _select(page, "starting_tier")
+    decision = page.locator("#bio-properties-panel-tg-decision")
+    assert decision.input_value() == "starting_tier"
+    decision.select_option("dispatch_proposal")
+    # a script shows the restricted-Python rules next to its code
+    _select(page, "init_case")
+    assert "受限的 Python" in page.inner_text('[data-group-id="group-tongguan"]')
+    assert "rework_count = 0" in page.locator("#bio-properties-panel-tg-script").input_value()
+    xml = page.evaluate("() => window.tongguanDesigner.saveXML({format: true}).then(r => r.xml)")
+    assert 'name="处置人员 (supervisor)"' in xml
+    assert xml.count("<spiffworkflow:calledDecisionId>dispatch_proposal</spiffworkflow:calledDecisionId>") == 2
+    context.close()
+
+    context, page, problems2 = _open(chromium, live_server, "/designer/bpmn/processes/tier_handling.bpmn")
+    _select(page, "handle_turns_red")
+    deadline = page.locator("#bio-properties-panel-tg-deadline")
+    assert deadline.input_value() == "deadline('due')"
+    deadline.select_option("deadline('yellow')")
+    _select(page, "handling_returned")
+    signal = page.locator("#bio-properties-panel-tg-signal")
+    assert signal.input_value() == "return"
+    signal.select_option("escalate")
+    xml = page.evaluate("() => window.tongguanDesigner.saveXML({format: true}).then(r => r.xml)")
+    assert xml.count("deadline('yellow')") == 2 and "deadline('due')" not in xml
+    assert 'id="SignalDef_handling_return" signalRef="Signal_escalate"' in xml
+    context.close()
+    assert problems == [] and problems2 == []
+
+
+def test_the_dmn_editor_opens_the_decision_table(chromium: Any, live_server: str) -> None:
+    context, page, problems = _open(chromium, live_server, "/designer/dmn/rules/starting_tier.dmn")
+    assert page.get_attribute("#designer", "data-ready") == "true"
+    assert page.locator(".tjs-table").count() == 1  # the decision table is drawn
+    assert page.locator(".bjs-powered-by").count() == 1  # the bpmn.io watermark
+    xml = page.evaluate("() => window.tongguanDesigner.saveXML({format: true}).then(r => r.xml)")
+    assert 'id="starting_tier"' in xml
+    violations = page.evaluate("() => window.__violations || []")
+    context.close()
+    assert violations == [] and problems == []
+
+
+def test_the_form_editor_previews_with_the_product_s_renderer(chromium: Any, live_server: str) -> None:
+    context, page, problems = _open(chromium, live_server, "/designer/form/forms/report_back.json")
+    page.wait_for_selector("#designer-preview form[data-preview]")
+    source = page.input_value("#designer-form-text")
+    schema = json.loads(source)
+    first = schema["x-order"][0] if "x-order" in schema else next(iter(schema["properties"]))
+    assert page.locator(f'#designer-preview [name="{first}"]').count() >= 1
+    # edit the JSON: the preview follows; a broken JSON says why and keeps the last preview
+    schema["properties"]["extra_note"] = {"type": "string", "title": "补充说明（预览）"}
+    schema.setdefault("x-order", list(schema["properties"]))
+    if "extra_note" not in schema["x-order"]:
+        schema["x-order"].append("extra_note")
+    page.fill("#designer-form-text", json.dumps(schema, ensure_ascii=False, indent=2))
+    page.wait_for_selector('#designer-preview [name="extra_note"]')
+    assert "补充说明（预览）" in page.inner_text("#designer-preview")
+    page.fill("#designer-form-text", "{broken")
+    page.wait_for_selector("#designer-preview-error:not([hidden])")
+    assert "不是有效的表单" in page.inner_text("#designer-preview-error")
+    violations = page.evaluate("() => window.__violations || []")
+    context.close()
+    # the refused preview is a 422 answer, which Chromium logs as a failed resource
+    assert violations == [] and [p for p in problems if "422" not in p] == []
