@@ -211,3 +211,20 @@ def test_the_form_editor_previews_with_the_product_s_renderer(chromium: Any, liv
     context.close()
     # the refused preview is a 422 answer, which Chromium logs as a failed resource
     assert violations == [] and [p for p in problems if "422" not in p] == []
+
+
+def test_the_designer_page_links_each_file_to_its_editor(chromium: Any, live_server: str) -> None:
+    context, page, problems = _open(chromium, live_server, "/designer/form/forms/triage.json")
+    page.goto(f"{live_server}/designer")
+    page.click('tr[data-file="processes/tier_handling.bpmn"] a')
+    page.wait_for_selector('#designer[data-ready="true"]')
+    assert page.url.endswith("/designer/bpmn/processes/tier_handling.bpmn")
+    page.goto(f"{live_server}/designer")
+    page.click('tr[data-file="rules/dispatch_proposal.dmn"] a')
+    page.wait_for_selector('#designer[data-ready="true"]')
+    page.goto(f"{live_server}/designer")
+    page.click('tr[data-file="forms/channels/grid.json"] a')
+    page.wait_for_selector("#designer-preview form[data-preview]")
+    violations = page.evaluate("() => window.__violations || []")
+    context.close()
+    assert violations == [] and problems == []
