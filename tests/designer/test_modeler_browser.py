@@ -228,3 +228,14 @@ def test_the_designer_page_links_each_file_to_its_editor(chromium: Any, live_ser
     violations = page.evaluate("() => window.__violations || []")
     context.close()
     assert violations == [] and problems == []
+
+
+@pytest.mark.parametrize("file", ["seven_step_loop.bpmn", "tier_handling.bpmn"])
+def test_the_shipped_diagrams_show_no_lint_errors(chromium: Any, live_server: str, file: str) -> None:
+    """A bundle the server deploys must not open covered in red: the browser's rules agree with it."""
+    context, page, problems = _open(chromium, live_server, f"/designer/bpmn/processes/{file}")
+    page.wait_for_function("() => window.tongguanDesigner.get('linting')._issues !== undefined")
+    errors = page.evaluate("""() => { const issues = window.tongguanDesigner.get('linting')._issues || {};
+        return Object.values(issues).flat().filter(i => i.category === 'error').map(i => i.rule + ' ' + (i.actualElementId || i.id)); }""")
+    context.close()
+    assert errors == []

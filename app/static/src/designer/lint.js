@@ -76,6 +76,9 @@ var rules = {};
 Object.keys(recommended.rules).forEach(function (name) { rules[name] = recommended.rules[name]; });
 // the engine needs no names on events and joins (the shipped diagrams leave some unnamed): a hint
 rules['label-required'] = 'warn';
+// an exclusive gateway that merges and splits runs in SpiffWorkflow; the seven-step loop re-enters
+// the circulation through one (gw_start_tier): a hint to draw two, not an error
+rules['no-gateway-join-fork'] = 'warn';
 rules['tongguan/user-task-form'] = 'error';
 rules['tongguan/user-task-properties'] = 'error';
 rules['tongguan/lane-role'] = 'error';
