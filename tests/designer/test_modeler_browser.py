@@ -73,6 +73,8 @@ def test_the_modeler_edits_a_process_under_the_csp(chromium: Any, live_server: s
     page.wait_for_selector('.djs-overlays[data-container-id="new_step"] .bjsl-overlay')
     page.wait_for_function("""() => { const issues = window.tongguanDesigner.get('linting')._issues || {};
         return (issues['new_step'] || []).some(i => i.message === 'User task has no form'); }""")
+    messages = page.evaluate("() => (window.tongguanDesigner.get('linting')._issues['new_step'] || []).map(i => i.message)")
+    assert {"User task has no stage", "User task has no unit"} <= set(messages)
     # the overlay's message, in Chinese (shown when the pointer is over the marker)
     assert "用户任务没有表单" in page.locator('.djs-overlays[data-container-id="new_step"]').text_content()
 
@@ -144,7 +146,12 @@ def test_the_conventions_group_edits_lanes_calls_rules_timers_and_signals(chromi
     _select(page, "lane_handler")
     role = page.locator("#bio-properties-panel-tg-role")
     assert role.input_value() == "handler"
+    role.select_option("")  # no role: the lane is marked while drawing
+    page.wait_for_function("""() => ((window.tongguanDesigner.get('linting')._issues || {})['lane_handler'] || [])
+        .some(i => i.message === 'Lane has no role')""")
     role.select_option("supervisor")
+    page.wait_for_function("""() => !((window.tongguanDesigner.get('linting')._issues || {})['lane_handler'] || [])
+        .some(i => i.message === 'Lane has no role')""")
     # a call activity picks another process of the bundle; a business rule task a decision
     _select(page, "community_loop")
     assert page.locator("#bio-properties-panel-tg-called").input_value() == "tier_handling"
