@@ -6,6 +6,7 @@ import hashlib
 import base64
 import json
 import re
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ from flask.testing import FlaskClient
 from tests.conftest import csrf_token
 
 from app.web.designer import BPMN_IO_STYLE_ATTRIBUTES, PREVIEW_MAX_BYTES
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
 
 
 @pytest.fixture()
@@ -132,3 +135,10 @@ def test_the_preview_is_size_limited_and_needs_the_csrf_token(designer: FlaskCli
     big = json.dumps({"type": "object", "title": "x" * (PREVIEW_MAX_BYTES + 10)})
     assert _preview(designer, big).status_code == 413
     assert _preview(designer, '{"type": "object"}', token=None).status_code == 400
+
+
+@pytest.mark.parametrize("name", sorted(str(p.relative_to(FORMS)) for p in [*FORMS.glob("*.json"), *FORMS.glob("channels/*.json")]))
+def test_every_shipped_form_previews(designer: FlaskClient, name: str) -> None:
+    r = _preview(designer, (FORMS / name).read_text(encoding="utf-8"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.get_json()["fields"] >= 1
