@@ -59,7 +59,13 @@ def test_the_modeler_edits_a_process_under_the_csp(chromium: Any, live_server: s
     assert "triage.json" in form_select.inner_text()
     form_select.select_option("report_back.json")
     xml = page.evaluate("() => window.tongguanDesigner.saveXML({format: true}).then(r => r.xml)")
+    assert page.get_attribute("#designer", "data-dirty") == "true"  # leaving the page now asks first
     assert 'name="form" value="report_back.json"' in xml
+    page.evaluate("() => window.tongguanDesigner.get('commandStack').undo()")  # every change is a command
+    undone = page.evaluate("() => window.tongguanDesigner.saveXML().then(r => r.xml)")
+    assert undone.count('value="report_back.json"') == xml.count('value="report_back.json"') - 1
+    assert 'value="triage.json"' in undone
+    page.evaluate("() => window.tongguanDesigner.get('commandStack').redo()")
     assert "研判分拨（新）" in xml
     assert xml.count("<spiffworkflow:property ") == 18  # every other property kept as it was
 
@@ -117,6 +123,7 @@ def test_saving_posts_the_diagram_and_marks_the_problems_on_it(chromium: Any, li
     assert list(body["files"]) == ["processes/tier_handling.bpmn"]
     assert "研判分拨（已改）" in body["files"]["processes/tier_handling.bpmn"]
     assert "草稿 #7 已保存，发现 2 个问题" in page.inner_text("#designer-status")
+    assert page.get_attribute("#designer", "data-dirty") == "false"  # saved
     items = page.locator("#designer-problems li")
     assert items.count() == 2
     assert "研判分拨（已改） (triage)" in items.nth(0).inner_text() and "nope.json 不存在" in items.nth(0).inner_text()

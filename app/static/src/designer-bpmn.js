@@ -12,7 +12,7 @@ import 'bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css';
 import spiffworkflow from './designer/spiffworkflow.json';
 import lintConfig from './designer/lint';
 import tongguanProperties from './designer/properties';
-import { fetchSource, handleSaveAnswer, page, saveFiles, showProblems, showStatus, text, translateModule } from './designer/page';
+import { fetchSource, handleSaveAnswer, page, saveFiles, setDirty, showProblems, showStatus, text, translateModule } from './designer/page';
 import './designer/designer.css';
 
 function start() {
@@ -57,6 +57,7 @@ function start() {
     .then(function (xml) { return modeler.importXML(xml); })
     .then(function (result) {
       canvas.zoom('fit-viewport');
+      modeler.on('commandStack.changed', function () { setDirty(modeler.get('commandStack').canUndo()); });
       if (result.warnings && result.warnings.length) showStatus(text('import_warnings', { n: result.warnings.length }), 'warning');
       d.root.setAttribute('data-ready', 'true');
     })

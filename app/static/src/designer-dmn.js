@@ -10,7 +10,7 @@ import 'dmn-js/dist/assets/dmn-js-literal-expression.css';
 import 'dmn-js/dist/assets/dmn-js-boxed-expression.css';
 import 'dmn-js/dist/assets/dmn-js-boxed-expression-controls.css';
 import 'dmn-js/dist/assets/dmn-font/css/dmn.css';
-import { fetchSource, handleSaveAnswer, page, saveFiles, showProblems, showStatus, text, translateModule } from './designer/page';
+import { fetchSource, handleSaveAnswer, page, saveFiles, setDirty, showProblems, showStatus, text, translateModule } from './designer/page';
 import './designer/designer.css';
 
 function start() {
@@ -32,6 +32,15 @@ function start() {
     })
     .then(function (result) {
       if (result && result.warnings && result.warnings.length) showStatus(text('import_warnings', { n: result.warnings.length }), 'warning');
+      modeler.on('views.changed', function () {
+        var viewer = modeler.getActiveViewer();
+        if (viewer && !viewer.__tongguanWatched) {
+          viewer.__tongguanWatched = true;
+          viewer.on('commandStack.changed', function () { setDirty(true); });
+        }
+      });
+      var viewer = modeler.getActiveViewer();
+      if (viewer) { viewer.__tongguanWatched = true; viewer.on('commandStack.changed', function () { setDirty(true); }); }
       d.root.setAttribute('data-ready', 'true');
     })
     .catch(function (err) {

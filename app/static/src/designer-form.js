@@ -1,7 +1,7 @@
 // Tongguan's form editor page (/designer/form/<file>): the JSON Schema in a text area, a live
 // preview rendered by the server with the product's own form macros (POST /designer/forms/preview),
 // saving as a draft.
-import { fetchSource, handleSaveAnswer, page, saveFiles, showProblems, showStatus, text } from './designer/page';
+import { fetchSource, handleSaveAnswer, page, saveFiles, setDirty, showProblems, showStatus, text } from './designer/page';
 import './designer/designer.css';
 
 function start() {
@@ -43,6 +43,7 @@ function start() {
   }
 
   area.addEventListener('input', function () {
+    setDirty(true);
     clearTimeout(timer);
     timer = setTimeout(render, 300);
   });

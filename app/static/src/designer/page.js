@@ -104,6 +104,7 @@ export function handleSaveAnswer(answer, onProblems) {
   if (answer.status === 201 || answer.status === 200) {
     var problems = body.problems || [];
     onProblems(problems);
+    setDirty(false);
     if (body.ok) showStatus(text('saved', { id: body.id }), 'success');
     else showStatus(text('saved_with_problems', { id: body.id, n: problems.length }), 'error');
   } else if (answer.status === 404 || answer.status === 405) {
@@ -122,3 +123,16 @@ export function fetchSource() {
     return r.text();
   });
 }
+
+// Unsaved changes: marked on the page (data-dirty) and asked about when leaving it.
+var dirty = false;
+export function setDirty(value) {
+  dirty = value;
+  var d = page();
+  if (d) d.root.setAttribute('data-dirty', value ? 'true' : 'false');
+}
+window.addEventListener('beforeunload', function (event) {
+  if (!dirty) return;
+  event.preventDefault();
+  event.returnValue = '';
+});
