@@ -14,7 +14,7 @@ FLASK  := $(BIN)/flask --app wsgi
 
 # front-end libraries (Leaflet, ...) from the npm registry, pinned by package-lock.json, bundled by
 # esbuild from the entry points app/static/src/*.js into app/static/vendor/ (not committed; no CDN)
-STATIC_SRC := $(wildcard app/static/src/*.js app/static/src/*.css)
+STATIC_SRC := $(wildcard app/static/src/*.js app/static/src/*.css app/static/src/*/*.js app/static/src/*/*.css app/static/src/*/*.json)
 NPM_MISSING := Tongguan's front-end libraries are installed with npm (Node.js 18 or newer): sudo apt-get install npm
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \

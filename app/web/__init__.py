@@ -54,6 +54,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(report.bp)
     app.register_blueprint(attachments.bp)
     app.register_blueprint(step_photos.bp)  # photos inside step forms
+    from app.web import designer  # the process designer's pages (流程设计)
+    app.register_blueprint(designer.bp)
 
     @app.get("/favicon.ico")
     def favicon() -> Any:

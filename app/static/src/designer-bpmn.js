@@ -1,0 +1,84 @@
+// Tongguan's BPMN editor page (/designer/bpmn/<file>): bpmn-js Modeler with the properties panel,
+// the "统管约定" group, bpmnlint while drawing, and saving as a draft. window.tongguanDesigner is
+// the modeler (the browser tests and the benchmark read it).
+import BpmnModeler from 'bpmn-js/lib/Modeler';
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
+import lintModule from 'bpmn-js-bpmnlint';
+import 'bpmn-js/dist/assets/diagram-js.css';
+import 'bpmn-js/dist/assets/bpmn-js.css';
+import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
+import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
+import 'bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css';
+import spiffworkflow from './designer/spiffworkflow.json';
+import lintConfig from './designer/lint';
+import tongguanProperties from './designer/properties';
+import { fetchSource, handleSaveAnswer, page, saveFiles, setDirty, showProblems, showStatus, text, translateModule } from './designer/page';
+import './designer/designer.css';
+
+function start() {
+  var d = page();
+  if (!d || d.root.getAttribute('data-kind') !== 'bpmn') return;
+  var modeler = new BpmnModeler({
+    container: '#designer-canvas',
+    // the general group and Tongguan's conventions open, as a designer needs them most
+    propertiesPanel: { parent: '#designer-properties', layout: { groups: { general: { open: true }, tongguan: { open: true } } } },
+    linting: { bpmnlint: lintConfig, active: true },
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, tongguanProperties, lintModule, translateModule],
+    moddleExtensions: { spiffworkflow: spiffworkflow }
+  });
+  window.tongguanDesigner = modeler;
+  var canvas = modeler.get('canvas');
+  var marked = [];
+
+  function pick(id) {
+    var registry = modeler.get('elementRegistry');
+    var el = registry.get(id);
+    if (!el) return;
+    modeler.get('selection').select(el);
+    canvas.scrollToElement(el);
+  }
+
+  function markProblems(problems) {
+    var registry = modeler.get('elementRegistry');
+    marked.forEach(function (id) { if (registry.get(id)) canvas.removeMarker(id, 'tg-problem'); });
+    marked = [];
+    problems.forEach(function (p) {
+      var el = p.element && registry.get(p.element);
+      if (el) {
+        canvas.addMarker(p.element, 'tg-problem');
+        marked.push(p.element);
+        if (!p.label && el.businessObject && el.businessObject.name) p.label = el.businessObject.name;
+      }
+    });
+    showProblems(problems, pick);
+  }
+
+  fetchSource()
+    .then(function (xml) { return modeler.importXML(xml); })
+    .then(function (result) {
+      canvas.zoom('fit-viewport');
+      modeler.on('commandStack.changed', function () { setDirty(modeler.get('commandStack').canUndo()); });
+      if (result.warnings && result.warnings.length) showStatus(text('import_warnings', { n: result.warnings.length }), 'warning');
+      d.root.setAttribute('data-ready', 'true');
+    })
+    .catch(function (err) {
+      showStatus(text('open_failed', { message: err.message || String(err) }), 'error');
+      d.root.setAttribute('data-ready', 'error');
+    });
+
+  var save = document.getElementById('designer-save');
+  if (save) {
+    save.addEventListener('click', function () {
+      save.disabled = true;
+      showStatus(text('saving'));
+      modeler.saveXML({ format: true })
+        .then(function (out) { var files = {}; files[d.file] = out.xml; return saveFiles(files); })
+        .then(function (answer) { handleSaveAnswer(answer, markProblems); })
+        .catch(function () { showStatus(text('save_failed', { status: 0, message: '' }), 'error'); })
+        .then(function () { save.disabled = false; });
+    });
+  }
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+else start();
