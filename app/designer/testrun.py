@@ -71,7 +71,7 @@ def may_design(principal: Principal) -> None:
 
 # ---------------------------------------------------------------------------- the draft's definition
 
-_parsed: OrderedDict[str, tuple[LoadedDefinition, dict[str, str]]] = OrderedDict()
+_parsed: OrderedDict[str, tuple[LoadedDefinition, dict[str, tuple[str, str]]]] = OrderedDict()
 _parsed_lock = threading.Lock()
 PARSED_KEPT = 16  # drafts kept parsed in memory (a designer steps through one draft at a time)
 
@@ -95,7 +95,7 @@ def draft_bundle(base: ProcessDefinition, files: Mapping[str, str]) -> dict[str,
                              "processes/<name>.bpmn, rules/<name>.dmn or forms/<name>.json"]}) from None
 
 
-def draft_definition(base: ProcessDefinition, files: Mapping[str, str]) -> tuple[LoadedDefinition, dict[str, str]]:
+def draft_definition(base: ProcessDefinition, files: Mapping[str, str]) -> tuple[LoadedDefinition, dict[str, tuple[str, str]]]:
     """The draft parsed and checked as a deploy would (cached by content), with the file of each
     process id. A draft that would not deploy cannot be test-run: 422 with the problems of
     :func:`app.designer.checks.check_bundle` (file, element, message)."""
@@ -124,15 +124,25 @@ def draft_definition(base: ProcessDefinition, files: Mapping[str, str]) -> tuple
     return definition, located
 
 
-def _process_files(bundle: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
-    """Process id → the bundle file that holds it (``processes/seven_step_loop.bpmn``)."""
+def _process_files(bundle: Mapping[str, Mapping[str, str]]) -> dict[str, tuple[str, str]]:
+    """Process or embedded sub-process id → (the process drawn as one diagram, the bundle file
+    that holds it): ``handling`` → ``("tier_handling", "processes/tier_handling.bpmn")``."""
     located = {}
     for name, text in bundle.get("processes", {}).items():
         root = parse_xml_safely(text, f"processes/{name}")
         for process in root.iter("{*}process"):
-            if process.get("id"):
-                located[process.get("id")] = f"processes/{name}"
+            pid = process.get("id")
+            if pid:
+                located[pid] = (pid, f"processes/{name}")
+                for sub in process.iter("{*}subProcess", "{*}transaction", "{*}adHocSubProcess"):
+                    if sub.get("id"):
+                        located[sub.get("id")] = (pid, f"processes/{name}")
     return located
+
+
+def _where(located: Mapping[str, tuple[str, str]] | None, spec_name: str) -> tuple[str, str | None]:
+    process, file = (located or {}).get(spec_name, (spec_name, None))
+    return process, file
 
 
 # ---------------------------------------------------------------------------- start data
@@ -235,7 +245,7 @@ def delete_test_run(principal: Principal, run_id: int) -> None:
     session.flush()
 
 
-def _load(run: TestRun) -> tuple[LoadedDefinition, dict[str, str], CaseWorkflow]:
+def _load(run: TestRun) -> tuple[LoadedDefinition, dict[str, tuple[str, str]], CaseWorkflow]:
     base = session.get(ProcessDefinition, run.base_definition_id)
     assert base is not None
     definition, located = draft_definition(base, json.loads(run.files))
@@ -353,20 +363,20 @@ def _failure(exc: Exception, workflow: CaseWorkflow) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- what a page draws
 
-def _path(workflow: CaseWorkflow, located: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def _path(workflow: CaseWorkflow, located: Mapping[str, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
     """The BPMN elements completed so far, in the order they completed (loops repeat them)."""
     done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
             if getattr(t.task_spec, "bpmn_id", None) and not isinstance(t.task_spec, BoundaryEventSplit)]
     done.sort(key=lambda t: t.last_state_change)
     out = []
     for t in done:
-        process = t.workflow.spec.name
+        process, file = _where(located, t.workflow.spec.name)
         out.append({"element": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name, "type": type(t.task_spec).__name__,
-                    "process": process, "file": (located or {}).get(process)})
+                    "process": process, "file": file})
     return out
 
 
-def _timers(workflow: CaseWorkflow) -> list[dict[str, Any]]:
+def _timers(workflow: CaseWorkflow, located: Mapping[str, tuple[str, str]]) -> list[dict[str, Any]]:
     out = []
     for t in workflow.get_tasks(state=TaskState.WAITING):
         event = getattr(t.task_spec, "event_definition", None)
@@ -374,7 +384,8 @@ def _timers(workflow: CaseWorkflow) -> list[dict[str, Any]]:
                                                          "DurationTimerEventDefinition", "TimeDateEventDefinition"):
             continue
         moment = _as_moment(t.internal_data.get("event_value"))
-        out.append({"element": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name, "process": t.workflow.spec.name,
+        process, file = _where(located, t.workflow.spec.name)
+        out.append({"element": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name, "process": process, "file": file,
                     "at": moment.isoformat() if moment else None})
     return out
 
@@ -402,15 +413,15 @@ def run_dict(run: TestRun, locale: str = "zh") -> dict[str, Any]:
         spiff_task = workflow.get_task_from_id(UUID(p.spiff_id))
         unit = directory().by_code[p.unit_code]
         schema = test_form(definition, spiff_task, p.unit_code, locale)
-        process = spiff_task.workflow.spec.name
+        process, file = _where(located, spiff_task.workflow.spec.name)
         waiting.append({"id": p.spiff_id, "element": p.meta.bpmn_id, "name": p.meta.name, "process": process,
-                        "file": located.get(process), "role": p.meta.role, "lane": p.meta.lane, "stage": p.meta.stage,
+                        "file": file, "role": p.meta.role, "lane": p.meta.lane, "stage": p.meta.stage,
                         "unit": {"code": unit.code, "name": unit.name}, "limit": p.time_limit,
                         "sign_limit": p.sign_limit, "form_file": p.meta.form, "form": schema,
                         "photo_fields": sorted(forms.photo_fields(schema)),
                         "values": forms.initial_values(schema, spiff_task.data)})
     answer["waiting"] = waiting
-    answer["timers"] = _timers(workflow)
+    answer["timers"] = _timers(workflow, located)
     answer["data"] = json.loads(json.dumps(_current_data(workflow), ensure_ascii=False, default=str))
     answer["status"] = "completed" if workflow.is_completed() else (
         "stuck" if error and error.get("kind") == "stuck" else "waiting")
