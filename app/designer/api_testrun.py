@@ -112,7 +112,7 @@ def delete_test_run(run_id: int) -> Any:
     return {"deleted": run_id}
 
 
-@bp.post("/processes/test-runs/<id:run_id>/tasks/<string(maxlength=36):task_id>")
+@bp.post("/processes/test-runs/<id:run_id>/tasks/<task_id>")
 def complete_test_task(run_id: int, task_id: str) -> Any:
     principal = api_principal()
     run = testrun.get_test_run(principal, run_id)

@@ -257,7 +257,7 @@ def _load(run: TestRun) -> tuple[LoadedDefinition, dict[str, tuple[str, str]], C
 
 def _waiting_task(workflow: CaseWorkflow, task_id: str) -> Any:
     try:
-        task = workflow.get_task_from_id(UUID(task_id))
+        task = workflow.get_task_from_id(UUID(task_id)) if len(task_id) <= 36 else None
     except Exception:  # noqa: BLE001 - a malformed id or the library's TaskNotFound
         task = None
     if task is None or task.state != TaskState.READY or not getattr(task.task_spec, "manual", False):
@@ -293,6 +293,7 @@ def complete_test_task(principal: Principal, run: TestRun, task_id: str, data: M
     definition, _located, workflow = _load(run)
     spiff_task = _waiting_task(workflow, task_id)
     projected = {p.spiff_id: p for p in _project(workflow, definition)}
+    task_id = str(spiff_task.id)  # as projected (an id may be sent in capitals)
     schema = test_form(definition, spiff_task, projected[task_id].unit_code, locale)
     checked = _without_photos(schema)
     errors = forms.validate(checked, data, locale)
