@@ -281,3 +281,44 @@ def test_a_test_run_never_reaches_the_timer_sweep(app: Flask, api: Callable[[str
         assert session.scalar(select(TestRun.state).where(TestRun.id == run["id"])) == state
     again = designer.get(f"{URL}/{run['id']}").get_json()
     assert again["timers"] == run["timers"] and again["waiting"] == run["waiting"]
+
+
+def _expire(app: Flask, run_id: int) -> None:
+    with app.app_context(), transaction():
+        session.get(TestRun, run_id).expires_at = utcnow() - timedelta(seconds=1)
+
+
+def _expired(app: Flask) -> int:
+    with app.app_context():
+        session.remove()
+        return int(session.scalar(select(func.count()).select_from(TestRun).where(TestRun.expires_at <= utcnow())) or 0)
+
+
+def test_the_hourly_purge_and_the_cli_delete_expired_runs(app: Flask, api: Callable[[str], Any]) -> None:
+    from app import scheduler
+    designer = api("demo_designer")
+    _expire(app, designer.post(URL, json={"data": START}).get_json()["id"])
+    assert _expired(app) == 1
+    scheduler.session_purge_job(app)
+    assert _expired(app) == 0
+    _expire(app, designer.post(URL, json={"data": START}).get_json()["id"])
+    result = app.test_cli_runner().invoke(args=["processes", "clean-test-runs"])
+    assert result.exit_code == 0 and "1 expired test runs deleted" in result.output
+    assert _expired(app) == 0
+
+
+def test_two_steps_at_once_on_one_run_conflict(app: Flask, api: Callable[[str], Any]) -> None:
+    """A step that read the run before another step was stored is refused (409), not merged."""
+    from app.core.auth import load_principal
+    from app.core.errors import Conflict
+    from app.designer import testrun
+    from app.orgs.models import User
+    run = api("demo_designer").post(URL, json={"data": START}).get_json()
+    with app.test_request_context():
+        principal = load_principal(session.scalar(select(User.id).where(User.username == "demo_designer")))
+        assert principal is not None
+        row = testrun.get_test_run(principal, run["id"])
+        session.execute(text("UPDATE designer_test_runs SET version = version + 1 WHERE id = :id"), {"id": run["id"]})
+        with pytest.raises(Conflict):
+            testrun.complete_test_task(principal, row, run["waiting"][0]["id"], STEPS["verify_on_site"])
+        session.rollback()
