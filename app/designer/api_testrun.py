@@ -72,10 +72,10 @@ class TestRunSchema(Schema):
     updated_at = fields.String()
     expires_at = fields.String()
     path = fields.List(fields.Dict(), metadata={"description": "completed elements in order: element, name, type, "
-                                                               "process, file"})
+                                                               "process, file, flow (the sequence flow taken to it)"})
     waiting = fields.List(fields.Dict(), metadata={"description": "waiting user tasks: id, element, name, process, "
                                                                   "file, role, lane, stage, unit, limit, form (JSON "
-                                                                  "Schema), photo_fields, values"})
+                                                                  "Schema), photo_fields, values, documentation, flow"})
     timers = fields.List(fields.Dict())
     effects = fields.List(fields.Dict())
     steps = fields.List(fields.Dict())

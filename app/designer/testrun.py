@@ -26,7 +26,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -71,7 +71,7 @@ def may_design(principal: Principal) -> None:
 
 # ---------------------------------------------------------------------------- the draft's definition
 
-_parsed: OrderedDict[str, tuple[LoadedDefinition, dict[str, tuple[str, str]]]] = OrderedDict()
+_parsed: OrderedDict[str, tuple[LoadedDefinition, Diagrams]] = OrderedDict()
 _parsed_lock = threading.Lock()
 PARSED_KEPT = 16  # drafts kept parsed in memory (a designer steps through one draft at a time)
 
@@ -95,7 +95,7 @@ def draft_bundle(base: ProcessDefinition, files: Mapping[str, str]) -> dict[str,
                              "processes/<name>.bpmn, rules/<name>.dmn or forms/<name>.json"]}) from None
 
 
-def draft_definition(base: ProcessDefinition, files: Mapping[str, str]) -> tuple[LoadedDefinition, dict[str, tuple[str, str]]]:
+def draft_definition(base: ProcessDefinition, files: Mapping[str, str]) -> tuple[LoadedDefinition, Diagrams]:
     """The draft parsed and checked as a deploy would (cached by content), with the file of each
     process id. A draft that would not deploy cannot be test-run: 422 with the problems of
     :func:`app.designer.checks.check_bundle` (file, element, message)."""
@@ -116,7 +116,7 @@ def draft_definition(base: ProcessDefinition, files: Mapping[str, str]) -> tuple
             problems=[asdict(p) for p in problems]) from None
     definition = LoadedDefinition(id=base.id, process_id=base.process_id, version=base.version, spec=spec,
                                   subprocess_specs=subs, forms=parsed_forms, tasks=tasks)
-    located = _process_files(bundle)
+    located = _diagrams(bundle)
     with _parsed_lock:
         _parsed[key] = (definition, located)
         while len(_parsed) > PARSED_KEPT:
@@ -124,25 +124,41 @@ def draft_definition(base: ProcessDefinition, files: Mapping[str, str]) -> tuple
     return definition, located
 
 
-def _process_files(bundle: Mapping[str, Mapping[str, str]]) -> dict[str, tuple[str, str]]:
-    """Process or embedded sub-process id → (the process drawn as one diagram, the bundle file
-    that holds it): ``handling`` → ``("tier_handling", "processes/tier_handling.bpmn")``."""
-    located = {}
+@dataclass(frozen=True)
+class Diagrams:
+    """Where the draft's elements are drawn: the process (one diagram) and file of each process or
+    embedded sub-process id, and the sequence flow between two elements of a file."""
+
+    places: dict[str, tuple[str, str]]
+    flows: dict[tuple[str, str, str], str]
+
+    def where(self, spec_name: str) -> tuple[str, str | None]:
+        """``handling`` → ``("tier_handling", "processes/tier_handling.bpmn")``."""
+        process, file = self.places.get(spec_name, (spec_name, None))
+        return process, file
+
+    def flow(self, file: str | None, source: str, target: str) -> str | None:
+        return self.flows.get((file or "", source, target))
+
+
+def _diagrams(bundle: Mapping[str, Mapping[str, str]]) -> Diagrams:
+    places: dict[str, tuple[str, str]] = {}
+    flows: dict[tuple[str, str, str], str] = {}
     for name, text in bundle.get("processes", {}).items():
-        root = parse_xml_safely(text, f"processes/{name}")
+        file = f"processes/{name}"
+        root = parse_xml_safely(text, file)
         for process in root.iter("{*}process"):
             pid = process.get("id")
-            if pid:
-                located[pid] = (pid, f"processes/{name}")
-                for sub in process.iter("{*}subProcess", "{*}transaction", "{*}adHocSubProcess"):
-                    if sub.get("id"):
-                        located[sub.get("id")] = (pid, f"processes/{name}")
-    return located
-
-
-def _where(located: Mapping[str, tuple[str, str]] | None, spec_name: str) -> tuple[str, str | None]:
-    process, file = (located or {}).get(spec_name, (spec_name, None))
-    return process, file
+            if not pid:
+                continue
+            places[pid] = (pid, file)
+            for sub in process.iter("{*}subProcess", "{*}transaction", "{*}adHocSubProcess"):
+                if sub.get("id"):
+                    places[sub.get("id")] = (pid, file)
+            for flow in process.iter("{*}sequenceFlow"):
+                if flow.get("id") and flow.get("sourceRef") and flow.get("targetRef"):
+                    flows.setdefault((file, flow.get("sourceRef"), flow.get("targetRef")), flow.get("id"))
+    return Diagrams(places, flows)
 
 
 # ---------------------------------------------------------------------------- start data
@@ -245,7 +261,7 @@ def delete_test_run(principal: Principal, run_id: int) -> None:
     session.flush()
 
 
-def _load(run: TestRun) -> tuple[LoadedDefinition, dict[str, tuple[str, str]], CaseWorkflow]:
+def _load(run: TestRun) -> tuple[LoadedDefinition, Diagrams, CaseWorkflow]:
     base = session.get(ProcessDefinition, run.base_definition_id)
     assert base is not None
     definition, located = draft_definition(base, json.loads(run.files))
@@ -364,20 +380,38 @@ def _failure(exc: Exception, workflow: CaseWorkflow) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- what a page draws
 
-def _path(workflow: CaseWorkflow, located: Mapping[str, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
-    """The BPMN elements completed so far, in the order they completed (loops repeat them)."""
-    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-            if getattr(t.task_spec, "bpmn_id", None) and not isinstance(t.task_spec, BoundaryEventSplit)]
+def _named(task: Any) -> Any:
+    """The nearest task at or above ``task`` that is a BPMN element (not an internal spec)."""
+    while task is not None and (not getattr(task.task_spec, "bpmn_id", None)
+                                or isinstance(task.task_spec, BoundaryEventSplit)):
+        task = task.parent
+    return task
+
+
+def _path(workflow: CaseWorkflow, located: Diagrams | None = None) -> list[dict[str, Any]]:
+    """The BPMN elements completed so far, in the order they completed (loops repeat them), each
+    with the sequence flow that led to it (``flow``; None at a start or where no flow is drawn)."""
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if _named(t) is t]
     done.sort(key=lambda t: t.last_state_change)
     out = []
     for t in done:
-        process, file = _where(located, t.workflow.spec.name)
+        process, file = located.where(t.workflow.spec.name) if located else (t.workflow.spec.name, None)
+        before = _named(t.parent)
+        flow = located.flow(file, before.task_spec.bpmn_id, t.task_spec.bpmn_id) if located and before else None
         out.append({"element": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name, "type": type(t.task_spec).__name__,
-                    "process": process, "file": file})
+                    "process": process, "file": file, "flow": flow})
     return out
 
 
-def _timers(workflow: CaseWorkflow, located: Mapping[str, tuple[str, str]]) -> list[dict[str, Any]]:
+def _flow_to(task: Any, located: Diagrams) -> str | None:
+    before = _named(task.parent)
+    if before is None:
+        return None
+    _process, file = located.where(task.workflow.spec.name)
+    return located.flow(file, before.task_spec.bpmn_id, task.task_spec.bpmn_id)
+
+
+def _timers(workflow: CaseWorkflow, located: Diagrams) -> list[dict[str, Any]]:
     out = []
     for t in workflow.get_tasks(state=TaskState.WAITING):
         event = getattr(t.task_spec, "event_definition", None)
@@ -385,7 +419,7 @@ def _timers(workflow: CaseWorkflow, located: Mapping[str, tuple[str, str]]) -> l
                                                          "DurationTimerEventDefinition", "TimeDateEventDefinition"):
             continue
         moment = _as_moment(t.internal_data.get("event_value"))
-        process, file = _where(located, t.workflow.spec.name)
+        process, file = located.where(t.workflow.spec.name)
         out.append({"element": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name, "process": process, "file": file,
                     "at": moment.isoformat() if moment else None})
     return out
@@ -404,7 +438,7 @@ def run_dict(run: TestRun, locale: str = "zh") -> dict[str, Any]:
         "error": error, "path": [], "waiting": [], "timers": [], "data": {}}
     if run.state is None:
         answer["status"] = "failed"
-        answer["elements"] = {"completed": (error or {}).get("path", []), "waiting": [],
+        answer["elements"] = {"completed": sorted(set((error or {}).get("path", []))), "waiting": [], "flows": [],
                               "error": (error or {}).get("element")}
         return answer
     definition, located, workflow = _load(run)
@@ -414,13 +448,14 @@ def run_dict(run: TestRun, locale: str = "zh") -> dict[str, Any]:
         spiff_task = workflow.get_task_from_id(UUID(p.spiff_id))
         unit = directory().by_code[p.unit_code]
         schema = test_form(definition, spiff_task, p.unit_code, locale)
-        process, file = _where(located, spiff_task.workflow.spec.name)
+        process, file = located.where(spiff_task.workflow.spec.name)
         waiting.append({"id": p.spiff_id, "element": p.meta.bpmn_id, "name": p.meta.name, "process": process,
                         "file": file, "role": p.meta.role, "lane": p.meta.lane, "stage": p.meta.stage,
                         "unit": {"code": unit.code, "name": unit.name}, "limit": p.time_limit,
                         "sign_limit": p.sign_limit, "form_file": p.meta.form, "form": schema,
                         "photo_fields": sorted(forms.photo_fields(schema)),
-                        "values": forms.initial_values(schema, spiff_task.data)})
+                        "values": forms.initial_values(schema, spiff_task.data), "documentation": p.meta.documentation,
+                        "flow": _flow_to(spiff_task, located)})
     answer["waiting"] = waiting
     answer["timers"] = _timers(workflow, located)
     answer["data"] = json.loads(json.dumps(_current_data(workflow), ensure_ascii=False, default=str))
@@ -428,6 +463,7 @@ def run_dict(run: TestRun, locale: str = "zh") -> dict[str, Any]:
         "stuck" if error and error.get("kind") == "stuck" else "waiting")
     answer["elements"] = {"completed": sorted({p["element"] for p in answer["path"]}),
                           "waiting": sorted({w["element"] for w in waiting}),
+                          "flows": sorted({x["flow"] for x in [*answer["path"], *waiting] if x["flow"]}),
                           "error": (error or {}).get("element")}
     return answer
 

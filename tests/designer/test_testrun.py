@@ -98,6 +98,7 @@ def test_a_draft_with_an_added_step_walks_the_loop_with_that_step(app: Flask, ap
     assert first["role"] == "grid_worker" and first["unit"]["code"] == "d1-s1-c1" and first["limit"] == "1h"
     assert first["form"]["type"] == "object" and "confirmed" in first["form"]["properties"]  # JSON Schema to render
     assert first["photo_fields"] == ["site_photos"] and first["file"] == "processes/seven_step_loop.bpmn"
+    assert first["flow"] == "flow_need_verify" and first["documentation"].startswith("请到现场核实")
 
     r = designer.post(f"{URL}/{run['id']}/tasks/{first['id'].upper()}", json={"data": STEPS["verify_on_site"]})
     assert r.status_code == 200, r.get_json()
@@ -118,6 +119,11 @@ def test_a_draft_with_an_added_step_walks_the_loop_with_that_step(app: Flask, ap
     assert path.index("verify_on_site") < path.index("review_case") < path.index("file_case")
     assert {"starting_tier", "propose_dispatch", "case_closed"} <= set(path)  # DMN and end event ran
     assert "review_case" in run["elements"]["completed"]
+    flows = {p["element"]: p["flow"] for p in run["path"]}
+    assert flows["review_case"] == "flow_verified_file" and flows["file_case"] == "flow_review_file"
+    assert flows["case_received"] is None  # a start: no flow led there
+    assert {"flow_verified_file", "flow_review_file", "flow_need_verify"} <= set(run["elements"]["flows"])
+    assert "flow_skip_verify" not in run["elements"]["flows"]  # the branch not taken
     assert [s["element"] for s in run["steps"]] == LOOP_STEPS
     assert run["steps"][0]["data"]["site_photos"] == []  # photo fields are left empty
 
