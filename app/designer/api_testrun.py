@@ -54,6 +54,27 @@ class TestRunStepSchema(Schema):
     data = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "the task's form data"})
 
 
+class TestRunSignalSchema(Schema):
+    __test__ = False
+    task = fields.String(required=True, validate=validate.Length(min=1, max=36),
+                         metadata={"description": "`id` of one of the run's `waiting` tasks"})
+    name = fields.String(required=True, validate=validate.OneOf(testrun.SIGNALS),
+                         metadata={"description": "escalate (上报/吹哨) or return (退单)"})
+    reason = fields.String(load_default="试运行", validate=validate.Length(max=500))
+
+
+def _in_years(moment: Any) -> None:
+    if not 2000 <= moment.year <= 9000:
+        raise ValidationError("年份应在 2000 到 9000 之间 / the year must be within 2000-9000")
+
+
+class TestRunTimersSchema(Schema):
+    __test__ = False
+    at = fields.AwareDateTime(required=True, validate=_in_years, metadata={
+        "description": "the run's clock jumps to this moment (with its zone, years 2000-9000); every timer due "
+                       "by then fires"})
+
+
 class DiffRequestSchema(_FilesSchema):
     pass
 
@@ -121,6 +142,24 @@ def complete_test_task(run_id: int, task_id: str) -> Any:
     return testrun.run_dict(run, _locale())
 
 
+@bp.post("/processes/test-runs/<id:run_id>/signals")
+def signal_test_task(run_id: int) -> Any:
+    principal = api_principal()
+    run = testrun.get_test_run(principal, run_id)
+    body = _body(TestRunSignalSchema)
+    run = testrun.signal_test_task(principal, run, body["task"], body["name"], body["reason"])
+    return testrun.run_dict(run, _locale())
+
+
+@bp.post("/processes/test-runs/<id:run_id>/timers")
+def fire_test_timers(run_id: int) -> Any:
+    principal = api_principal()
+    run = testrun.get_test_run(principal, run_id)
+    body = _body(TestRunTimersSchema)
+    run = testrun.fire_test_timers(principal, run, body["at"])
+    return testrun.run_dict(run, _locale())
+
+
 @bp.post("/processes/diff")
 def diff_draft() -> Any:
     principal = api_principal()
@@ -138,18 +177,21 @@ OPERATION_IDS = {
     ("get", "/api/v1/processes/test-runs/{run_id}"): "getTestRun",
     ("delete", "/api/v1/processes/test-runs/{run_id}"): "deleteTestRun",
     ("post", "/api/v1/processes/test-runs/{run_id}/tasks/{task_id}"): "completeTestTask",
+    ("post", "/api/v1/processes/test-runs/{run_id}/signals"): "signalTestTask",
+    ("post", "/api/v1/processes/test-runs/{run_id}/timers"): "fireTestTimers",
     ("post", "/api/v1/processes/diff"): "diffDraft",
 }
 LINKS = {
     "createTestRun": {"201": {
         "getTestRun": {"run_id": "$response.body#/id"}, "deleteTestRun": {"run_id": "$response.body#/id"},
-        "completeTestTask": {"run_id": "$response.body#/id", "task_id": "$response.body#/waiting/0/id"}}},
+        "completeTestTask": {"run_id": "$response.body#/id", "task_id": "$response.body#/waiting/0/id"},
+        "signalTestTask": {"run_id": "$response.body#/id"}, "fireTestTimers": {"run_id": "$response.body#/id"}}},
 }
 
 
 def openapi_paths(spec: APISpec, secured: list[dict[str, Any]], errors: dict[str, Any],
                   resp: Any, body: Any, id_parameter: Any) -> None:
-    for name in ("TestRunCreate", "TestRunStep", "TestRun", "DiffRequest", "Diff"):
+    for name in ("TestRunCreate", "TestRunStep", "TestRunSignal", "TestRunTimers", "TestRun", "DiffRequest", "Diff"):
         spec.components.schema(name, schema=globals()[f"{name}Schema"])
     forbidden = {**errors, "403": resp("not a process designer or administrator", "Error")}
     run_id = id_parameter("run_id")
@@ -180,6 +222,19 @@ def openapi_paths(spec: APISpec, secured: list[dict[str, Any]], errors: dict[str
         "responses": {"200": resp("the run, moved on", "TestRun"),
                       "409": resp("the task is not waiting, or the run failed at its start", "Error"),
                       "422": resp("field errors of the form; nothing changed", "Error"), **forbidden}}})
+    spec.path("/api/v1/processes/test-runs/{run_id}/signals", operations={"post": {
+        "summary": "上报/吹哨 or 退单 at a waiting task of a test run (the signal `escalate` or `return`)",
+        "security": secured, "parameters": [run_id], "requestBody": body("TestRunSignal"),
+        "responses": {"200": resp("the run, moved on", "TestRun"),
+                      "409": resp("the task is not waiting or catches no such signal here", "Error"),
+                      "422": resp("invalid input", "Error"), **forbidden}}})
+    spec.path("/api/v1/processes/test-runs/{run_id}/timers", operations={"post": {
+        "summary": "Move the test run's clock to `at` and fire its timers due by then (reminders, escalations)",
+        "description": "For this run only: the product's timer sweep never sees a test run.",
+        "security": secured, "parameters": [run_id], "requestBody": body("TestRunTimers"),
+        "responses": {"200": resp("the run, moved on", "TestRun"),
+                      "409": resp("no timer of the run is due by then", "Error"),
+                      "422": resp("invalid input", "Error"), **forbidden}}})
     spec.path("/api/v1/processes/diff", operations={"post": {
         "summary": "差异: what the draft's files change against the deployed bundle, element by element",
         "security": secured, "requestBody": body("DiffRequest"),

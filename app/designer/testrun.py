@@ -298,14 +298,19 @@ def _without_photos(schema: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_room(run: TestRun) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = json.loads(run.steps)
+    if len(steps) >= MAX_STEPS:
+        raise Conflict(f"一次试运行最多 {MAX_STEPS} 步 / a test run takes at most {MAX_STEPS} steps")
+    return steps
+
+
 def complete_test_task(principal: Principal, run: TestRun, task_id: str, data: Mapping[str, Any],
                        locale: str = "zh") -> TestRun:
     """Complete a waiting task of the run with form data, checked by the task's form as the inbox
     checks it (422 with field errors; the run is unchanged), and run the draft to its next wait.
     A failure of the process keeps the run at its last good state, with ``error`` set."""
-    steps = json.loads(run.steps)
-    if len(steps) >= MAX_STEPS:
-        raise Conflict(f"一次试运行最多 {MAX_STEPS} 步 / a test run takes at most {MAX_STEPS} steps")
+    _check_room(run)
     definition, _located, workflow = _load(run)
     spiff_task = _waiting_task(workflow, task_id)
     projected = {p.spiff_id: p for p in _project(workflow, definition)}
@@ -321,8 +326,6 @@ def complete_test_task(principal: Principal, run: TestRun, task_id: str, data: M
     values = forms.complete_data(schema, data)
     for name in forms.photo_fields(schema):
         values[name] = []
-    now = utcnow()
-    existing = dict.fromkeys(projected)
 
     def act() -> None:
         spiff_task.data.update(values)
@@ -330,21 +333,79 @@ def complete_test_task(principal: Principal, run: TestRun, task_id: str, data: M
         workflow.do_engine_steps()
 
     meta = definition.tasks[spiff_task.task_spec.bpmn_id]
+    return _advance(run, definition, workflow, act, set(projected), utcnow(), {
+        "action": "complete", "task": task_id, "element": meta.bpmn_id, "name": meta.name, "data": values})
+
+
+SIGNALS = ("escalate", "return")
+
+
+def signal_test_task(principal: Principal, run: TestRun, task_id: str, name: str, reason: str) -> TestRun:
+    """上报/吹哨 (``escalate``) or 退单 (``return``) at a waiting task, as the task page sends them:
+    the diagram decides what they do (a boundary signal event on the task or around it); a task
+    that catches no such signal is a 409, as live."""
+    from SpiffWorkflow.bpmn import BpmnEvent
+    from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
+
+    from app.engine.waits import _catches_signal
+    _check_room(run)
+    definition, _located, workflow = _load(run)
+    spiff_task = _waiting_task(workflow, task_id)
+    if not _catches_signal(workflow, spiff_task, name):
+        raise Conflict(f"流程在此环节不接受“{name}” / the process does not accept '{name}' at task "
+                       f"{spiff_task.task_spec.bpmn_id}")
+    payload = {"reason": reason, "by": principal.username, "from_tier": _current_data(workflow).get("tier")}
+    existing = {p.spiff_id for p in _project(workflow, definition)}
+
+    def act() -> None:
+        workflow.send_event(BpmnEvent(SignalEventDefinition(name), payload=payload))
+        workflow.do_engine_steps()
+
+    return _advance(run, definition, workflow, act, existing, utcnow(), {
+        "action": "signal", "signal": name, "task": str(spiff_task.id), "element": spiff_task.task_spec.bpmn_id,
+        "name": spiff_task.task_spec.bpmn_name, "data": payload})
+
+
+def fire_test_timers(principal: Principal, run: TestRun, at: datetime) -> TestRun:
+    """Let the run's clock jump to ``at`` and fire every timer due by then (临近时限, 超过时限 …), as
+    the timer sweep does for a case, but for this run alone. Nothing due: 409."""
+    from app.core import clock
+    from app.engine.waits import _due_timer_names
+    _check_room(run)
+    definition, _located, workflow = _load(run)
+    due = _due_timer_names(workflow, at)
+    if not due:
+        raise Conflict("到该时刻没有到期的定时器 / no timer of the run is due by then")
+    existing = {p.spiff_id for p in _project(workflow, definition)}
+
+    def act() -> None:
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+
+    stamp = utcnow()
+    with clock.frozen(at):
+        return _advance(run, definition, workflow, act, existing, at, {
+            "action": "timers", "timers": due, "element": None, "name": None, "data": {}}, stamp)
+
+
+def _advance(run: TestRun, definition: LoadedDefinition, workflow: CaseWorkflow, act: Any, existing: set[str],
+             now: datetime, entry: dict[str, Any], stamp: datetime | None = None) -> TestRun:
+    """Run ``act`` as the live host does (same budget, timers, state cap; effects collected, not
+    carried out), then store the new state with the step, or the failure with the old state."""
+    steps = json.loads(run.steps)
     try:
-        step = _run(workflow, definition, act, existing, now, paused=False)
+        step = _run(workflow, definition, act, dict.fromkeys(existing), now, paused=False)
     except Exception as exc:  # noqa: BLE001 - the draft failed on this step: shown, the run stays where it was
-        run.error = json.dumps({**_failure(exc, workflow), "task": task_id, "data": values}, ensure_ascii=False,
-                               default=str)
+        run.error = json.dumps({**_failure(exc, workflow), "step": entry}, ensure_ascii=False, default=str)
     else:
         run.state = step.state
-        steps.append({"task": task_id, "element": meta.bpmn_id, "name": meta.name, "at": now.isoformat(),
-                      "data": values})
+        steps.append({**entry, "at": now.isoformat()})
         run.steps = json.dumps(steps, ensure_ascii=False, default=str)
         run.effects = json.dumps(json.loads(run.effects) + [asdict(e) for e in step.effects], ensure_ascii=False)
         run.error = None
         if not _moves_on(workflow, step):
             run.error = json.dumps(_failure(NoWayForward(stalled(workflow)), workflow), ensure_ascii=False)
-    run.updated_at = now
+    run.updated_at = stamp or now
     try:
         session.flush()
     except StaleDataError:

@@ -3,7 +3,7 @@ cases, and nothing of it in the real tables (cases, tasks, audit trail, notifica
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -328,3 +328,49 @@ def test_two_steps_at_once_on_one_run_conflict(app: Flask, api: Callable[[str], 
         with pytest.raises(Conflict):
             testrun.complete_test_task(principal, row, run["waiting"][0]["id"], STEPS["verify_on_site"])
         session.rollback()
+
+
+def test_escalating_and_returning_as_the_task_page_does(app: Flask, api: Callable[[str], Any]) -> None:
+    designer = api("demo_designer")
+    run = walk(designer, designer.post(URL, json={"data": START}).get_json(), ["verify_on_site", "file_case", "triage"])
+    handle = next(w for w in run["waiting"] if w["element"] == "handle_case")
+    assert run["data"]["tier"] == "district"
+    r = designer.post(f"{URL}/{run['id']}/signals", json={"task": run["waiting"][0]["id"], "name": "bogus"})
+    assert r.status_code == 422 and "name" in r.get_json()["errors"]
+    with app.app_context():
+        before = counts()
+    r = designer.post(f"{URL}/{run['id']}/signals", json={"task": handle["id"], "name": "escalate", "reason": "区级无法处置"})
+    assert r.status_code == 200, r.get_json()
+    run = r.get_json()
+    assert run["error"] is None and [w["element"] for w in run["waiting"]] == ["triage"]
+    assert run["waiting"][0]["unit"]["code"] == "city" and run["data"]["tier"] == "city"
+    assert "handling_escalated" in [p["element"] for p in run["path"]]
+    assert run["steps"][-1]["action"] == "signal" and run["steps"][-1]["data"]["reason"] == "区级无法处置"
+    # 现场核实 catches no signal: refused as live
+    fresh = designer.post(URL, json={"data": START}).get_json()
+    r = designer.post(f"{URL}/{fresh['id']}/signals", json={"task": fresh["waiting"][0]["id"], "name": "return"})
+    assert r.status_code == 409
+    with app.app_context():
+        assert counts() == before
+
+
+def test_timers_fire_on_the_runs_own_clock_and_their_effects_are_only_listed(app: Flask, api: Callable[[str], Any]) -> None:
+    designer = api("demo_designer")
+    run = walk(designer, designer.post(URL, json={"data": START}).get_json(), ["verify_on_site", "file_case", "triage"])
+    assert designer.post(f"{URL}/{run['id']}/timers", json={"at": utcnow().isoformat()}).status_code == 409
+    for bad in ("2026-01-01T00:00:00", "0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00", "soon"):
+        assert designer.post(f"{URL}/{run['id']}/timers", json={"at": bad}).status_code == 422, bad  # no zone, range
+    red = max(t["at"] for t in run["timers"])
+    with app.app_context():
+        before = counts()
+    late = (datetime.fromisoformat(red) + timedelta(minutes=1)).isoformat()
+    r = designer.post(f"{URL}/{run['id']}/timers", json={"at": late})
+    assert r.status_code == 200, r.get_json()
+    run = r.get_json()
+    assert run["error"] is None and [w["element"] for w in run["waiting"]] == ["handle_case"]  # non-interrupting
+    path = [p["element"] for p in run["path"]]
+    assert {"handle_turns_yellow", "remind_handler", "handle_turns_red", "supervise_overdue"} <= set(path)
+    assert [e["kind"] for e in run["effects"]] == ["remind", "supervise"]
+    assert run["steps"][-1]["action"] == "timers" and run["timers"] == []
+    with app.app_context():
+        assert counts() == before  # no notification, no audit event, no case
