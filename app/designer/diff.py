@@ -20,7 +20,7 @@ from typing import Any
 
 from lxml import etree
 
-from app.engine.definitions import BundleError, parse_xml_safely
+from app.engine.definitions import BundleError, lane_role, parse_xml_safely
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 SECTIONS = ("processes", "rules", "forms")
@@ -57,6 +57,7 @@ def _bpmn_facts(el: etree._Element, lanes: Mapping[str, str]) -> dict[str, Any]:
     eid = el.get("id") or ""
     if eid in lanes:
         facts["lane"] = lanes[eid]
+        facts["role"] = lane_role(lanes[eid])
     ext = _child(el, "extensionElements")
     if ext is not None:
         for prop in ext.iter(f"{{{SPIFF_NS}}}property"):
@@ -102,7 +103,8 @@ def _bpmn_elements(root: etree._Element) -> dict[str, dict[str, dict[str, Any]]]
         elements: dict[str, dict[str, Any]] = {}
         for lane in process.iter("{*}lane"):
             lane_name = lane.get("name") or lane.get("id") or ""
-            elements[lane.get("id") or lane_name] = {"type": "lane", "name": lane.get("name")}
+            elements[lane.get("id") or lane_name] = {"type": "lane", "name": lane.get("name"),
+                                                     "role": lane_role(lane.get("name"))}
             for ref in lane:
                 if _local(ref) == "flowNodeRef" and ref.text:
                     lanes[ref.text.strip()] = lane_name

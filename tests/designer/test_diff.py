@@ -89,7 +89,16 @@ def test_a_removed_task_and_a_moved_lane_and_a_changed_condition(api: Callable[[
     entry = only(diff(api, {"processes/seven_step_loop.bpmn": draft}))
     assert "mark_closed" in entry["elements"]["removed"]
     changes = {e["id"]: e["changes"] for e in entry["parts"][0]["changed"]}
-    assert changes["count_rework"] == [{"field": "lane", "before": "处置人员 (handler)", "after": "网格员 (grid_worker)"}]
+    assert changes["count_rework"] == [{"field": "lane", "before": "处置人员 (handler)", "after": "网格员 (grid_worker)"},
+                                       {"field": "role", "before": "handler", "after": "grid_worker"}]
+
+
+def test_a_renamed_lane_keeps_its_role(api: Callable[[str], Any]) -> None:
+    draft = LOOP.replace('name="受理员 (operator)"', 'name="接线受理员 (operator)"')
+    entry = only(diff(api, {"processes/seven_step_loop.bpmn": draft}))
+    changes = {e["id"]: e["changes"] for e in entry["parts"][0]["changed"]}
+    assert changes["lane_operator"] == [{"field": "name", "before": "受理员 (operator)", "after": "接线受理员 (operator)"}]
+    assert changes["callback_case"] == [{"field": "lane", "before": "受理员 (operator)", "after": "接线受理员 (operator)"}]
 
 
 def test_dmn_rules_and_form_fields(api: Callable[[str], Any]) -> None:

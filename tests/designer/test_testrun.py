@@ -63,7 +63,7 @@ STEPS = {
 
 
 def counts() -> dict[str, int]:
-    tables = ("cases", "tasks", "workflow_instances", "incidents", "audit_events", "notifications")
+    tables = ("cases", "tasks", "workflow_instances", "incidents", "audit_events", "notifications", "process_definitions")
     return {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
 
 
@@ -87,9 +87,11 @@ LOOP_STEPS = ["verify_on_site", "review_case", "file_case", "triage", "handle_ca
 
 
 def test_a_draft_with_an_added_step_walks_the_loop_with_that_step(app: Flask, api: Callable[[str], Any]) -> None:
+    from app.engine import definitions
     designer = api("demo_designer")
     with app.app_context():
         before = counts()
+    versions = set(definitions._cache)
     r = designer.post(URL, json={"files": REVIEW_DRAFT, "data": START})
     assert r.status_code == 201, r.get_json()
     run = r.get_json()
@@ -131,6 +133,7 @@ def test_a_draft_with_an_added_step_walks_the_loop_with_that_step(app: Flask, ap
     assert r.status_code == 200 and r.get_json()["path"] == run["path"]
     with app.app_context():
         assert counts() == before  # no case, task, workflow, incident, audit event or notification
+    assert set(definitions._cache) <= versions  # the draft is not among the versions cases run on
 
 
 def test_without_files_it_runs_the_deployed_bundle(api: Callable[[str], Any]) -> None:
