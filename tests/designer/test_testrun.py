@@ -377,3 +377,10 @@ def test_timers_fire_on_the_runs_own_clock_and_their_effects_are_only_listed(app
     assert run["steps"][-1]["action"] == "timers" and run["timers"] == []
     with app.app_context():
         assert counts() == before  # no notification, no audit event, no case
+
+
+def test_answers_have_exactly_the_documented_fields(api: Callable[[str], Any]) -> None:
+    from app.designer.api_testrun import DiffSchema, TestRunSchema
+    run = api("demo_designer").post(URL, json={"data": START}).get_json()
+    assert set(run) == set(TestRunSchema().fields)
+    assert set(api("demo_designer").post("/api/v1/processes/diff", json={"files": {}}).get_json()) == set(DiffSchema().fields)
