@@ -303,8 +303,7 @@ def test_handler_blows_the_whistle_from_the_task_page(app: Flask, api: Api, make
     assert case_of(api, task["case_id"])["tier"] == "city"
     escalated = html(browser("demo_supervisor").get("/supervision"))
     section = escalated.split('id="escalated-title"', 1)[1].split("</section>", 1)[0]
-    # a long list shows its first rows (the suite escalates many cases before this one)
-    assert task["case_number"] in section or 'class="more-note' in section or 'rel="next"' in section
+    assert task["case_number"] in section or 'class="more-note' in section  # a long list shows its first rows
 
 
 def test_supervisor_returns_and_reassigns_from_the_task_page(
@@ -350,8 +349,7 @@ def test_overdue_case_is_marked_supervised(app: Flask, api: Api, make_case: Call
     assert "督办中" in page and "light-red" in page and "超期" in page
     console = html(supervisor.get("/supervision"))
     section = console.split('id="escalated-title"', 1)[1].split("</section>", 1)[0]
-    # a long list shows its first rows (the suite escalates many cases before this one)
-    assert task["case_number"] in section or 'class="more-note' in section or 'rel="next"' in section
+    assert task["case_number"] in section or 'class="more-note' in section  # a long list shows its first rows
     assert unread_badge(console) > before  # (the sweep fires the other tests' timers too)
     listing = html(supervisor.get("/notifications?unread=1"))
     items = [i for i in listing.split('<li class="notification')[1:] if f'href="/cases/{task["case_id"]}"' in i]
