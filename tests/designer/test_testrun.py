@@ -227,7 +227,7 @@ def test_bad_input_is_a_422_with_the_field(api: Callable[[str], Any], body: dict
 def test_a_broken_draft_is_refused_with_its_problems(api: Callable[[str], Any]) -> None:
     r = api("demo_designer").post(URL, json={"files": {"rules/starting_tier.dmn": "<definitions"}})
     assert r.status_code == 422
-    assert [p["file"] for p in r.get_json()["problems"]] == ["rules/starting_tier.dmn"]
+    assert "rules/starting_tier.dmn" in [p["file"] for p in r.get_json()["problems"]]
     r = api("demo_designer").post(URL, data="not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 422
 
