@@ -87,6 +87,14 @@ def processes_list() -> None:
         click.echo(f"{d.process_id} v{d.version}  {d.deployed_at:%Y-%m-%d %H:%M}  {d.content_hash[:12]}  cases={n}")
 
 
+@processes_cli.command("clean-test-runs")
+def processes_clean_test_runs() -> None:
+    """Delete the designers' expired test runs (the scheduler does it hourly)."""
+    from app.designer.testrun import clean_up
+    with transaction():
+        click.echo(f"{clean_up()} expired test runs deleted")
+
+
 @demo_cli.command("load")
 def demo_load() -> None:
     """Create the demo city, its departments and one user per role and unit (password 'demo')."""

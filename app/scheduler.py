@@ -67,8 +67,10 @@ def check_job(app: Flask) -> None:
 
 
 def session_purge_job(app: Flask) -> None:
-    """Hourly: sessions and API tokens that ended a week ago, and stale login-failure counters, go."""
+    """Hourly: sessions and API tokens that ended a week ago, and stale login-failure counters, go;
+    so do the process designers' expired test runs (app.designer.testrun)."""
     from app.core.db import transaction
+    from app.designer.testrun import clean_up
     from app.security.sessions import purge_ended
     with app.app_context():
         try:
@@ -76,6 +78,11 @@ def session_purge_job(app: Flask) -> None:
                 purge_ended()
         except Exception:  # noqa: BLE001 - a failed purge must not stop the scheduler
             log.exception("session purge failed; retrying at the next run")
+        try:
+            with transaction():
+                clean_up()
+        except Exception:  # noqa: BLE001 - a failed purge must not stop the scheduler
+            log.exception("test-run purge failed; retrying at the next run")
 
 
 def _add_job(scheduler: Any, app: Flask, interval: int) -> None:

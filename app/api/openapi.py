@@ -145,6 +145,16 @@ def with_links(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _designer_operations() -> None:
+    """The process designer's operations (app.designer.api_testrun) and their links."""
+    from app.designer import api_testrun
+    OPERATION_IDS.update(api_testrun.OPERATION_IDS)
+    LINKS.update(api_testrun.LINKS)
+
+
+_designer_operations()
+
+
 @lru_cache(maxsize=1)
 def spec_dict() -> dict[str, Any]:
     spec = APISpec(title="Tongguan API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
@@ -288,6 +298,8 @@ def spec_dict() -> dict[str, Any]:
     _catalog_paths(spec, secured)
     from app.designer.api_checks import openapi_paths as process_check_paths
     process_check_paths(spec, secured, _resp, ERRORS)
+    from app.designer import api_testrun
+    api_testrun.openapi_paths(spec, secured, ERRORS, _resp, _json, id_parameter)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})
