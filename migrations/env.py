@@ -17,6 +17,7 @@ import app.attachments.models  # noqa: F401
 import app.duplicates.models  # noqa: F401
 import app.security.models  # noqa: F401
 import app.maps.models  # noqa: F401
+import app.designer.models  # noqa: F401
 from app.core.db import Base
 
 config = context.config
