@@ -76,6 +76,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("get", "/api/v1/openapi.json"): "getOpenapi",
     ("get", "/healthz"): "healthz",
 }
+from app.designer.api_drafts import OPERATION_IDS as _DESIGNER_DRAFTS  # noqa: E402 - the designer's drafts API
+OPERATION_IDS.update(_DESIGNER_DRAFTS)
 
 # reassignOptions (a read, answered from the same rules as reassignTask) is fuzzed on its own, not
 # linked: tests/supervision/test_reassign_options.py checks it on real tasks and roles.
@@ -283,6 +285,8 @@ def spec_dict() -> dict[str, Any]:
                       "422": _resp("invalid input", "Error"), **ERRORS}}})
     _intake_paths(spec, secured, case_id, acting)
     _catalog_paths(spec, secured)
+    from app.designer.api_drafts import openapi_paths as designer_draft_paths
+    designer_draft_paths(spec, secured, _resp, _json, ERRORS, id_parameter)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})

@@ -231,3 +231,99 @@ def migrate_cases() -> Any:
         result = migration.move(target, dict.fromkeys(data["cases"]), principal)
     return {"to": target.version, "migrated": result.migrated, "refused": result.refused,
             "next_after": result.next_after}
+
+
+# ---------------------------------------------------------------------------- OpenAPI
+
+OPERATION_IDS = {
+    ("get", "/api/v1/processes/drafts"): "listDrafts",
+    ("post", "/api/v1/processes/drafts"): "createDraft",
+    ("get", "/api/v1/processes/drafts/{draft_id}"): "getDraft",
+    ("put", "/api/v1/processes/drafts/{draft_id}"): "saveDraft",
+    ("delete", "/api/v1/processes/drafts/{draft_id}"): "discardDraft",
+    ("get", "/api/v1/processes/drafts/{draft_id}/files/{name}"): "getDraftFile",
+    ("post", "/api/v1/processes/drafts/{draft_id}/approve"): "approveDraft",
+    ("post", "/api/v1/processes/drafts/{draft_id}/deploy"): "deployDraft",
+    ("post", "/api/v1/processes/versions/{version}/activate"): "activateVersion",
+    ("get", "/api/v1/processes/migrations"): "listMigrations",
+    ("post", "/api/v1/processes/migrations"): "migrateCases",
+}
+
+
+def openapi_paths(spec: Any, secured: list[dict[str, Any]], resp: Any, json_body: Any, errors: dict[str, Any],
+                  id_parameter: Any) -> None:
+    """The designer's paths in the OpenAPI document (app.api.openapi)."""
+    for name, schema in (("DraftBody", DraftBodySchema), ("DraftSaved", DraftSavedSchema), ("Migrate", MigrateSchema)):
+        spec.components.schema(name, schema=schema)
+    err = functools.partial(resp, schema="Error")
+    body = {"required": True, "content": {
+        "application/json": {"schema": "DraftBody"},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                     "description": "one part per file, its filename the file's place in the bundle, "
+                                    "e.g. processes/seven_step_loop.bpmn"},
+            "revision": {"type": "integer"}}}}}}
+    draft_id = id_parameter("draft_id")
+    obj = {"type": "object"}
+    saving = {"400": err("the body is not a bundle (neither multipart 'file' parts nor JSON {files})"),
+              "413": err("a file larger than 2 MB (or all together larger than 16 MB)"),
+              "422": err("bad file names or contents, by field")}
+    conflict = {"409": err("not possible now; the message says why")}
+    spec.path("/api/v1/processes/drafts", operations={
+        "get": {"summary": "Open drafts of the bundle: who is editing what (designer, admin)", "security": secured,
+                "responses": {"200": {"description": "drafts", **json_body(obj)}, **errors}},
+        "post": {"summary": "A new draft of the caller's: the given files replace those of the active version; "
+                            "checked at once (one open draft per designer and bundle)",
+                 "security": secured, "requestBody": body,
+                 "responses": {"201": resp("saved, with the check's problems", "DraftSaved"), **saving,
+                               "409": err("the caller has an open draft already (its id in 'draft')"), **errors}}})
+    spec.path("/api/v1/processes/drafts/{draft_id}", operations={
+        "get": {"summary": "A draft as the modeler loads it: changed files, the bundle's file names, problems, "
+                           "who edits it ('notice' for anyone but its owner)",
+                "security": secured, "parameters": [draft_id],
+                "responses": {"200": {"description": "the draft", **json_body(obj)}, **errors}},
+        "put": {"summary": "Save files into the owner's draft (over the version active now; clears an approval)",
+                "security": secured, "parameters": [draft_id], "requestBody": body,
+                "responses": {"200": resp("saved, with the check's problems", "DraftSaved"), **saving,
+                              "409": err("another person's draft ('editing_by'), not open, or saved meanwhile"),
+                              **errors}},
+        "delete": {"summary": "Discard the owner's draft", "security": secured, "parameters": [draft_id],
+                   "responses": {"200": {"description": "discarded", **json_body(obj)}, **conflict, **errors}}})
+    spec.path("/api/v1/processes/drafts/{draft_id}/files/{name}", operations={"get": {
+        "summary": "One file of the draft's bundle (its change, or the active version's)", "security": secured,
+        "parameters": [draft_id, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+                                  "description": "e.g. rules/starting_tier.dmn"}],
+        "responses": {"200": {"description": "{name, content}", **json_body(obj)},
+                      "422": err("control characters in the name"), **errors}}})
+    spec.path("/api/v1/processes/drafts/{draft_id}/approve", operations={"post": {
+        "summary": "Approve the draft's last saved revision (four eyes: not one's own when review is required)",
+        "security": secured, "parameters": [draft_id],
+        "responses": {"200": {"description": "approved", **json_body(obj)},
+                      "409": err("the draft has errors or is not open"), **errors}}})
+    spec.path("/api/v1/processes/drafts/{draft_id}/deploy", operations={"post": {
+        "summary": "Deploy the draft as a new version, which new cases start on", "security": secured,
+        "parameters": [draft_id],
+        "responses": {"200": {"description": "{version}", **json_body(obj)},
+                      "409": err("a required approval is missing, the draft has errors, or another version became "
+                                 "active since it was saved"), **errors}}})
+    spec.path("/api/v1/processes/versions/{version}/activate", operations={"post": {
+        "summary": "Make a version the one new cases start on (an older one: rollback)", "security": secured,
+        "parameters": [id_parameter("version")],
+        "responses": {"200": {"description": "{version, previous}", **json_body(obj)}, **conflict, **errors}}})
+    version_q = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    spec.path("/api/v1/processes/migrations", operations={
+        "get": {"summary": "Running cases per version; with 'from', a page of that version's cases, each safe to "
+                           "move to 'to' (default: the active version) or the reasons why not",
+                "security": secured,
+                "parameters": [{"name": "from", "in": "query", "schema": version_q},
+                               {"name": "to", "in": "query", "schema": version_q},
+                               {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": migration.MAX_LISTED}}],
+                "responses": {"200": {"description": "versions and cases", **json_body(obj)}, **conflict,
+                              "422": err("invalid query"), **errors}},
+        "post": {"summary": "Move chosen cases, or a batch of all safe ones, to version 'to' (each case in its own "
+                            "transaction); the unsafe ones stay, listed with why",
+                 "security": secured, "requestBody": json_body("Migrate"),
+                 "responses": {"200": {"description": "{to, migrated, refused: [{id, reasons}], next_after}",
+                                       **json_body(obj)}, **conflict, "422": err("invalid input"), **errors}}})

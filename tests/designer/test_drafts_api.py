@@ -399,3 +399,43 @@ def test_the_cli_migrates_with_a_dry_run_first(app: Flask, api: Callable[[str], 
     assert _version_of(app, case["id"]) == new
     assert runner.invoke(args=["processes", "migrate", "--from", str(old_version), "--to", str(new)]).exit_code != 0
     json.dumps(done.output)
+
+
+def test_a_moved_case_keeps_its_timers_in_a_sub_process(app: Flask, api: Callable[[str], Api], restore_active: None,
+                                                       review: Callable[[bool], None],
+                                                       make_case: Callable[..., dict[str, Any]],
+                                                       at_time: Callable[[str], Any]) -> None:
+    """任务处理 (handle_case, inside the call activity tier_handling) has boundary timers armed from its
+    deadline: after the move they wait for the same moments and fire once, as before."""
+    from app.engine.timers import sweep
+    from tests.engine.test_timers import count, handling_task, t
+    review(False)
+    at_time(t("09:00"))
+    task = handling_task(api, make_case, "2h")  # claimed at 09:00: yellow 10:36, due 11:00
+    assert api("demo_handler").post(f"/api/v1/tasks/{task['id']}/claim").status_code == 200
+    case_id = task["case_id"]
+    with app.app_context():
+        timer_before = session.scalar(select(WorkflowInstance.next_timer_at).filter_by(case_id=case_id))
+    [row_before] = [r for r in _open_tasks(app, case_id) if r.bpmn_id == "handle_case"]
+    old_version = _version_of(app, case_id)
+    tier = (app.config["SETTINGS"].PROCESS_DIR / "tier_handling.bpmn").read_text(encoding="utf-8")
+    assert 'id="handle_case" name="任务处理 (主办)"' in tier
+    new = _deploy(api, {"processes/tier_handling.bpmn": tier.replace(
+        'id="handle_case" name="任务处理 (主办)"', 'id="handle_case" name="任务处理（主办单位）"')})
+    r = api("demo_admin").post("/api/v1/processes/migrations", json={"to": new, "cases": [case_id]})
+    assert r.get_json()["migrated"] == [case_id], r.get_json()
+    assert _version_of(app, case_id) == new != old_version
+    [row] = [r for r in _open_tasks(app, case_id) if r.bpmn_id == "handle_case"]
+    assert row.name == "任务处理（主办单位）"
+    assert (row.id, row.claimed_by_id, row.started_at, row.yellow_at, row.due_at) == (
+        row_before.id, row_before.claimed_by_id, row_before.started_at, row_before.yellow_at, row_before.due_at)
+    with app.app_context():
+        assert session.scalar(select(WorkflowInstance.next_timer_at).filter_by(case_id=case_id)) == timer_before
+        sweep(at_time(t("10:35")))
+    assert count(app, AuditEvent, case_id=case_id, action="task_reminded") == 0
+    with app.app_context():
+        sweep(at_time(t("10:36")))
+        sweep(at_time(t("10:50")))
+    assert count(app, AuditEvent, case_id=case_id, action="task_reminded") == 1
+    [event] = _events(app, "case_migrated", to_version=new)
+    assert any("handle_case" in c for c in event.detail["changed"])
