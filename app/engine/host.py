@@ -336,7 +336,7 @@ def migrate_case(case: Case, definition_id: int, actor: Any, dry_run: bool = Fal
     if source.process_id != target.process_id:
         return MigrationPlan(reasons=[f"版本 {definition_id} 属于另一流程 / version {definition_id} is another process's"])
     rows = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASK_CLOCKS, {"k_case": case.id})}
-    plan = plan_migration(loaded.workflow, target, rows)
+    plan = plan_migration(loaded.workflow, source, target, rows)
     if not plan.ok or dry_run:
         return plan
     now = utcnow()

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -82,12 +82,32 @@ def _timing(row: Any) -> Timing | None:
     return Timing(row.started_at, row.yellow_at or row.due_at, row.due_at)
 
 
-def plan_migration(workflow: CaseWorkflow, target: LoadedDefinition, open_rows: dict[str, Any]) -> MigrationPlan:
-    """Move ``workflow`` (loaded, and changed in place) onto ``target``; ``open_rows`` are the
-    case's open task rows by spiff id (with their deadlines). Never raises for a case that cannot
-    move: the plan lists why."""
+_spec_diffs: dict[tuple[int, int], tuple[SpecDiff, dict[str, SpecDiff | None]]] = {}
+
+
+def _diffs(source: LoadedDefinition, target: LoadedDefinition) -> tuple[SpecDiff, dict[str, SpecDiff | None]]:
+    """The alignment of two versions' specs (the process and each sub-process), computed once per
+    pair: it depends on the specs only (SpiffWorkflow's ``diff_workflow`` does it for every case)."""
+    key = (source.id, target.id)
+    found = _spec_diffs.get(key)
+    if found is None:
+        subs = {name: SpecDiff(_registry, spec, target.subprocess_specs[name]) if name in target.subprocess_specs
+                else None for name, spec in source.subprocess_specs.items()}
+        found = _spec_diffs[key] = (SpecDiff(_registry, source.spec, target.spec), subs)
+    return found
+
+
+def plan_migration(workflow: CaseWorkflow, source: LoadedDefinition, target: LoadedDefinition,
+                   open_rows: dict[str, Any]) -> MigrationPlan:
+    """Move ``workflow`` (loaded from ``source``, and changed in place) onto ``target``;
+    ``open_rows`` are the case's open task rows by spiff id (with their deadlines). Never raises
+    for a case that cannot move: the plan lists why."""
     plan = MigrationPlan()
-    top_diff, sub_diffs = diff_workflow(_registry, workflow, target.spec, target.subprocess_specs)
+    top_spec_diff, sub_spec_diffs = _diffs(source, target)
+    top_diff = WorkflowDiff(workflow, top_spec_diff)
+    sub_diffs = {sp_id: (WorkflowDiff(sub, sub_spec_diffs[sub.spec.name])
+                         if sub_spec_diffs.get(sub.spec.name) is not None else None)
+                 for sp_id, sub in workflow.subprocesses.items()}
     plan.reasons += _removed_reasons(top_diff.removed)
     plan.changed += [_label(t) for t in top_diff.changed if t.state & CURRENT]
     for sp_id, diff in sub_diffs.items():
