@@ -48,7 +48,7 @@ class MigrationPlan:
     projection: list[ProjectedTask] = field(default_factory=list)
     next_timer: datetime | None = None
     workflow: CaseWorkflow | None = None
-    changed: list[str] = field(default_factory=list)  # current elements whose definition changed
+    changed: list[str] = field(default_factory=list)  # names of current elements whose definition changed
 
     @property
     def ok(self) -> bool:
@@ -60,6 +60,11 @@ def _label(task: Any) -> str:
     bpmn_id = getattr(spec, "bpmn_id", None) or spec.name
     name = getattr(spec, "bpmn_name", None)
     return f"{name} ({bpmn_id})" if name and name != bpmn_id else str(bpmn_id)
+
+
+def _name(task: Any) -> str:
+    spec = task.task_spec
+    return str(getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or spec.name)
 
 
 def _removed_reasons(removed: list[Any], where: str = "") -> list[str]:
@@ -109,7 +114,7 @@ def plan_migration(workflow: CaseWorkflow, source: LoadedDefinition, target: Loa
                          if sub_spec_diffs.get(sub.spec.name) is not None else None)
                  for sp_id, sub in workflow.subprocesses.items()}
     plan.reasons += _removed_reasons(top_diff.removed)
-    plan.changed += [_label(t) for t in top_diff.changed if t.state & CURRENT]
+    changed = [t for t in top_diff.changed if t.state & CURRENT]
     for sp_id, diff in sub_diffs.items():
         sub = workflow.subprocesses[sp_id]
         if diff is None:
@@ -118,7 +123,7 @@ def plan_migration(workflow: CaseWorkflow, source: LoadedDefinition, target: Loa
             continue
         where = f"（子流程 {sub.spec.name}）"
         plan.reasons += _removed_reasons(diff.removed, where)
-        plan.changed += [_label(t) for t in diff.changed if t.state & CURRENT]
+        changed += [t for t in diff.changed if t.state & CURRENT]
     if plan.reasons:
         return plan
 
@@ -131,6 +136,7 @@ def plan_migration(workflow: CaseWorkflow, source: LoadedDefinition, target: Loa
         for sp_id, diff in sub_diffs.items():
             sub = workflow.subprocesses[sp_id]
             migrate_workflow(diff, sub, target.subprocess_specs[sub.spec.name])
+        plan.changed = [_name(t) for t in changed]  # by their names in the new version
         for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
             if task.id in kept:
                 task.data, task.internal_data = kept[task.id]

@@ -438,4 +438,4 @@ def test_a_moved_case_keeps_its_timers_in_a_sub_process(app: Flask, api: Callabl
         sweep(at_time(t("10:50")))
     assert count(app, AuditEvent, case_id=case_id, action="task_reminded") == 1
     [event] = _events(app, "case_migrated", to_version=new)
-    assert any("handle_case" in c for c in event.detail["changed"])
+    assert "任务处理（主办单位）" in event.detail["changed"]
