@@ -83,6 +83,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     csrf.exempt(designer_drafts_bp)  # bearer tokens, as the rest of /api/v1
     app.register_blueprint(designer_drafts_bp)
+    from app.designer.views import bp as designer_migrations_bp
+    app.register_blueprint(designer_migrations_bp)  # the migration page (/designer/migrations)
     app.register_blueprint(open311_bp)
     register_web(app)
 
