@@ -439,3 +439,29 @@ def test_a_moved_case_keeps_its_timers_in_a_sub_process(app: Flask, api: Callabl
     assert count(app, AuditEvent, case_id=case_id, action="task_reminded") == 1
     [event] = _events(app, "case_migrated", to_version=new)
     assert "任务处理（主办单位）" in event.detail["changed"]
+
+
+def test_a_case_between_co_handlers_moves_and_joins_them_on_the_new_version(
+        app: Flask, api: Callable[[str], Api], restore_active: None, review: Callable[[bool], None],
+        make_case: Callable[..., dict[str, Any]]) -> None:
+    """The lead finished, two co-handlers (multi-instance) are still open: after the move both
+    complete on the new version and the case goes on to 执行反馈, as it would have."""
+    from tests.e2e.test_four_tier import do, filed, only_task
+    review(False)
+    case = filed(api, make_case, category_code="component:01002", grid_unit="d1-s2-c1")
+    case = do(api, "dispatcher_d1", only_task(case, "triage")["id"], {
+        "decision": "dispatch", "lead_unit": "d1-sz", "co_units": ["d1-jt", "d1-s2"], "handling_limit": "4h"})
+    by_unit = {t["org_unit"]["code"]: t for t in case["current_tasks"]}
+    case = do(api, "demo_handler", by_unit["d1-sz"]["id"], {"handling_notes": "已更换井盖"})
+    assert {t["bpmn_id"] for t in case["current_tasks"]} == {"cohandle_case"}
+    tier = (app.config["SETTINGS"].PROCESS_DIR / "tier_handling.bpmn").read_text(encoding="utf-8")
+    assert 'id="cohandle_case" name="协办处置"' in tier
+    new = _deploy(api, {"processes/tier_handling.bpmn": tier.replace('id="cohandle_case" name="协办处置"',
+                                                                     'id="cohandle_case" name="协办处置（新）"')})
+    r = api("demo_designer").post("/api/v1/processes/migrations", json={"to": new, "cases": [case["id"]]})
+    assert r.get_json()["migrated"] == [case["id"]], r.get_json()
+    assert sorted(t.name for t in _open_tasks(app, case["id"])) == ["协办处置（新）", "协办处置（新）"]
+    case = do(api, "handler_d1_jt", by_unit["d1-jt"]["id"], {"cohandling_notes": "已设置交通警示"})
+    assert [t["org_unit"]["code"] for t in case["current_tasks"]] == ["d1-s2"]
+    case = do(api, "handler_d1_s2", by_unit["d1-s2"]["id"], {"cohandling_notes": "已通知周边居民"})
+    assert only_task(case, "report_back")["org_unit"]["code"] == "d1-sz"
