@@ -469,3 +469,23 @@ def test_a_case_between_co_handlers_moves_and_joins_them_on_the_new_version(
     assert [t["org_unit"]["code"] for t in case["current_tasks"]] == ["d1-s2"]
     case = do(api, "handler_d1_s2", by_unit["d1-s2"]["id"], {"cohandling_notes": "已通知周边居民"})
     assert only_task(case, "report_back")["org_unit"]["code"] == "d1-sz"
+
+
+def test_the_modeler_page_saves_with_its_session_and_csrf_token(app: Flask, login: Callable[..., Any],
+                                                                 restore_active: None) -> None:
+    """The browser modeler calls the drafts API with the page's session cookie: a change needs the
+    page's CSRF token (header X-CSRFToken), as the page's own forms do."""
+    from tests.conftest import csrf_token
+    browser = app.test_client()
+    login(browser, "demo_designer")
+    token = csrf_token(browser.get("/account").get_data(as_text=True))
+    body = {"files": {LOOP: renamed(app)}}
+    assert browser.post("/api/v1/processes/drafts", json=body).status_code == 400  # no CSRF token
+    r = browser.post("/api/v1/processes/drafts", json=body, headers={"X-CSRFToken": token})
+    assert r.status_code == 201, r.get_json()
+    assert browser.get(f"/api/v1/processes/drafts/{r.get_json()['id']}").get_json()["yours"] is True
+    assert app.test_client().post("/api/v1/processes/drafts", json=body).status_code == 401  # neither
+    operator = app.test_client()
+    login(operator, "demo_operator")
+    token = csrf_token(operator.get("/account").get_data(as_text=True))
+    assert operator.post("/api/v1/processes/drafts", json=body, headers={"X-CSRFToken": token}).status_code == 403
