@@ -75,11 +75,16 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter  # <id:case_id>: 1 … 2^31−1, else no route (404)
     app.url_map.converters["year"] = YearConverter  # <year:year>: four digits, else no route (404)
     from app.api.routes import bp as api_bp
+    from app.designer.api_drafts import bp as designer_drafts_bp
     from app.open311.views import bp as open311_bp
     from app.web import register as register_web
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     csrf.exempt(open311_bp)  # Open311 clients authenticate with their api_key
     app.register_blueprint(api_bp)
+    csrf.exempt(designer_drafts_bp)  # bearer tokens, as the rest of /api/v1
+    app.register_blueprint(designer_drafts_bp)
+    from app.designer.views import bp as designer_migrations_bp
+    app.register_blueprint(designer_migrations_bp)  # the migration page (/designer/migrations)
     app.register_blueprint(open311_bp)
     register_web(app)
 

@@ -93,6 +93,72 @@ def processes_clean_test_runs() -> None:
     from app.designer.testrun import clean_up
     with transaction():
         click.echo(f"{clean_up()} expired test runs deleted")
+@processes_cli.command("activate")
+@click.argument("version", type=int)
+def processes_activate(version: int) -> None:
+    """Make VERSION the one new cases start on (an older one: a rollback)."""
+    from app.engine.definitions import activate, active_definition_id
+    from app.engine.models import ProcessDefinition
+    process_id = current_app.config["SETTINGS"].CASE_PROCESS_ID
+    with transaction():
+        definition = session.scalar(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id,
+                                                                    ProcessDefinition.version == version))
+        if definition is None:
+            raise click.ClickException(f"{process_id} has no version {version}")
+        before = session.get(ProcessDefinition, active_definition_id(process_id))
+        if before is None or before.id != definition.id:
+            from app.core.audit import record
+            activate(definition, "cli")
+            record("process_activated", version=version, from_version=before.version if before else None, via="cli")
+    click.echo(f"{process_id} version {version} active")
+
+
+@processes_cli.command("migrate")
+@click.option("--from", "from_version", type=int, required=True, help="the version the cases are on")
+@click.option("--to", "to_version", type=int, required=True, help="the version to move them to")
+@click.option("--all-safe", is_flag=True, help="every running case of --from that can move safely")
+@click.option("--case", "case_ids", type=int, multiple=True, help="a case id (repeatable)")
+@click.option("--dry-run", is_flag=True, help="only say which cases could move, and why not")
+@click.option("--batch", type=int, default=500, show_default=True, help="cases read per round")
+def processes_migrate(from_version: int, to_version: int, all_safe: bool, case_ids: tuple[int, ...], dry_run: bool,
+                      batch: int) -> None:
+    """Move running cases from one version to another, each case in its own transaction."""
+    from app.designer import migration
+    from app.engine.models import ProcessDefinition
+    if all_safe == bool(case_ids):
+        raise click.UsageError("give either --all-safe or one or more --case")
+    process_id = current_app.config["SETTINGS"].CASE_PROCESS_ID
+    found = {d.version: d for d in session.scalars(select(ProcessDefinition).where(
+        ProcessDefinition.process_id == process_id, ProcessDefinition.version.in_([from_version, to_version])))}
+    for v in (from_version, to_version):
+        if v not in found:
+            raise click.ClickException(f"{process_id} has no version {v}")
+    source, target = found[from_version], found[to_version]
+    counts = {"moved": 0, "refused": 0}
+
+    def report(case_id: int, reasons: list[str]) -> None:
+        counts["refused" if reasons else "moved"] += 1
+        for reason in reasons:
+            click.echo(f"  case {case_id} stays on v{from_version}: {reason}")
+
+    if dry_run:
+        ids = list(case_ids) or migration._case_ids(source.id)
+        for case_id in ids:
+            report(case_id, migration.assess(case_id, target))
+        session.rollback()
+        click.echo(f"dry run: {counts['moved']} of {len(ids)} cases could move from v{from_version} to v{to_version}")
+        return
+    if case_ids:
+        migration.move(target, case_ids, None, on_case=report)
+    else:
+        after = 0
+        while True:
+            result = migration.move_all_safe(process_id, target, None, after=after, batch=batch,
+                                             from_definition=source, on_case=report)
+            if result.next_after is None:
+                break
+            after = result.next_after
+    click.echo(f"{counts['moved']} cases moved from v{from_version} to v{to_version}, {counts['refused']} stay")
 
 
 @demo_cli.command("load")

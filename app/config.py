@@ -96,7 +96,18 @@ class Settings:
     EXPRESSION_TIME_LIMIT_MS: int = 100
     ENGINE_STEP_TIME_LIMIT_MS: int = 5000
     MAX_STATE_BYTES: int = 1024 * 1024
+    #: four eyes on the process designer (docs/designer.md): a draft is deployed only after another
+    #: designer or admin approved it. "on"/"off"; empty: on in production, off in development and
+    #: testing (so one person can try the designer in the demo)
+    DESIGNER_REVIEW_REQUIRED: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def designer_review_required(self) -> bool:
+        value = str(self.DESIGNER_REVIEW_REQUIRED).strip().lower()
+        if value in ("", "auto"):
+            return self.ENV == "production"
+        return value in ("1", "true", "yes", "on")
 
     @property
     def is_demo(self) -> bool:
@@ -105,6 +116,9 @@ class Settings:
     def check(self) -> None:
         if self.ENV not in ENVIRONMENTS:
             raise ConfigError(f"TONGGUAN_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.ENV!r}")
+        if str(self.DESIGNER_REVIEW_REQUIRED).strip().lower() not in ("", "auto", "1", "true", "yes", "on", "0",
+                                                                      "false", "no", "off"):
+            raise ConfigError(f"DESIGNER_REVIEW_REQUIRED must be on or off, not {self.DESIGNER_REVIEW_REQUIRED!r}")
         if self.ENV == "production" and len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be set to at least 32 random characters in production")
         if not self.DATABASE_URL.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):

@@ -79,6 +79,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("get", "/api/v1/openapi.json"): "getOpenapi",
     ("get", "/healthz"): "healthz",
 }
+from app.designer.api_drafts import OPERATION_IDS as _DESIGNER_DRAFTS  # noqa: E402 - the designer's drafts API
+OPERATION_IDS.update(_DESIGNER_DRAFTS)
 
 # reassignOptions (a read, answered from the same rules as reassignTask) is fuzzed on its own, not
 # linked: tests/supervision/test_reassign_options.py checks it on real tasks and roles.
@@ -300,6 +302,8 @@ def spec_dict() -> dict[str, Any]:
     process_check_paths(spec, secured, _resp, ERRORS)
     from app.designer import api_testrun
     api_testrun.openapi_paths(spec, secured, ERRORS, _resp, _json, id_parameter)
+    from app.designer.api_drafts import openapi_paths as designer_draft_paths
+    designer_draft_paths(spec, secured, _resp, _json, ERRORS, id_parameter)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})

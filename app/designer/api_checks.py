@@ -29,7 +29,7 @@ from app.core.auth import Principal, api_principal
 from app.core.db import session
 from app.core.errors import AppError, Forbidden, NotFound
 from app.designer.checks import SECTIONS, bundle_with, check_bundle
-from app.engine.definitions import MAX_FILE_BYTES, BundleError, decode_file, read_bundle
+from app.engine.definitions import MAX_FILE_BYTES, BundleError, active_definition_id, decode_file, read_bundle
 from app.engine.models import ProcessDefinition
 
 DESIGNER_ROLES = ("designer", "admin")
@@ -113,8 +113,9 @@ def _process_id() -> str:
 
 
 def _latest(process_id: str) -> ProcessDefinition | None:
-    return session.scalar(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
-                          .order_by(ProcessDefinition.version.desc()).limit(1))
+    """The active version (what new cases start on: the newest, unless an older one was activated)."""
+    found = active_definition_id(process_id)
+    return session.get(ProcessDefinition, found) if found is not None else None
 
 
 def _file_hashes(bundle: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -124,7 +125,7 @@ def _file_hashes(bundle: dict[str, dict[str, str]]) -> dict[str, str]:
 
 @bp.get("/processes")
 def get_processes() -> Any:
-    """The deployed bundle (its newest version): each file with its kind and SHA-256."""
+    """The deployed bundle (its active version): each file with its kind and SHA-256."""
     _designer()
     process_id = _process_id()
     row = _latest(process_id)

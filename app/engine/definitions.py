@@ -33,8 +33,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.util.event import Event
 
-from app.core.db import session
-from app.engine.models import ProcessDefinition
+from app.core.db import session, utcnow
+from app.engine.models import ActiveVersion, ProcessDefinition
 from app.engine.sandbox import check_source
 from app.engine.xml_checks import BPMN_NS, Finding, check_bpmn, check_dmn, check_user_tasks, engine_message_zh, sandbox_message_zh
 from app.forms.schema import FormPatternError, check_form_patterns, check_photo_fields
@@ -636,7 +636,9 @@ def _check_expressions(ts: Any) -> None:
 # ---------------------------------------------------------------------------- deploy & cache
 
 def deploy(bundle: dict[str, dict[str, str]], process_id: str, actor: str | None = None) -> tuple[ProcessDefinition, bool]:
-    """Store the bundle as a new version of ``process_id`` unless that content is deployed already."""
+    """Store the bundle as a new version of ``process_id`` unless that content is deployed already.
+    A new version becomes the active one (new cases start on it); content deployed already
+    changes nothing, so redeploying the files does not undo a rollback (:func:`activate`)."""
     digest = bundle_hash(bundle)
     existing = session.scalar(select(ProcessDefinition).where(
         ProcessDefinition.process_id == process_id, ProcessDefinition.content_hash == digest))
@@ -650,8 +652,19 @@ def deploy(bundle: dict[str, dict[str, str]], process_id: str, actor: str | None
         content_hash=digest, bundle=json.dumps(bundle, ensure_ascii=False), deployed_by=actor)
     session.add(definition)
     session.flush()
-    _latest.pop(process_id, None)
+    activate(definition, actor)
     return definition, True
+
+
+def activate(definition: ProcessDefinition, actor: str | None = None) -> None:
+    """Make ``definition`` the version new cases of its process start on (a rollback when older)."""
+    row = session.get(ActiveVersion, definition.process_id)
+    if row is None:
+        session.add(ActiveVersion(process_id=definition.process_id, definition_id=definition.id, activated_by=actor))
+    else:
+        row.definition_id, row.activated_at, row.activated_by = definition.id, utcnow(), actor
+    session.flush()
+    _latest.pop(definition.process_id, None)
 
 
 _cache: dict[int, LoadedDefinition] = {}
@@ -685,14 +698,23 @@ _latest: dict[str, tuple[float, int]] = {}
 
 
 def latest_definition_id(process_id: str) -> int | None:
-    """Id of the newest version of a process. Looked up at most every LATEST_TTL seconds per
-    process, so a deploy made by another process is picked up by new cases within that time."""
+    """Id of the active version of a process (:func:`activate`; without one, the newest). Looked
+    up at most every LATEST_TTL seconds per process, so a deploy or an activation made by another
+    process is picked up by new cases within that time."""
     now = time.monotonic()
     hit = _latest.get(process_id)
     if hit is not None and hit[0] > now:
         return hit[1]
-    found = session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == process_id)
-                           .order_by(ProcessDefinition.version.desc()).limit(1))
+    found = active_definition_id(process_id)
     if found is not None:
         _latest[process_id] = (now + LATEST_TTL, found)
+    return found
+
+
+def active_definition_id(process_id: str) -> int | None:
+    """Id of the active version of a process, read now (not cached)."""
+    found = session.scalar(select(ActiveVersion.definition_id).where(ActiveVersion.process_id == process_id))
+    if found is None:
+        found = session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == process_id)
+                               .order_by(ProcessDefinition.version.desc()).limit(1))
     return found

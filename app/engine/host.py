@@ -39,13 +39,15 @@ from app.engine.definitions import latest_definition_id, load_definition
 from app.engine.errors import (CaseConflict, CaseHasIncident, DuplicateDelivery, EngineError, EngineIncidentError,
                                EventNotExpected, NoProcessDeployed, NoWayForward, TaskNotReady)
 from app.engine.incidents import STOPPED, _open_incident, _resolve, incident_kind
+from app.engine.migrate import MigrationPlan, plan_migration
 from app.engine.models import Incident
 from app.engine.projection import (MIRRORED_COUNTERS, OUTCOMES, TIERS, ProjectedTask, _current_data, _insert_tasks,
                                    _mirror_values, _record_created)
 from app.engine.repair import repair_case, reproject_tasks
 from app.engine.serializer import CaseWorkflow, dumps
 from app.engine.stepping import Step, _advance, _apply_effects, _has_way_forward, _ready_spiff_task, _run
-from app.engine.store import (_INSERT_CASE, _INSERT_INSTANCE, _SELECT_OPEN_TASKS, _UPDATE_NEXT_TIMER, _UPDATE_OPEN_TASK,
+from app.engine.store import (_INSERT_CASE, _INSERT_INSTANCE, _SELECT_OPEN_TASK_CLOCKS, _SELECT_OPEN_TASKS, _UPDATE_CASE,
+                              _UPDATE_INSTANCE, _UPDATE_NEXT_TIMER, _UPDATE_OPEN_TASK,
                               Loaded, _insert_case_ignoring_conflicts, _load, _lock, _open_tasks, _set_incident_flag,
                               _sql, _still_open, _write_case_deadline, _written)
 from app.engine.waits import _arm, _catches_signal, _due_timer_names, _has_timers, _spiff, next_timer, stalled
@@ -57,9 +59,9 @@ __all__ = [
     # the door
     "start_case", "complete_task", "fire_timers", "reschedule", "signal", "accepts_signal", "move_task",
     "cancel_case", "task_data", "workflow_data", "retry_incident", "dismiss_incident", "repair_case",
-    "reproject_tasks", "incident_kind", "stalled", "next_timer",
+    "reproject_tasks", "incident_kind", "stalled", "next_timer", "migrate_case",
     # what it answers and refuses
-    "Started", "Loaded", "Step", "ProjectedTask", "STOPPED", "MIRRORED_COUNTERS", "TIERS", "OUTCOMES",
+    "Started", "Loaded", "Step", "MigrationPlan", "ProjectedTask", "STOPPED", "MIRRORED_COUNTERS", "TIERS", "OUTCOMES",
     "EngineError", "CaseConflict", "TaskNotReady", "CaseHasIncident", "EngineIncidentError", "NoProcessDeployed",
     "EventNotExpected", "DuplicateDelivery", "NoWayForward",
 ]
@@ -310,6 +312,50 @@ def cancel_case(case: Case, outcome: str, actor: Any, reason: dict[str, Any]) ->
         loaded.workflow.cancel()
 
     _advance(case, loaded, {"type": "cancel", "outcome": outcome, **reason}, actor, act, outcome=outcome)
+
+
+def migrate_case(case: Case, definition_id: int, actor: Any, dry_run: bool = False) -> MigrationPlan:
+    """Move a running case onto another version of its process (``definition_id``), keeping its
+    data, open tasks (their rows, claims and deadlines) and timers; see :mod:`app.engine.migrate`.
+
+    A case that cannot move safely is left as it is and the plan says why; with ``dry_run``
+    nothing is written either way. Otherwise the workflow row (version-checked), the open task
+    rows' definition columns (name, stage, role, form), the case's mirror columns and an audit
+    event ``case_migrated`` are written in the caller's transaction.
+    """
+    target = load_definition(definition_id)
+    if case.status != "open":
+        return MigrationPlan(reasons=[f"案件已结束（{case.status}） / the case is no longer running ({case.status})"])
+    if case.has_incident:
+        return MigrationPlan(reasons=["案件有未处理的流程异常，请先处理 / the case has an open engine incident; "
+                                      "retry or dismiss it first"])
+    loaded = _load(case, lock=not dry_run)
+    source = loaded.definition
+    if source.id == target.id:
+        return MigrationPlan(reasons=[f"案件已在版本 {target.version} / the case is on version {target.version} already"])
+    if source.process_id != target.process_id:
+        return MigrationPlan(reasons=[f"版本 {definition_id} 属于另一流程 / version {definition_id} is another process's"])
+    rows = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASK_CLOCKS, {"k_case": case.id})}
+    plan = plan_migration(loaded.workflow, source, target, rows)
+    if not plan.ok or dry_run:
+        return plan
+    now = utcnow()
+    result = _sql(_UPDATE_INSTANCE, {"k_case": case.id, "k_version": loaded.version, "state": plan.state,
+                                     "version": loaded.version + 1, "definition_id": target.id,
+                                     "next_timer_at": plan.next_timer, "updated_at": now})
+    if result.rowcount != 1:
+        raise CaseConflict("案件已被他人更新，请刷新后重试 / the case was changed by someone else; reload and retry")
+    for p in plan.projection:
+        _sql(_UPDATE_OPEN_TASK, {"k_task": rows[p.spiff_id].id, "bpmn_id": p.meta.bpmn_id, "name": p.meta.name,
+                                 "stage": p.meta.stage, "role": p.meta.role, "form": p.meta.form})
+    assert plan.workflow is not None
+    values = _mirror_values(plan.workflow, plan.projection, now)
+    _sql(_UPDATE_CASE, {"k_case": case.id, **values})
+    _written(case, values)
+    record("case_migrated", actor=actor, case_id=case.id, at=now, from_version=source.version,
+           to_version=target.version, from_definition=source.id, to_definition=target.id,
+           tasks=sorted(r.id for r in rows.values()), changed=plan.changed)
+    return plan
 
 
 def task_data(case: Case, task: Task) -> dict[str, Any]:

@@ -31,6 +31,18 @@ class ProcessDefinition(Base):
     deployed_by: Mapped[str | None] = mapped_column(String(80))
 
 
+class ActiveVersion(Base):
+    """The version of a process that new cases start on (the newest deployed, unless an older one
+    was activated again: a rollback). Without a row, the newest version is the active one."""
+
+    __tablename__ = "active_process_versions"
+
+    process_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
+    activated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_by: Mapped[str | None] = mapped_column(String(80))
+
+
 class WorkflowInstance(Base):
     """The serialized SpiffWorkflow state of one case, stored as TEXT exactly as produced.
 

@@ -42,6 +42,10 @@ _SELECT_OPEN_TASKS = select(TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name, TASKS.c.
                             TASKS.c.unit_path, TASKS.c.claimed_by_id, TASKS.c.role, TASKS.c.due_at,
                             TASKS.c.yellow_at).where(
     TASKS.c.case_id == bindparam("k_case"), TASKS.c.state == "open")
+# the open tasks with their clocks (a migration keeps them)
+_SELECT_OPEN_TASK_CLOCKS = select(TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name, TASKS.c.bpmn_id, TASKS.c.started_at,
+                                  TASKS.c.yellow_at, TASKS.c.due_at, TASKS.c.paused_at).where(
+    TASKS.c.case_id == bindparam("k_case"), TASKS.c.state == "open")
 _CASE_DEADLINE = select(func.min(TASKS.c.due_at), func.min(TASKS.c.yellow_at)).where(
     TASKS.c.case_id == bindparam("k_case"), TASKS.c.state == "open")
 _UPDATE_INSTANCE = update(INSTANCES).where(INSTANCES.c.case_id == bindparam("k_case"),

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from app.core.db import session as db
 from app.security.headers import CSP
 from app.core.i18n import get_locale, gettext as _
-from app.engine.definitions import STAGES, BundleError, check_form, parse_xml_safely
+from app.engine.definitions import STAGES, BundleError, active_definition_id, check_form, parse_xml_safely
 from app.engine.models import ProcessDefinition
 from app.forms.schema import resolve
 from app.orgs.models import ROLES
@@ -70,10 +70,10 @@ DMN_NAMES = ("{https://www.omg.org/spec/DMN/20191111/MODEL/}decision", "{http://
 
 
 def _deployed() -> tuple[ProcessDefinition | None, dict[str, dict[str, str]]]:
-    """The newest deployed version of the case process and its bundle ({} when none is deployed)."""
-    settings = current_app.config["SETTINGS"]
-    row = db.scalar(select(ProcessDefinition).where(ProcessDefinition.process_id == settings.CASE_PROCESS_ID)
-                    .order_by(ProcessDefinition.version.desc()).limit(1))
+    """The active version of the case process (what new cases start on) and its bundle ({} when none
+    is deployed)."""
+    found = active_definition_id(current_app.config["SETTINGS"].CASE_PROCESS_ID)
+    row = db.get(ProcessDefinition, found) if found is not None else None
     if row is None:
         return None, {}
     return row, json.loads(row.bundle)

@@ -75,6 +75,7 @@ LABELS: dict[str, Mapping[str, str | LazyText]] = {
         "incident_repaired": _l("异常已修复"),
         "case_repaired": _l("流程已修复"),
         "tasks_reprojected": _l("任务已重新同步"),
+        "case_migrated": _l("迁移到新流程版本"),
         "reporter_informed": _l("告知反映人合并结果"),
         "reporter_notice_delivered": _l("已答复反映人"),
     },

@@ -169,6 +169,13 @@ def _case_repaired(d: dict[str, Any], n: Names, form: dict[str, Any]) -> Items:
     return items
 
 
+def _case_migrated(d: dict[str, Any], n: Names, form: dict[str, Any]) -> Items:
+    items = [(_("流程版本"), _("第 {a} 版 → 第 {b} 版", a=d.get("from_version"), b=d.get("to_version")))]
+    if d.get("changed"):
+        items.append((_("有改动的当前环节"), _sep().join(str(c) for c in d["changed"])))
+    return items
+
+
 def _tasks_reprojected(d: dict[str, Any], n: Names, form: dict[str, Any]) -> Items:
     return [(_("已解决的异常"), _numbered(d.get("incidents")))] if d.get("incidents") else []
 
@@ -329,6 +336,7 @@ RENDERERS: dict[str, Renderer] = {
     "incident_repaired": _incident_resolved,
     "case_repaired": _case_repaired,
     "tasks_reprojected": _tasks_reprojected,
+    "case_migrated": _case_migrated,
     "timers_fired": _timers_fired,
     "task_reminded": _message,
     "case_supervised": _case_supervised,

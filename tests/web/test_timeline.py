@@ -88,6 +88,8 @@ def _samples(case: dict[str, Any], task_ids: list[int], other: dict[str, Any]) -
         ("incident_repaired", {"incident": 8}),
         ("case_repaired", {"incidents": [8], "joined": 1}),
         ("tasks_reprojected", {"incidents": [8]}),
+        ("case_migrated", {"from_version": 1, "to_version": 2, "from_definition": 1, "to_definition": 2,
+                           "tasks": task_ids, "changed": ["现场核实"]}),
         ("timers_fired", {"timers": ["临近时限", "超过时限"]}),
         ("task_reminded", {"task_id": task, "task": "研判派遣", "message": "任务即将超时，请及时办理"}),
         ("case_supervised", {"message": "任务已超时，请尽快处理", "tasks": task_ids}),
