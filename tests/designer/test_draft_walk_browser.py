@@ -128,3 +128,26 @@ def test_a_stale_copy_of_my_draft_is_not_saved_over_a_newer_save(chromium: Any, 
             .businessObject.name""") == "现场核实（乙）"
     finally:
         context.close()
+
+
+def test_the_form_editor_saves_into_my_draft_and_opens_its_version(chromium: Any, live_server: str,
+                                                                   restore_active: None) -> None:  # noqa: F811
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        log_in(page, live_server, "demo_designer")
+        page.goto(f"{live_server}/designer/form/forms/triage.json")
+        page.wait_for_selector("#designer[data-ready=true]")
+        text = page.input_value("#designer-form-text")
+        assert '"title"' in text
+        changed = text.replace('"title": "', '"title": "（草稿）', 1)
+        page.fill("#designer-form-text", changed)
+        status = _save(page, "已保存")
+        draft = re.search(r"草稿 #(\d+)", status).group(1)  # type: ignore[union-attr]
+        page.goto(f"{live_server}/designer/form/forms/triage.json")
+        page.wait_for_selector("#designer[data-ready=true]")
+        assert page.input_value("#designer-form-text") == changed  # my draft's version, not the deployed file
+        assert f"草稿 #{draft}" in page.inner_text("#designer-draft-notice")
+    finally:
+        context.close()
