@@ -44,7 +44,7 @@ def _refused(exc: AppError, draft_id: int) -> Any:
     return redirect(url_for("designer_drafts.show", draft_id=draft_id))
 
 
-@bp.get("/drafts/<int:draft_id>")
+@bp.get("/drafts/<id:draft_id>")
 @role_required(*ops.DESIGNER_ROLES)
 def show(draft_id: int) -> Any:
     principal = current_principal()
@@ -59,7 +59,7 @@ def show(draft_id: int) -> Any:
                            own=draft.owner_id == principal.id)
 
 
-@bp.post("/drafts/<int:draft_id>/approve")
+@bp.post("/drafts/<id:draft_id>/approve")
 @role_required(*ops.DESIGNER_ROLES)
 def approve(draft_id: int) -> Any:
     try:
@@ -70,7 +70,7 @@ def approve(draft_id: int) -> Any:
     return redirect(url_for("designer_drafts.show", draft_id=draft_id))
 
 
-@bp.post("/drafts/<int:draft_id>/deploy")
+@bp.post("/drafts/<id:draft_id>/deploy")
 @role_required(*ops.DESIGNER_ROLES)
 def deploy(draft_id: int) -> Any:
     try:
@@ -81,7 +81,7 @@ def deploy(draft_id: int) -> Any:
     return redirect(url_for("designer_drafts.show", draft_id=draft_id))
 
 
-@bp.post("/drafts/<int:draft_id>/discard")
+@bp.post("/drafts/<id:draft_id>/discard")
 @role_required(*ops.DESIGNER_ROLES)
 def discard(draft_id: int) -> Any:
     try:
@@ -92,7 +92,7 @@ def discard(draft_id: int) -> Any:
     return redirect(url_for("designer.index"))
 
 
-@bp.post("/versions/<int:version>/activate")
+@bp.post("/versions/<id:version>/activate")
 @role_required(*ops.DESIGNER_ROLES)
 def activate(version: int) -> Any:
     if request.form.get("confirm") != "yes":
