@@ -56,6 +56,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(step_photos.bp)  # photos inside step forms
     from app.web import designer  # the process designer's pages (流程设计)
     app.register_blueprint(designer.bp)
+    from app.web import designer_drafts  # the draft pages: review, deploy, discard; activate a version
+    app.register_blueprint(designer_drafts.bp)
 
     @app.get("/favicon.ico")
     def favicon() -> Any:

@@ -30,7 +30,8 @@ from app.forms.schema import resolve
 from app.orgs.models import ROLES
 from app.web.designer_texts import LIBRARY_TEXTS
 from app.web.forms import form_fields
-from app.web.helpers import role_required
+from app.designer.drafts import open_draft_of
+from app.web.helpers import current_principal, role_required
 from app.web.labels import label
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -122,8 +123,9 @@ def index() -> Any:
     rules = [(name, _ids(text, DMN_NAMES)) for name, text in bundle.get("rules", {}).items()]
     forms = [(name, _form_title(text)) for name, text in bundle.get("forms", {}).items()]
     channels = [(name, _form_title(text)) for name, text in _channel_forms().items()]
+    from app.web.designer_drafts import draft_rows
     return render_template("designer/index.html", definition=row, versions=versions, processes=processes,
-                           rules=rules, forms=forms, channels=channels)
+                           rules=rules, forms=forms, channels=channels, drafts=draft_rows())
 
 
 def _form_title(text: str) -> str:
@@ -157,6 +159,8 @@ def page_texts() -> dict[str, str]:
         "save_unavailable": _("保存草稿的服务尚未启用：请联系管理员"),
         "save_failed": _("保存失败（{status}）：{message}"),
         "too_large": _("文件太大，无法保存"),
+        "stale": _("草稿已在别处保存（第 {revision} 次保存），这里的副本已过时：请刷新页面，重新打开草稿后再改"),
+        "editing_by": _("不能保存：{message}"),
         "open_failed": _("无法打开文件：{message}"),
         "import_warnings": _("文件已打开，有 {n} 处内容无法识别，保存时会被去掉"),
         "conventions": _("统管约定"),
@@ -197,10 +201,20 @@ def _editor(kind: str, path: str) -> Any:
     processes = sorted({pid for text in bundle.get("processes", {}).values()
                         for pid in _ids(text, (f"{BPMN_NS}process",))})
     decisions = sorted({did for text in bundle.get("rules", {}).values() for did in _ids(text, DMN_NAMES)})
+    from app.web.designer_drafts import draft_rows
+    mine = None if section == CHANNEL_SECTION else open_draft_of(current_principal().id)
+    has_file = mine is not None and path in json.loads(mine.files)
     page = {
+        "draft_id": mine.id if mine is not None else None,
+        "draft_revision": mine.revision if mine is not None else None,
+        "draft_has_file": has_file,
+        "drafts_url": "/api/v1/processes/drafts",
+        "others": [d for d in draft_rows() if path in d["files"] and (mine is None or d["id"] != mine.id)],
         "file": path,
         "kind": kind,
-        "source_url": f"{bp.url_prefix}/source/{path}",
+        # my draft's version of the file when my open draft changed it; else the deployed file
+        "source_url": (f"/api/v1/processes/drafts/{mine.id}/files/{path}" if has_file and mine is not None
+                       else f"{bp.url_prefix}/source/{path}"),
         "save_url": "/api/v1/processes/drafts",
         "preview_url": f"{bp.url_prefix}/forms/preview",
         "csrf": generate_csrf(),

@@ -14,6 +14,9 @@ export function pageData() {
     sourceUrl: root.getAttribute('data-source-url'),
     saveUrl: root.getAttribute('data-save-url'),
     csrf: root.getAttribute('data-csrf'),
+    draftsUrl: root.getAttribute('data-drafts-url') || root.getAttribute('data-save-url'),
+    draftId: root.getAttribute('data-draft-id') || null,
+    draftRevision: parseInt(root.getAttribute('data-draft-revision'), 10) || null,
     library: json('library-texts', {}),
     texts: json('texts', {}),
     forms: json('forms', []),
@@ -51,16 +54,39 @@ export var translateModule = {
   }]
 };
 
-// POST the files to the drafts API (session cookie + CSRF header, as the page's forms do).
-export function saveFiles(files) {
+// Save the files as my draft (session cookie + CSRF header, as the page's forms do): the first save
+// POSTs a new draft; once I have one (the page says so, or the POST answers 409 with `draft`), PUT
+// into it with the revision loaded, so a copy saved meanwhile elsewhere is refused, not overwritten.
+function send(method, url, body) {
   var d = page();
-  return fetch(d.saveUrl, {
-    method: 'POST',
+  return fetch(url, {
+    method: method,
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRFToken': d.csrf },
-    body: JSON.stringify({ files: files })
+    body: body === undefined ? undefined : JSON.stringify(body)
   }).then(function (r) {
-    return r.json().catch(function () { return {}; }).then(function (body) { return { status: r.status, body: body }; });
+    return r.json().catch(function () { return {}; }).then(function (json) { return { status: r.status, body: json }; });
+  });
+}
+
+function putDraft(files) {
+  var d = page();
+  var body = { files: files };
+  if (d.draftRevision) body.revision = d.draftRevision;
+  return send('PUT', d.draftsUrl + '/' + d.draftId, body);
+}
+
+export function saveFiles(files) {
+  var d = page();
+  if (d.draftId) return putDraft(files);
+  return send('POST', d.draftsUrl, { files: files }).then(function (answer) {
+    if (answer.status !== 409 || !answer.body || !answer.body.draft) return answer;
+    // a draft of mine is open already (another tab): save into it, at the revision it has now
+    d.draftId = String(answer.body.draft);
+    return send('GET', d.draftsUrl + '/' + d.draftId).then(function (loaded) {
+      d.draftRevision = (loaded.body && loaded.body.revision) || null;
+      return putDraft(files);
+    });
   });
 }
 
@@ -101,12 +127,21 @@ export function showProblems(problems, onPick) {
 // Answer of a save: the problems, or why it failed.
 export function handleSaveAnswer(answer, onProblems) {
   var body = answer.body || {};
+  var d = page();
   if (answer.status === 201 || answer.status === 200) {
     var problems = body.problems || [];
+    d.draftId = String(body.id);
+    d.draftRevision = body.revision || null;
+    d.root.setAttribute('data-draft-id', d.draftId);
+    d.root.setAttribute('data-draft-revision', String(d.draftRevision || ''));
     onProblems(problems);
     setDirty(false);
     if (body.ok) showStatus(text('saved', { id: body.id }), 'success');
     else showStatus(text('saved_with_problems', { id: body.id, n: problems.length }), 'error');
+  } else if (answer.status === 409 && body.editing_by) {
+    showStatus(text('editing_by', { message: body.message || '' }), 'error');
+  } else if (answer.status === 409 && body.revision) {
+    showStatus(text('stale', { revision: body.revision }), 'error');
   } else if (answer.status === 404 || answer.status === 405) {
     showStatus(text('save_unavailable'), 'error');
   } else if (answer.status === 413) {
@@ -118,8 +153,12 @@ export function handleSaveAnswer(answer, onProblems) {
 
 export function fetchSource() {
   var d = page();
+  // the deployed file (text), or my draft's version of it (the drafts API: JSON {name, content})
   return fetch(d.sourceUrl, { credentials: 'same-origin' }).then(function (r) {
     if (!r.ok) throw new Error(String(r.status));
+    if ((r.headers.get('Content-Type') || '').indexOf('application/json') === 0) {
+      return r.json().then(function (body) { return body.content; });
+    }
     return r.text();
   });
 }
