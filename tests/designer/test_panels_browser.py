@@ -1,0 +1,109 @@
+"""The BPMN editor's 试运行 and 差异 panels in a real headless Chromium, under the editor's strict
+CSP: demo_designer renames a step of the loop, test-runs the diagram as edited through to that
+step (its form rendered by the product's own renderer, submitted in the browser), sees the path
+drawn on the diagram and listed, and sees the change in the diff panel; no case or task is made,
+so nothing reaches an inbox."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.designer.test_modeler_browser import _open, _select
+
+pytestmark = pytest.mark.browser
+
+LOOP = "/designer/bpmn/processes/seven_step_loop.bpmn"
+NEW_NAME = "核实立案（试运行）"
+
+
+def _counts(app: Flask) -> tuple[int, int]:
+    from app.cases.models import Case
+    from app.core.db import session
+    from app.tasks.models import Task
+    with app.app_context():
+        return (session().scalar(select(func.count()).select_from(Case)),
+                session().scalar(select(func.count()).select_from(Task)))
+
+
+def _marked(page: Any, element: str, marker: str) -> bool:
+    return page.locator(f'.djs-element.{marker}[data-element-id="{element}"]').count() == 1
+
+
+def test_a_renamed_step_is_test_run_drawn_and_diffed(app: Flask, chromium: Any, live_server: str,
+                                                      api: Callable[[str], Any]) -> None:
+    before = _counts(app)
+    inbox_before = api("demo_dispatcher").get("/api/v1/tasks").get_json()
+    context, page, problems = _open(chromium, live_server, LOOP)
+    _select(page, "file_case")
+    page.wait_for_selector("#bio-properties-panel-name")
+    page.fill("#bio-properties-panel-name", NEW_NAME)
+    page.wait_for_function("""(name) => window.tongguanDesigner.get('elementRegistry').get('file_case')
+        .businessObject.name === name""", arg=NEW_NAME)
+
+    # 试运行: the demo case is prefilled; it waits at 现场核实 with its form rendered by the product
+    assert page.input_value('#testrun-start [name="grid_unit"]') == "d1-s1-c1"
+    page.click("#testrun-go")
+    page.wait_for_selector('#designer-testrun[data-status="waiting"]')
+    task = page.locator('.testrun-task[data-element="verify_on_site"]')
+    page.wait_for_selector('.testrun-task[data-element="verify_on_site"][data-form-ready]')
+    assert task.locator("form.schema-form input[name=confirmed]").count() == 2  # 是 / 否
+    assert task.locator('[data-field="site_photos"]').count() == 0  # photos are left out of a test run
+    assert task.locator("input[name=confirmed][value=true]").is_checked()  # prefilled from the form's default
+    assert _marked(page, "verify_on_site", "tg-run-waiting")
+    assert _marked(page, "case_received", "tg-run-done")
+
+    # submit the form: the run goes on to the renamed step
+    task.locator(".testrun-submit").click()
+    page.wait_for_selector('.testrun-task[data-element="file_case"][data-form-ready]')
+    assert NEW_NAME in page.inner_text('.testrun-task[data-element="file_case"] h4')
+    for element in ("case_received", "init_case", "gw_need_verify", "verify_on_site"):
+        assert _marked(page, element, "tg-run-done"), element
+    for flow in ("flow_received_init", "flow_need_verify", "flow_verified_file"):
+        assert _marked(page, flow, "tg-run-flow"), flow
+    assert _marked(page, "file_case", "tg-run-waiting")
+    assert not _marked(page, "file_case", "tg-run-done")
+    path = page.inner_text("#testrun-path")
+    assert "现场核实" in path and f"等待办理：{NEW_NAME}" in path
+    assert page.locator(".tg-run-error").count() == 0
+
+    # 差异: the renamed step is coloured and listed with its name before → after
+    page.click("#diff-run")
+    page.wait_for_selector('#designer-diff[data-changed="true"]')
+    assert _marked(page, "file_case", "tg-diff-changed")
+    item = page.locator('#diff-list .diff-changed[data-element="file_case"]')
+    assert item.count() == 1
+    change = item.locator('.diff-change[data-field="name"]').inner_text()
+    assert "核实立案" in change and f"→ {NEW_NAME}" in change
+    assert "修改 1 个元素" in page.inner_text("#diff-status")
+
+    # ending the run deletes it and clears the diagram's run markers
+    page.click("#testrun-end")
+    page.wait_for_function("() => !document.getElementById('designer-testrun').hasAttribute('data-run')")
+    assert page.locator(".tg-run-done, .tg-run-waiting, .tg-run-flow").count() == 0
+
+    violations = page.evaluate("() => window.__violations || []")
+    context.close()
+    assert violations == [] and problems == []
+    # nothing of it is real: no case, no task, the dispatcher's inbox as it was
+    assert _counts(app) == before
+    assert api("demo_dispatcher").get("/api/v1/tasks").get_json() == inbox_before
+
+
+def test_the_panels_speak_english_from_the_template(chromium: Any, live_server: str) -> None:
+    context, page, problems = _open(chromium, live_server, LOOP)
+    page.click('.lang-btn[lang="en"]')  # the page's own switch; back to Chinese at the end
+    page.wait_for_selector("#designer[data-ready]")
+    try:
+        assert page.inner_text("#designer-testrun h2") == "Test run"
+        assert page.inner_text("#testrun-go") == "Start test run"
+        page.click("#diff-run")
+        page.wait_for_selector("#diff-status:not(:empty)")
+        assert page.inner_text("#diff-status") == "No change against the deployed version (layout alone is no change)"
+    finally:
+        page.click('.lang-btn[lang="zh-CN"]')
+        page.wait_for_selector("#designer[data-ready]")
+        context.close()
+    assert problems == []
