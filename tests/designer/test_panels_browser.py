@@ -100,10 +100,62 @@ def test_the_panels_speak_english_from_the_template(chromium: Any, live_server: 
         assert page.inner_text("#designer-testrun h2") == "Test run"
         assert page.inner_text("#testrun-go") == "Start test run"
         page.click("#diff-run")
-        page.wait_for_selector("#diff-status:not(:empty)")
+        page.wait_for_selector("#designer-diff[data-changed]")
         assert page.inner_text("#diff-status") == "No change against the deployed version (layout alone is no change)"
     finally:
         page.click('.lang-btn[lang="zh-CN"]')
         page.wait_for_selector("#designer[data-ready]")
         context.close()
     assert problems == []
+
+
+def test_a_failing_script_is_marked_red_with_its_message(chromium: Any, live_server: str) -> None:
+    context, page, problems = _open(chromium, live_server, LOOP)
+    page.evaluate("""() => { const m = window.tongguanDesigner;
+        m.get('modeling').updateProperties(m.get('elementRegistry').get('init_case'), {script: 'x = 1 / 0'}); }""")
+    page.click("#testrun-go")
+    page.wait_for_selector("#designer-testrun[data-run]")
+    assert _marked(page, "init_case", "tg-run-error")
+    assert page.is_visible("#testrun-error")
+    assert "init_case" in page.inner_text("#testrun-error")
+    assert "designer-status-error" in (page.get_attribute("#testrun-status", "class") or "")
+    context.close()
+    assert problems == []
+
+
+def _submit(page: Any, element: str, then: str) -> None:
+    page.wait_for_selector(f'.testrun-task[data-element="{element}"][data-form-ready]')
+    page.locator(f'.testrun-task[data-element="{element}"] .testrun-submit').click()
+    page.wait_for_selector(f'.testrun-task[data-element="{then}"][data-form-ready]')
+
+
+def test_steps_timers_and_signals_from_the_panel(chromium: Any, live_server: str) -> None:
+    """The loop is walked in the browser to 任务处理 with the forms as prefilled; a form error is
+    shown at its task; a timer is fired; 退单 sends the signal and the run goes back to triage."""
+    context, page, problems = _open(chromium, live_server, LOOP)
+    page.click("#testrun-go")
+    _submit(page, "verify_on_site", "file_case")
+    _submit(page, "file_case", "triage")
+    # a required field left empty: the field error is shown, the run stays at its step
+    triage = page.locator('.testrun-task[data-element="triage"]')
+    triage.locator('select[name="lead_unit"]').select_option("")
+    triage.locator(".testrun-submit").click()
+    page.wait_for_selector('.testrun-task[data-element="triage"] .testrun-form-errors:not([hidden]) li')
+    assert "lead_unit" in triage.locator(".testrun-form-errors").inner_text()
+    assert page.get_attribute("#designer-testrun", "data-status") == "waiting"
+    triage.locator('select[name="lead_unit"]').select_option("d1-sz")
+    _submit(page, "triage", "handle_case")
+    assert _marked(page, "handle_case", "tg-run-waiting") is False  # a task of the called tier_handling.bpmn
+    assert "任务处理" in page.inner_text("#testrun-path")
+    timers = page.locator("#testrun-timers li")
+    assert timers.count() >= 1
+    before = page.inner_text("#testrun-path")
+    timers.first.locator(".testrun-fire").click()
+    page.wait_for_function("() => document.getElementById('testrun-status').textContent.includes('定时器已触发')")
+    assert page.inner_text("#testrun-path") != before  # the timer's event is on the path now
+    page.locator('.testrun-task[data-element="handle_case"] .testrun-return').click()
+    page.wait_for_selector('.testrun-task[data-element="triage"][data-form-ready]')
+    assert "已在“任务处理 (主办)”发出信号" in page.inner_text("#testrun-status")
+    context.close()
+    # the browser logs the one 422 answer of the form error; nothing else went wrong
+    assert [p for p in problems if "422" not in p] == [] and len(problems) == 1
