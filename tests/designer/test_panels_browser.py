@@ -159,3 +159,26 @@ def test_steps_timers_and_signals_from_the_panel(chromium: Any, live_server: str
     context.close()
     # the browser logs the one 422 answer of the form error; nothing else went wrong
     assert [p for p in problems if "422" not in p] == [] and len(problems) == 1
+
+
+def test_the_diff_colours_added_and_lists_removed_elements(chromium: Any, live_server: str) -> None:
+    context, page, problems = _open(chromium, live_server, LOOP)
+    page.evaluate("""() => { const m = window.tongguanDesigner;
+        const modeling = m.get('modeling'), reg = m.get('elementRegistry');
+        const bo = m.get('bpmnFactory').create('bpmn:UserTask', {id: 'new_step', name: '新环节'});
+        const shape = m.get('elementFactory').createShape({type: 'bpmn:UserTask', businessObject: bo});
+        modeling.createShape(shape, {x: 300, y: 650}, reg.get('verify_on_site').parent);
+        modeling.removeElements([reg.get('flow_need_verify')]); }""")
+    page.click("#diff-run")
+    page.wait_for_selector('#designer-diff[data-changed="true"]')
+    assert _marked(page, "new_step", "tg-diff-added")
+    added = page.locator('#diff-list .diff-added[data-element="new_step"]')
+    assert added.count() == 1 and "新环节" in added.inner_text() and "新增" in added.inner_text()
+    removed = page.locator('#diff-list .diff-removed[data-element="flow_need_verify"]')
+    assert removed.count() == 1 and "删除" in removed.inner_text()  # listed, not on the diagram
+    assert page.locator('.djs-element[data-element-id="flow_need_verify"]').count() == 0
+    # an item of an element on the diagram selects it
+    added.click()
+    assert page.evaluate("() => window.tongguanDesigner.get('selection').get().map(e => e.id)") == ["new_step"]
+    context.close()
+    assert problems == []
