@@ -13,7 +13,8 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.routes import _body, _locale, bp
-from app.core.auth import api_principal
+from app.core.auth import api_principal, bearer_token, web_principal
+from app.core.errors import Unauthorized
 from app.designer import testrun
 from app.designer.diff import bundle_diff
 from app.engine.definitions import MAX_FILE_BYTES
@@ -112,9 +113,22 @@ class DiffSchema(Schema):
     changed = fields.Boolean()
 
 
+def _caller() -> Any:
+    """A bearer token (clients, scripts), or the browser session of the BPMN editor, whose changes
+    must carry the page's CSRF token (header ``X-CSRFToken``), as the drafts API takes it."""
+    if bearer_token() is not None:
+        return api_principal()
+    principal = web_principal()
+    if principal is None:
+        raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token gives one), or log in")
+    from app import csrf
+    csrf.protect()  # a state-changing request of a page (CSRFError: 400); safe methods pass
+    return principal
+
+
 @bp.post("/processes/test-runs")
 def create_test_run() -> Any:
-    principal = api_principal()
+    principal = _caller()
     testrun.may_design(principal)
     body = _body(TestRunCreateSchema)
     run = testrun.start_test_run(principal, body["files"], body["data"])
@@ -123,19 +137,19 @@ def create_test_run() -> Any:
 
 @bp.get("/processes/test-runs/<id:run_id>")
 def get_test_run(run_id: int) -> Any:
-    run = testrun.get_test_run(api_principal(), run_id)
+    run = testrun.get_test_run(_caller(), run_id)
     return testrun.run_dict(run, _locale())
 
 
 @bp.delete("/processes/test-runs/<id:run_id>")
 def delete_test_run(run_id: int) -> Any:
-    testrun.delete_test_run(api_principal(), run_id)
+    testrun.delete_test_run(_caller(), run_id)
     return {"deleted": run_id}
 
 
 @bp.post("/processes/test-runs/<id:run_id>/tasks/<task_id>")
 def complete_test_task(run_id: int, task_id: str) -> Any:
-    principal = api_principal()
+    principal = _caller()
     run = testrun.get_test_run(principal, run_id)
     body = _body(TestRunStepSchema)
     run = testrun.complete_test_task(principal, run, task_id, body["data"], _locale())
@@ -144,7 +158,7 @@ def complete_test_task(run_id: int, task_id: str) -> Any:
 
 @bp.post("/processes/test-runs/<id:run_id>/signals")
 def signal_test_task(run_id: int) -> Any:
-    principal = api_principal()
+    principal = _caller()
     run = testrun.get_test_run(principal, run_id)
     body = _body(TestRunSignalSchema)
     run = testrun.signal_test_task(principal, run, body["task"], body["name"], body["reason"])
@@ -153,7 +167,7 @@ def signal_test_task(run_id: int) -> Any:
 
 @bp.post("/processes/test-runs/<id:run_id>/timers")
 def fire_test_timers(run_id: int) -> Any:
-    principal = api_principal()
+    principal = _caller()
     run = testrun.get_test_run(principal, run_id)
     body = _body(TestRunTimersSchema)
     run = testrun.fire_test_timers(principal, run, body["at"])
@@ -162,7 +176,7 @@ def fire_test_timers(run_id: int) -> Any:
 
 @bp.post("/processes/diff")
 def diff_draft() -> Any:
-    principal = api_principal()
+    principal = _caller()
     testrun.may_design(principal)
     body = _body(DiffRequestSchema)
     base = testrun.deployed_definition(current_app.config["SETTINGS"].CASE_PROCESS_ID)

@@ -384,3 +384,32 @@ def test_answers_have_exactly_the_documented_fields(api: Callable[[str], Any]) -
     run = api("demo_designer").post(URL, json={"data": START}).get_json()
     assert set(run) == set(TestRunSchema().fields)
     assert set(api("demo_designer").post("/api/v1/processes/diff", json={"files": {}}).get_json()) == set(DiffSchema().fields)
+
+
+def test_the_editor_page_runs_and_diffs_with_its_session_and_csrf_token(app: Flask, login: Callable[..., Any]) -> None:
+    """The BPMN editor calls the test-run and diff API with the page's session cookie, as it saves
+    drafts: a change needs the page's CSRF token (header X-CSRFToken); reads need none."""
+    from tests.conftest import csrf_token
+    browser = app.test_client()
+    login(browser, "demo_designer")
+    token = csrf_token(browser.get("/account").get_data(as_text=True))
+    body = {"files": REVIEW_DRAFT, "data": START}
+    assert browser.post(URL, json=body).status_code == 400  # no CSRF token
+    r = browser.post(URL, json=body, headers={"X-CSRFToken": token})
+    assert r.status_code == 201, r.get_json()
+    run = r.get_json()
+    assert browser.get(f"{URL}/{run['id']}").status_code == 200
+    task = run["waiting"][0]
+    r = browser.post(f"{URL}/{run['id']}/tasks/{task['id']}", json={"data": STEPS[task["element"]]},
+                     headers={"X-CSRFToken": token})
+    assert r.status_code == 200, r.get_json()
+    assert browser.post(f"{URL}/{run['id']}/timers", json={"at": "2030-01-01T00:00:00+08:00"}).status_code == 400
+    diff = browser.post("/api/v1/processes/diff", json={"files": REVIEW_DRAFT}, headers={"X-CSRFToken": token})
+    assert diff.status_code == 200 and diff.get_json()["changed"] is True
+    assert browser.delete(f"{URL}/{run['id']}", headers={"X-CSRFToken": token}).status_code == 200
+    assert app.test_client().post(URL, json=body).status_code == 401  # neither token nor session
+    operator = app.test_client()
+    login(operator, "demo_operator")
+    token = csrf_token(operator.get("/account").get_data(as_text=True))
+    assert operator.post(URL, json=body, headers={"X-CSRFToken": token}).status_code == 403
+    assert operator.post("/api/v1/processes/diff", json=body, headers={"X-CSRFToken": token}).status_code == 403

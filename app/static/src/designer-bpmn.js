@@ -13,6 +13,8 @@ import spiffworkflow from './designer/spiffworkflow.json';
 import lintConfig from './designer/lint';
 import tongguanProperties from './designer/properties';
 import { fetchSource, handleSaveAnswer, page, saveFiles, setDirty, showProblems, showStatus, text, translateModule } from './designer/page';
+import { setupTestRun } from './designer/testrun';
+import { setupDiff } from './designer/diff';
 import './designer/designer.css';
 
 function start() {
@@ -58,6 +60,8 @@ function start() {
     .then(function (result) {
       canvas.zoom('fit-viewport');
       modeler.on('commandStack.changed', function () { setDirty(modeler.get('commandStack').canUndo()); });
+      setupTestRun(modeler, d); // the 试运行 and 差异 panels below the editor
+      setupDiff(modeler, d);
       if (result.warnings && result.warnings.length) showStatus(text('import_warnings', { n: result.warnings.length }), 'warning');
       d.root.setAttribute('data-ready', 'true');
     })
