@@ -138,7 +138,7 @@ def test_saving_posts_the_diagram_and_marks_the_problems_on_it(chromium: Any, li
     assert violations == [] and problems == []
 
 
-def test_until_the_drafts_api_exists_saving_says_so(chromium: Any, live_server: str) -> None:
+def test_a_save_the_server_cannot_take_says_so(chromium: Any, live_server: str) -> None:
     context, page, problems = _open(chromium, live_server, "/designer/bpmn/processes/seven_step_loop.bpmn")
     page.route("**/api/v1/processes/drafts", lambda route: route.fulfill(status=404, content_type="application/json",
                                                                          body='{"error": "not_found"}'))
