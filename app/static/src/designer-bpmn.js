@@ -12,7 +12,7 @@ import 'bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css';
 import spiffworkflow from './designer/spiffworkflow.json';
 import lintConfig from './designer/lint';
 import tongguanProperties from './designer/properties';
-import { fetchSource, handleSaveAnswer, page, saveFiles, setDirty, showProblems, showStatus, text, translateModule } from './designer/page';
+import { fetchSource, page, setDirty, showProblems, showStatus, text, translateModule, wireSaveButton } from './designer/page';
 import { setupTestRun } from './designer/testrun';
 import { setupDiff } from './designer/diff';
 import './designer/designer.css';
@@ -70,18 +70,8 @@ function start() {
       d.root.setAttribute('data-ready', 'error');
     });
 
-  var save = document.getElementById('designer-save');
-  if (save) {
-    save.addEventListener('click', function () {
-      save.disabled = true;
-      showStatus(text('saving'));
-      modeler.saveXML({ format: true })
-        .then(function (out) { var files = {}; files[d.file] = out.xml; return saveFiles(files); })
-        .then(function (answer) { handleSaveAnswer(answer, markProblems); })
-        .catch(function () { showStatus(text('save_failed', { status: 0, message: '' }), 'error'); })
-        .then(function () { save.disabled = false; });
-    });
-  }
+  wireSaveButton(function () { return modeler.saveXML({ format: true }).then(function (out) { return out.xml; }); },
+                 markProblems);
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -10,7 +10,7 @@ import 'dmn-js/dist/assets/dmn-js-literal-expression.css';
 import 'dmn-js/dist/assets/dmn-js-boxed-expression.css';
 import 'dmn-js/dist/assets/dmn-js-boxed-expression-controls.css';
 import 'dmn-js/dist/assets/dmn-font/css/dmn.css';
-import { fetchSource, handleSaveAnswer, page, saveFiles, setDirty, showProblems, showStatus, text, translateModule } from './designer/page';
+import { fetchSource, page, setDirty, showProblems, showStatus, text, translateModule, wireSaveButton } from './designer/page';
 import './designer/designer.css';
 
 function start() {
@@ -48,18 +48,8 @@ function start() {
       d.root.setAttribute('data-ready', 'error');
     });
 
-  var save = document.getElementById('designer-save');
-  if (save) {
-    save.addEventListener('click', function () {
-      save.disabled = true;
-      showStatus(text('saving'));
-      modeler.saveXML({ format: true })
-        .then(function (out) { var files = {}; files[d.file] = out.xml; return saveFiles(files); })
-        .then(function (answer) { handleSaveAnswer(answer, function (problems) { showProblems(problems); }); })
-        .catch(function () { showStatus(text('save_failed', { status: 0, message: '' }), 'error'); })
-        .then(function () { save.disabled = false; });
-    });
-  }
+  wireSaveButton(function () { return modeler.saveXML({ format: true }).then(function (out) { return out.xml; }); },
+                 function (problems) { showProblems(problems); });
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -1,7 +1,7 @@
 // Tongguan's form editor page (/designer/form/<file>): the JSON Schema in a text area, a live
 // preview rendered by the server with the product's own form macros (POST /designer/forms/preview),
 // saving as a draft.
-import { fetchSource, handleSaveAnswer, page, saveFiles, setDirty, showProblems, showStatus, text } from './designer/page';
+import { fetchSource, page, setDirty, showProblems, showStatus, text, wireSaveButton } from './designer/page';
 import './designer/designer.css';
 
 function start() {
@@ -56,19 +56,7 @@ function start() {
     d.root.setAttribute('data-ready', 'error');
   });
 
-  var save = document.getElementById('designer-save');
-  if (save) {
-    save.addEventListener('click', function () {
-      save.disabled = true;
-      showStatus(text('saving'));
-      var files = {};
-      files[d.file] = area.value;
-      saveFiles(files)
-        .then(function (answer) { handleSaveAnswer(answer, function (problems) { showProblems(problems); }); })
-        .catch(function () { showStatus(text('save_failed', { status: 0, message: '' }), 'error'); })
-        .then(function () { save.disabled = false; });
-    });
-  }
+  wireSaveButton(function () { return area.value; }, function (problems) { showProblems(problems); });
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

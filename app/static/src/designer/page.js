@@ -175,3 +175,21 @@ window.addEventListener('beforeunload', function (event) {
   event.preventDefault();
   event.returnValue = '';
 });
+
+// The editor's 保存 button: the file's text (a promise) is saved as (or into) my draft, and the
+// answer's problems go to onProblems. One for the BPMN, DMN and form editors.
+export function wireSaveButton(fileText, onProblems) {
+  var d = page();
+  var save = document.getElementById('designer-save');
+  if (!save || !d) return;
+  save.addEventListener('click', function () {
+    save.disabled = true;
+    showStatus(text('saving'));
+    Promise.resolve()
+      .then(fileText)
+      .then(function (content) { var files = {}; files[d.file] = content; return saveFiles(files); })
+      .then(function (answer) { handleSaveAnswer(answer, onProblems); })
+      .catch(function () { showStatus(text('save_failed', { status: 0, message: '' }), 'error'); })
+      .then(function () { save.disabled = false; });
+  });
+}
