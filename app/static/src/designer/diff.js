@@ -2,7 +2,7 @@
 // version (POST /api/v1/processes/diff). Added and changed elements are coloured on the canvas;
 // the list gives added, removed (only there: they are not on the diagram) and changed elements
 // with each field before → after.
-import { call, clear, el, errorLines, fill, panelTexts } from './testrun';
+import { call, canvasMarks, clear, el, errorLines, fill, panelTexts, statusLine } from './testrun';
 
 export function setupDiff(modeler, d) {
   var panel = document.getElementById('designer-diff');
@@ -13,23 +13,9 @@ export function setupDiff(modeler, d) {
   var button = document.getElementById('diff-run');
   var status = document.getElementById('diff-status');
   var list = document.getElementById('diff-list');
-  var marked = [];
-
-  function say(message, kind) {
-    status.textContent = message;
-    status.className = 'designer-status' + (kind ? ' designer-status-' + kind : '');
-  }
-
-  function unmark() {
-    marked.forEach(function (m) { if (registry.get(m[0])) canvas.removeMarker(m[0], m[1]); });
-    marked = [];
-  }
-
-  function mark(id, marker) {
-    if (!registry.get(id)) return;
-    canvas.addMarker(id, marker);
-    marked.push([id, marker]);
-  }
+  var marks = canvasMarks(modeler, panel);
+  var mark = marks.mark, unmark = marks.unmark;
+  var say = statusLine(status);
 
   function value(v) {
     if (v === null || v === undefined || v === '') return t.empty;
@@ -92,7 +78,7 @@ export function setupDiff(modeler, d) {
       list.appendChild(section);
     });
     panel.setAttribute('data-changed', 'true');
-    panel.setAttribute('data-marked', marked.map(function (m) { return m[0] + ':' + m[1]; }).join(' '));
+    marks.publish();
     say(fill(t.summary, { n: n, added: (mine.elements.added || []).length, removed: (mine.elements.removed || []).length,
                           changed: (mine.elements.changed || []).length }));
   }

@@ -7,6 +7,37 @@ import { page } from './page';
 
 var RUN_MARKERS = ['tg-run-done', 'tg-run-flow', 'tg-run-waiting', 'tg-run-error'];
 
+// The markers a panel put on the canvas, to take them off again; ``mark`` skips ids not on this
+// diagram (elements of a called process in another file) and says whether it marked.
+export function canvasMarks(modeler, panel) {
+  var canvas = modeler.get('canvas');
+  var registry = modeler.get('elementRegistry');
+  var marked = [];
+  return {
+    mark: function (id, marker) {
+      if (!id || !registry.get(id)) return false;
+      canvas.addMarker(id, marker);
+      marked.push([id, marker]);
+      return true;
+    },
+    unmark: function () {
+      marked.forEach(function (m) { if (registry.get(m[0])) canvas.removeMarker(m[0], m[1]); });
+      marked = [];
+    },
+    publish: function () {  // for tests and assistive tools: what is marked, as data-marked
+      panel.setAttribute('data-marked', marked.map(function (m) { return m[0] + ':' + m[1]; }).join(' '));
+    },
+  };
+}
+
+// A panel's status line.
+export function statusLine(status) {
+  return function (message, kind) {
+    status.textContent = message;
+    status.className = 'designer-status' + (kind ? ' designer-status-' + kind : '');
+  };
+}
+
 export function panelTexts(root) {
   try { return JSON.parse(root.getAttribute('data-texts') || '{}'); } catch (e) { return {}; }
 }
@@ -105,8 +136,6 @@ export function setupTestRun(modeler, d) {
   var panel = document.getElementById('designer-testrun');
   if (!panel) return;
   var t = panelTexts(panel);
-  var canvas = modeler.get('canvas');
-  var registry = modeler.get('elementRegistry');
   var startForm = document.getElementById('testrun-start');
   var status = document.getElementById('testrun-status');
   var waitingBox = document.getElementById('testrun-waiting');
@@ -118,24 +147,9 @@ export function setupTestRun(modeler, d) {
   var runsUrl = panel.getAttribute('data-url');
   var previewUrl = d.root.getAttribute('data-preview-url');
   var run = null;
-  var marked = [];
-
-  function say(message, kind) {
-    status.textContent = message;
-    status.className = 'designer-status' + (kind ? ' designer-status-' + kind : '');
-  }
-
-  function unmark() {
-    marked.forEach(function (m) { if (registry.get(m[0])) canvas.removeMarker(m[0], m[1]); });
-    marked = [];
-  }
-
-  function mark(id, marker) {
-    if (!id || !registry.get(id)) return false;
-    canvas.addMarker(id, marker);
-    marked.push([id, marker]);
-    return true;
-  }
+  var marks = canvasMarks(modeler, panel);
+  var mark = marks.mark, unmark = marks.unmark;
+  var say = statusLine(status);
 
   function mine(item) { return !item.file || item.file === d.file; }
 
@@ -154,7 +168,7 @@ export function setupTestRun(modeler, d) {
     });
     if (run.error && run.error.element && mine(run.error)) mark(run.error.element, 'tg-run-error');
     else if (run.elements && run.elements.error) mark(run.elements.error, 'tg-run-error');
-    panel.setAttribute('data-marked', marked.map(function (m) { return m[0] + ':' + m[1]; }).join(' '));
+    marks.publish();
   }
 
   function listPath() {
