@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.core.auth import api_principal, bearer_token, web_principal
-from app.core.errors import AppError, Unauthorized, ValidationFailed
+from app.core.errors import AppError, ValidationFailed
 from app.core.ids import MAX_ID
+from app.designer.api_auth import token_or_page_principal
 from app.designer import drafts as ops
 from app.designer import migration
 from app.engine.definitions import MAX_FILE_BYTES, BundleError, decode_file
@@ -94,16 +94,8 @@ def _load(cls: type[Schema], payload: Any) -> dict[str, Any]:
 
 
 def _designer() -> Any:
-    """The caller: a bearer token (clients, scripts), or the browser session of the modeler's
-    pages, whose changes must carry the page's CSRF token (header ``X-CSRFToken``)."""
-    if bearer_token() is not None:
-        principal = api_principal()
-    else:
-        principal = web_principal()
-        if principal is None:
-            raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token gives one), or log in")
-        from app import csrf
-        csrf.protect()  # a state-changing request of a page (CSRFError: 400); safe methods pass
+    """The caller (a token, or the modeler page's session with its CSRF token), a designer."""
+    principal = token_or_page_principal()
     ops.require_designer(principal)
     return principal
 

@@ -13,8 +13,7 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.routes import _body, _locale, bp
-from app.core.auth import api_principal, bearer_token, web_principal
-from app.core.errors import Unauthorized
+from app.designer.api_auth import token_or_page_principal
 from app.designer import testrun
 from app.designer.diff import bundle_diff
 from app.engine.definitions import MAX_FILE_BYTES
@@ -114,16 +113,9 @@ class DiffSchema(Schema):
 
 
 def _caller() -> Any:
-    """A bearer token (clients, scripts), or the browser session of the BPMN editor, whose changes
-    must carry the page's CSRF token (header ``X-CSRFToken``), as the drafts API takes it."""
-    if bearer_token() is not None:
-        return api_principal()
-    principal = web_principal()
-    if principal is None:
-        raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token gives one), or log in")
-    from app import csrf
-    csrf.protect()  # a state-changing request of a page (CSRFError: 400); safe methods pass
-    return principal
+    """A bearer token (clients, scripts), or the browser session of the BPMN editor (with its CSRF
+    token), as the drafts API takes it."""
+    return token_or_page_principal()
 
 
 @bp.post("/processes/test-runs")
