@@ -27,8 +27,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.api.routes import _locale, bp
 from app.core.auth import Principal, api_principal
 from app.core.db import session
-from app.core.errors import AppError, Forbidden, NotFound
-from app.designer.checks import SECTIONS, bundle_with, check_bundle
+from app.core.errors import Forbidden, NotFound
+from app.designer.checks import SECTIONS, NotABundle, TooLarge, bundle_with, check_bundle
 from app.engine.definitions import MAX_FILE_BYTES, BundleError, active_definition_id, decode_file, read_bundle
 from app.engine.models import ProcessDefinition
 
@@ -36,16 +36,6 @@ DESIGNER_ROLES = ("designer", "admin")
 MAX_FILES = 100  # files of one check (the shipped bundle has 14)
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # a whole request: a few large files at most
 KINDS = {"processes": "bpmn", "rules": "dmn", "forms": "form"}
-
-
-class NotABundle(AppError):
-    status = 400
-    code = "not_a_bundle"
-
-
-class TooLarge(AppError):
-    status = 413
-    code = "too_large"
 
 
 # ---------------------------------------------------------------------------- shapes (OpenAPI)

@@ -11,21 +11,17 @@ from typing import Any
 from flask import Blueprint, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.core.errors import AppError, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.ids import MAX_ID
 from app.designer.api_auth import token_or_page_principal
 from app.designer import drafts as ops
 from app.designer import migration
+from app.designer.checks import NotABundle, TooLarge
 from app.engine.definitions import MAX_FILE_BYTES, BundleError, decode_file
 
 bp = Blueprint("designer_api", __name__, url_prefix="/api/v1/processes")
 
 VERSION = validate.Range(1, MAX_ID, error=f"须为 1 到 {MAX_ID} 之间的版本号 / must be a version from 1 to {MAX_ID}")
-
-
-class BadBundle(AppError):
-    status = 400
-    code = "not_a_bundle"
 
 
 class DraftBodySchema(Schema):
@@ -106,14 +102,14 @@ def _files() -> tuple[dict[str, str], int | None]:
     if request.mimetype == "multipart/form-data":
         parts = request.files.getlist("file")
         if not parts:
-            raise BadBundle("没有 file 部分 / no 'file' part in the upload")
+            raise NotABundle("没有 file 部分 / no 'file' part in the upload")
         files: dict[str, str] = {}
         errors: dict[str, list[str]] = {}
         for part in parts:
             name = part.filename or ""
             data = part.stream.read(MAX_FILE_BYTES + 1)
             if len(data) > MAX_FILE_BYTES:
-                raise ops.TooLarge(f"文件 {name} 超过 {MAX_FILE_BYTES // 1024} KB / file {name} is larger than "
+                raise TooLarge(f"文件 {name} 超过 {MAX_FILE_BYTES // 1024} KB / file {name} is larger than "
                                    f"{MAX_FILE_BYTES // 1024} KB")
             try:
                 files[name] = decode_file(data, name)
@@ -125,7 +121,7 @@ def _files() -> tuple[dict[str, str], int | None]:
         return files, int(revision) if revision and revision.isdigit() and len(revision) < 10 else None
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or "files" not in payload:
-        raise BadBundle("请求体须为 multipart 的 file 部分或 JSON {\"files\": {…}} / the body must be multipart 'file' "
+        raise NotABundle("请求体须为 multipart 的 file 部分或 JSON {\"files\": {…}} / the body must be multipart 'file' "
                         "parts or JSON {\"files\": {name: content}}")
     data = _load(DraftBodySchema, payload)
     return data["files"], data.get("revision")

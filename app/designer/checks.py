@@ -11,8 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.core.errors import AppError
 from app.engine.definitions import inspect_bundle
 from app.engine.xml_checks import Finding
+
+class NotABundle(AppError):
+    """A request body that is not a bundle of files (400)."""
+    status = 400
+    code = "not_a_bundle"
+
+
+class TooLarge(AppError):
+    """A file or a request over the designer's size limits (413)."""
+    status = 413
+    code = "too_large"
+
 
 SECTIONS = {"processes": ".bpmn", "rules": ".dmn", "forms": ".json"}
 Severity = Literal["error", "warning"]

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from app.core.audit import record
 from app.core.db import session, utcnow
-from app.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
-from app.designer.checks import SECTIONS, CheckResult, bundle_with, check_bundle
+from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.designer.checks import SECTIONS, CheckResult, TooLarge, bundle_with, check_bundle
 from app.designer.models import ProcessDraft
 from app.engine.definitions import MAX_FILE_BYTES, BundleError, activate, active_definition_id, deploy
 from app.engine.models import ProcessDefinition
@@ -28,11 +28,6 @@ from app.orgs.models import User
 DESIGNER_ROLES = ("designer", "admin")
 MAX_FILES = 100  # files in one save
 MAX_TOTAL_BYTES = 8 * MAX_FILE_BYTES
-
-
-class TooLarge(AppError):
-    status = 413
-    code = "too_large"
 
 
 def require_designer(principal: Any) -> None:
