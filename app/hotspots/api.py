@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from marshmallow import Schema, fields
 
 from app.api.routes import _locale, bp
 from app.core import audit
@@ -53,8 +54,6 @@ def openapi_paths(spec: Any, secured: list[dict[str, Any]], errors: dict[str, An
 
 
 # ---------------------------------------------------------------------------- the answer's shape
-from marshmallow import Schema, fields  # noqa: E402
-
 
 class HotspotSchema(Schema):
     rank = fields.Integer()

@@ -28,14 +28,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from app.duplicates.detector import Fingerprint, normalize, text_similarity
+from app.hotspots.places import people_of, place_of
 
 CELL_DEG = 0.003  # about 330 m north-south, 290 m east-west at 30°N
-_OFFSETS = ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5))
 COMPARED = 5  # a report joins a group when it is similar to one of the group's first reports
 
 
@@ -58,7 +58,8 @@ class Report:
     category: str | None = None
     lat: float | None = None
     lng: float | None = None
-    place: str | None = None  # the named place of the address or text
+    place: str | None = None  # the named place of the address or text (else read from ``texts`` when needed)
+    texts: tuple[str | None, ...] = ()  # where to look for a named place: the address first, then the title
     unit: str | None = None  # the grid unit, as a fallback place
     title: str = ""
     repeats: int = 0
@@ -66,13 +67,24 @@ class Report:
     reporter: str | None = None
     open: bool = False
     reworked: bool = False
-    people: Sequence[str] = ()
+    people: Sequence[str] = ()  # the groups concerned (else read from the title and keywords)
+    _place_read: bool = field(default=False, repr=False, compare=False)
+
+    def named_place(self) -> str | None:
+        """The named place, read from ``texts`` the first time it is asked for: most reports with
+        coordinates never need it (their cell is their place), so it is not read for them."""
+        if self.place is None and not self._place_read and self.texts:
+            found = place_of(*self.texts)
+            self.place = found.name if found else None
+        self._place_read = True
+        return self.place
 
 
 @dataclass
 class HotSpot:
-    place: str  # what the place is called (the commonest named place, else the key)
+    key: str  # the place key of its first report (see place_keys)
     problem: str | None  # the category, when classified
+    place: str = ""  # what the place is called (the commonest named place, else the key); set by describe
     reports: list[Report] = field(default_factory=list)
     heat: float = 0.0
     volume: float = 0.0
@@ -135,6 +147,9 @@ class HotSpot:
         return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
 
 
+DEFAULT_RULES = Rules()
+
+
 def report_weight(report: Report, now: datetime, rules: Rules) -> float:
     """One report's share of a hot spot's volume: itself, its merged repeats and its likes, decayed by age."""
     weight = 1 + report.repeats + math.log2(1 + max(report.likes, 0))
@@ -150,29 +165,39 @@ def heat_of(spot: HotSpot, now: datetime, rules: Rules) -> tuple[float, float]:
     return volume * (1 + spot.unsolved_share) * (1 + spot.rework_share), volume
 
 
-def _cell(lat: float, lng: float, offset: tuple[float, float]) -> tuple[int, int, int]:
-    index = _OFFSETS.index(offset)
-    return index, math.floor(lat / CELL_DEG + offset[0]), math.floor(lng / CELL_DEG + offset[1])
+def place_keys(reports: Sequence[Report]) -> list[str]:
+    """Each report's place key (by position in ``reports``): see the module's docstring.
 
-
-def place_keys(reports: Sequence[Report]) -> dict[int, str]:
-    """Each report's place key (by position in ``reports``): see the module's docstring."""
-    keys: dict[int, str] = {}
-    located = [(i, r) for i, r in enumerate(reports) if r.lat is not None and r.lng is not None]
-    # the cells of the four grids, counted per problem: a report goes to its busiest cell
-    counts: Counter[tuple[str | None, tuple[int, int, int]]] = Counter()
-    cells: dict[int, list[tuple[int, int, int]]] = {}
-    for i, r in located:
-        mine = [_cell(r.lat, r.lng, o) for o in _OFFSETS]  # type: ignore[arg-type]
-        cells[i] = mine
-        counts.update((r.category, c) for c in mine)
-    for i, r in located:
-        best = max(cells[i], key=lambda c: (counts[(r.category, c)], -c[0]))
-        keys[i] = f"cell:{best[0]}:{best[1]}:{best[2]}"
+    A located report's cell is one of four: the cell of the grid and of the grids shifted by half
+    a cell north, east and north-east. Each report takes the one that most reports of its
+    category share (ties: the unshifted grid first), so reports within half a cell of each other
+    share a cell whatever grid line runs between them.
+    """
+    keys: list[str] = [""] * len(reports)
+    floor = math.floor
+    counts: dict[tuple[str | None, int, int, int], int] = {}
+    cells: list[tuple[int, tuple[tuple[str | None, int, int, int], ...]]] = []
     for i, r in enumerate(reports):
-        if i in keys:
+        if r.lat is None or r.lng is None:
             continue
-        if r.place:
+        fy, fx = r.lat / CELL_DEG, r.lng / CELL_DEG
+        y0, x0, y1, x1 = floor(fy), floor(fx), floor(fy + 0.5), floor(fx + 0.5)
+        c = r.category
+        mine = ((c, 0, y0, x0), (c, 1, y1, x0), (c, 2, y0, x1), (c, 3, y1, x1))
+        for cell in mine:
+            counts[cell] = counts.get(cell, 0) + 1
+        cells.append((i, mine))
+    for i, mine in cells:
+        best, most = mine[0], counts[mine[0]]
+        for cell in mine[1:]:
+            n = counts[cell]
+            if n > most:
+                best, most = cell, n
+        keys[i] = f"cell:{best[1]}:{best[2]}:{best[3]}"
+    for i, r in enumerate(reports):
+        if keys[i]:
+            continue
+        if r.named_place():
             keys[i] = f"place:{r.place}"
         elif r.unit:
             keys[i] = f"unit:{r.unit}"
@@ -183,15 +208,18 @@ def place_keys(reports: Sequence[Report]) -> dict[int, str]:
     return keys
 
 
-def group(reports: Sequence[Report], now: datetime, rules: Rules = Rules(), limit: int | None = None,
-          links: Iterable[tuple[int | str, int | str]] = ()) -> list[HotSpot]:
+def group(reports: Sequence[Report], now: datetime, rules: Rules = DEFAULT_RULES, limit: int | None = None,
+          links: Iterable[tuple[int | str, int | str]] = (),
+          complete: Callable[[list[HotSpot]], None] | None = None) -> list[HotSpot]:
     """The hot spots among ``reports``, hottest first (ties: more reports, then the latest).
 
     ``links`` are pairs of report ids known to be the same problem (the duplicate detector's
     candidates that nobody dismissed): they join their groups whatever their place keys say.
+    ``complete`` fills in what only the chosen spots' descriptions need (titles, keywords,
+    reporters), before they are described: the caller need not read it for every report.
     """
     keys = place_keys(reports)
-    order = sorted(range(len(reports)), key=lambda i: (reports[i].at, str(reports[i].id)))
+    order = sorted(range(len(reports)), key=lambda i: (reports[i].at, i))
     by_place: dict[str, list[int]] = defaultdict(list)
     for i in order:
         by_place[keys[i]].append(i)
@@ -224,15 +252,18 @@ def group(reports: Sequence[Report], now: datetime, rules: Rules = Rules(), limi
         clusters[root(i)].append(reports[i])
     spots: list[HotSpot] = []
     for cluster in clusters.values():
-        if sum(1 + r.repeats for r in cluster) < rules.min_reports:
+        if (len(cluster) == 1 and cluster[0].repeats + 1 < rules.min_reports) or \
+                sum(1 + r.repeats for r in cluster) < rules.min_reports:
             continue
         categories = Counter(r.category for r in cluster if r.category)
-        spot = HotSpot(place=_place_label(keys[position[cluster[0].id]], cluster),
-                       problem=categories.most_common(1)[0][0] if categories else None, reports=cluster)
+        spot = HotSpot(key=keys[position[cluster[0].id]], problem=categories.most_common(1)[0][0] if categories else None,
+                       reports=cluster)
         spot.heat, spot.volume = heat_of(spot, now, rules)
         spots.append(spot)
-    spots.sort(key=lambda s: (-s.heat, -s.count, -s.last_at.timestamp(), s.place))
+    spots.sort(key=lambda s: (-s.heat, -s.count, -s.last_at.timestamp(), str(s.reports[0].id)))
     chosen = spots if limit is None else spots[:limit]
+    if complete is not None:
+        complete(chosen)
     for spot in chosen:
         describe(spot)
     return chosen
@@ -269,9 +300,9 @@ def problem_print(report: Report) -> Fingerprint | None:
     """The report's fingerprint without its place's name: at one place, the name says nothing
     about which problem it is (锦绣江南小区's noise and its parking fees are two)."""
     fp = report.fingerprint
-    if fp is None or not report.place:
+    if fp is None or not report.named_place():
         return fp
-    place = normalize(report.place)
+    place = normalize(report.place or "")
     tags = {w: v for w, v in fp.tags.items() if w not in place and place not in w}
     return replace(fp, text=fp.text.replace(place, ""), tags=tags, _grams=frozenset())
 
@@ -293,16 +324,20 @@ def _similar_group(report: Report, groups: list[list[int]], reports: Sequence[Re
     return best
 
 
-def _place_label(key: str, reports: Iterable[Report]) -> str:
-    """The place most of the reports name (in their titles first: descriptions name other places
-    in passing), else the grid unit or the word the group is keyed by; "" for a map cell."""
-    reports = list(reports)
-    for named in (Counter(r.place for r in reports if r.place and r.place in r.title),
-                  Counter(r.place for r in reports if r.place)):
-        if named:
-            return named.most_common(1)[0][0]
+def _place_label(key: str, reports: list[Report], terms: list[str]) -> str:
+    """The place most of the titles name; else a place a third of the texts name (descriptions
+    name other places in passing); else the grid unit or the word the group is keyed by, or its
+    first key term; "" for a map cell without a name (the page shows its centre)."""
+    in_titles = Counter(r.place for r in reports if r.named_place() and r.place in r.title)
+    if in_titles:
+        return in_titles.most_common(1)[0][0]
+    anywhere = Counter(r.place for r in reports if r.place).most_common(1)
+    if anywhere and anywhere[0][1] >= max(2, len(reports) / 3):
+        return anywhere[0][0]
     kind, _sep, value = key.partition(":")
-    return value if kind in ("unit", "word") else ""
+    if kind in ("unit", "word"):
+        return value
+    return "" if kind == "cell" else (terms[0] if terms else "")
 
 
 _NOISE_TERM = re.compile(r"^[a-z]?[0-9]*[a-z]?[0-9]*$")
@@ -318,8 +353,8 @@ def _term(word: str) -> str | None:
 
 
 def describe(spot: HotSpot) -> None:
-    """The hot spot's key terms, its most representative title (the report whose words cover
-    most of the terms; ties: the earliest) and the people it concerns."""
+    """The hot spot's place label, key terms, most representative title (the report whose words
+    cover most of the terms; ties: the earliest) and the people it concerns."""
     weights: Counter[str] = Counter()
     for r in spot.reports:
         if r.fingerprint is not None:
@@ -328,6 +363,7 @@ def describe(spot: HotSpot) -> None:
                 if term:
                     weights[term] += weight
     spot.terms = [w for w, _n in weights.most_common(5)]
+    spot.place = _place_label(spot.key, spot.reports, spot.terms)
     if spot.terms:
         top = dict(weights.most_common(8))
         best = max(spot.reports, key=lambda r: (sum(v for w, v in top.items() if w in (r.title or "")),
@@ -337,5 +373,5 @@ def describe(spot: HotSpot) -> None:
         spot.description = min(spot.reports, key=lambda r: (r.at, str(r.id))).title
     people: Counter[str] = Counter()
     for r in spot.reports:
-        people.update(r.people)
+        people.update(r.people or people_of([r.title + " ".join(r.fingerprint.tags if r.fingerprint else ())]))
     spot.people = [p for p, _n in people.most_common(2)]

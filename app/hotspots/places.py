@@ -114,12 +114,15 @@ PEOPLE: dict[str, tuple[str, ...]] = {
 }
 
 
+_PEOPLE_WORDS = {word: group for group, words in PEOPLE.items() for word in words}
+_PEOPLE = re.compile("|".join(sorted(map(re.escape, _PEOPLE_WORDS), key=len, reverse=True)))
+
+
 def people_of(texts: Iterable[str]) -> list[str]:
     """The groups most spoken for across ``texts``, most mentioned first (at most two): each text
-    counts once per group."""
+    counts once per group; ties go to the group listed first in :data:`PEOPLE`."""
     counts: Counter[str] = Counter()
     for text in texts:
-        for group, words in PEOPLE.items():
-            if any(w in text for w in words):
-                counts[group] += 1
-    return [g for g, _n in counts.most_common(2)]
+        counts.update({_PEOPLE_WORDS[m] for m in _PEOPLE.findall(text)})
+    order = list(PEOPLE)
+    return sorted(counts, key=lambda g: (-counts[g], order.index(g)))[:2]

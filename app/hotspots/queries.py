@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import case as sql_case, or_, select
+from sqlalchemy import and_, case as sql_case, or_, select, true
 
 from app.cases.models import Case
 from app.core.db import session
 from app.duplicates.detector import Fingerprint
 from app.duplicates.models import CaseFingerprint, DuplicateCandidate
 from app.hotspots.grouping import HotSpot, Report, Rules, group
-from app.hotspots.places import people_of, place_of
 from app.orgs.directory import UnitInfo, directory
 from app.orgs.models import OrgUnit, subtree_bounds
 
@@ -42,37 +41,62 @@ class Result:
     spots: list[HotSpot]
 
 
-def _in_unit(path: str):  # type: ignore[no-untyped-def]
-    lo, hi = subtree_bounds(path)
+def _in_unit(unit: UnitInfo):  # type: ignore[no-untyped-def]
+    """The cases of ``unit``: every case for the root of the tree (the city covers them all)."""
+    if unit.parent_code is None:
+        return true()
+    lo, hi = subtree_bounds(unit.path)
     units = select(UNITS.c.id).where(UNITS.c.path >= lo, UNITS.c.path < hi)
     return or_(CASES.c.grid_unit_id.in_(units), CASES.c.handling_unit_id.in_(units))
 
 
 def window_reports(unit: UnitInfo, since: datetime) -> list[Report]:
-    """The window's cases of ``unit`` as reports."""
+    """The window's cases of ``unit`` as reports, with what the grouping needs and no more: the
+    address and title only for cases without coordinates (their place is named in them), the
+    keywords and text only for cases without a category (their problem is their text). What the
+    chosen hot spots' descriptions need is read afterwards (:func:`complete`)."""
     names = directory().by_id
+    unlocated = or_(CASES.c.lat.is_(None), CASES.c.lng.is_(None))
+    unclassified = CASES.c.category_code.is_(None)
     statement = (
-        select(CASES.c.id, CASES.c.created_at, CASES.c.title, CASES.c.address, CASES.c.lat, CASES.c.lng,
-               CASES.c.category_code, CASES.c.grid_unit_id, CASES.c.status, CASES.c.rework_count,
-               CASES.c.reopen_count, CASES.c.repeat_count, CASES.c.reporter_phone, PRINTS.c.tags,
-               # the text only where the category cannot tell the problem: it is the long column
-               sql_case((CASES.c.category_code.is_(None), PRINTS.c.text), else_=None).label("text"))
-        .select_from(CASES.outerjoin(PRINTS, PRINTS.c.case_id == CASES.c.id))
-        .where(CASES.c.status.in_(LIVE_STATUSES), CASES.c.created_at >= since, _in_unit(unit.path)))
+        select(CASES.c.id, CASES.c.created_at, CASES.c.lat, CASES.c.lng, CASES.c.category_code, CASES.c.grid_unit_id,
+               CASES.c.status, CASES.c.rework_count, CASES.c.reopen_count, CASES.c.repeat_count,
+               sql_case((unlocated, CASES.c.address), else_=None).label("address"),
+               sql_case((unlocated, CASES.c.title), else_=None).label("title"),
+               sql_case((unclassified, PRINTS.c.tags), else_=None).label("tags"),
+               sql_case((unclassified, PRINTS.c.text), else_=None).label("text"))
+        .select_from(CASES.outerjoin(PRINTS, and_(PRINTS.c.case_id == CASES.c.id, unclassified)))
+        .where(CASES.c.status.in_(LIVE_STATUSES), CASES.c.created_at >= since, _in_unit(unit)))
     out = []
-    for row in session.connection().execute(statement):
-        fp = None
-        if row.tags is not None:
-            fp = Fingerprint(text=row.text or "", tags=orjson.loads(row.tags), created_at=row.created_at)
-        place = place_of(row.address, row.title)
-        grid = names.get(row.grid_unit_id) if row.grid_unit_id else None
+    for (case_id, created_at, lat, lng, category, grid_id, status, rework, reopen, repeats, address, title, tags,
+         text) in session.connection().execute(statement):
+        grid = names.get(grid_id) if grid_id else None
         out.append(Report(
-            id=row.id, at=row.created_at, fingerprint=fp, category=row.category_code, lat=row.lat, lng=row.lng,
-            place=place.name if place else None, unit=grid.name if grid else None, title=row.title,
-            repeats=row.repeat_count or 0, reporter=row.reporter_phone, open=row.status == "open",
-            reworked=(row.rework_count or 0) > 0 or (row.reopen_count or 0) > 0,
-            people=people_of([row.title + " ".join(fp.tags if fp else ())])))
+            id=case_id, at=created_at, category=category, lat=lat, lng=lng, unit=grid.name if grid else None,
+            fingerprint=Fingerprint(text=text or "", tags=orjson.loads(tags), created_at=created_at) if tags else None,
+            texts=(address, title) if address is not None or title is not None else (), title=title or "",
+            repeats=repeats or 0, open=status == "open", reworked=(rework or 0) > 0 or (reopen or 0) > 0))
     return out
+
+
+_DETAILS = (select(CASES.c.id, CASES.c.title, CASES.c.address, CASES.c.reporter_phone, PRINTS.c.tags)
+            .select_from(CASES.outerjoin(PRINTS, PRINTS.c.case_id == CASES.c.id)))
+DETAIL_BATCH = 500
+
+
+def complete(spots: list[HotSpot]) -> None:
+    """Read the titles, addresses, reporters and keywords of the chosen spots' cases."""
+    members = {r.id: r for s in spots for r in s.reports}
+    ids = sorted(members)
+    for start in range(0, len(ids), DETAIL_BATCH):
+        chunk = ids[start:start + DETAIL_BATCH]
+        for case_id, title, address, phone, tags in session.connection().execute(_DETAILS.where(CASES.c.id.in_(chunk))):
+            r = members[case_id]
+            r.title, r.reporter = title, phone
+            if not r.texts:
+                r.texts = (address, title)
+            if r.fingerprint is None and tags:
+                r.fingerprint = Fingerprint(text="", tags=orjson.loads(tags), created_at=r.at)
 
 
 def window_links(since: datetime) -> list[tuple[int, int]]:
@@ -88,7 +112,7 @@ def hotspots(unit: UnitInfo, days: int, now: datetime, limit: int = 20, rules: R
     """The ``limit`` hottest spots of ``unit`` among the cases filed in the last ``days`` days."""
     since = now - timedelta(days=days)
     reports = window_reports(unit, since)
-    spots = group(reports, now, rules, limit=limit, links=window_links(since))
+    spots = group(reports, now, rules, limit=limit, links=window_links(since), complete=complete)
     return Result(unit, days, since, now, len(reports), spots)
 
 
