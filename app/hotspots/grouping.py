@@ -165,6 +165,27 @@ def heat_of(spot: HotSpot, now: datetime, rules: Rules) -> tuple[float, float]:
     return volume * (1 + spot.unsolved_share) * (1 + spot.rework_share), volume
 
 
+Cell = tuple[str | None, int, int, int]  # (category, grid 0–3, row, column)
+
+
+def cells_of(lat: float, lng: float, category: str | None) -> tuple[Cell, Cell, Cell, Cell]:
+    """The four cells a located report may take: of the grid, and of the grids shifted by half a
+    cell north, east and north-east (per category: a cell holds one problem)."""
+    fy, fx = lat / CELL_DEG, lng / CELL_DEG
+    y0, x0, y1, x1 = math.floor(fy), math.floor(fx), math.floor(fy + 0.5), math.floor(fx + 0.5)
+    return (category, 0, y0, x0), (category, 1, y1, x0), (category, 2, y0, x1), (category, 3, y1, x1)
+
+
+def lone_in_cells(located: Iterable[tuple[float, float, str | None]]) -> list[bool]:
+    """For located, classified reports: which ones share none of their four cells with another.
+    Such a report is alone at its place and of its problem whatever the others are (a link
+    never joins two cells), so a caller may leave it out before building reports, unless it
+    counts twice by itself (merged repeats)."""
+    all_cells = [cells_of(lat, lng, category) for lat, lng, category in located]
+    counts: Counter[Cell] = Counter(c for mine in all_cells for c in mine)
+    return [all(counts[c] == 1 for c in mine) for mine in all_cells]
+
+
 def place_keys(reports: Sequence[Report]) -> list[str]:
     """Each report's place key (by position in ``reports``): see the module's docstring.
 
@@ -174,16 +195,12 @@ def place_keys(reports: Sequence[Report]) -> list[str]:
     share a cell whatever grid line runs between them.
     """
     keys: list[str] = [""] * len(reports)
-    floor = math.floor
-    counts: dict[tuple[str | None, int, int, int], int] = {}
-    cells: list[tuple[int, tuple[tuple[str | None, int, int, int], ...]]] = []
+    counts: dict[Cell, int] = {}
+    cells: list[tuple[int, tuple[Cell, ...]]] = []
     for i, r in enumerate(reports):
         if r.lat is None or r.lng is None:
             continue
-        fy, fx = r.lat / CELL_DEG, r.lng / CELL_DEG
-        y0, x0, y1, x1 = floor(fy), floor(fx), floor(fy + 0.5), floor(fx + 0.5)
-        c = r.category
-        mine = ((c, 0, y0, x0), (c, 1, y1, x0), (c, 2, y0, x1), (c, 3, y1, x1))
+        mine = cells_of(r.lat, r.lng, r.category)
         for cell in mine:
             counts[cell] = counts.get(cell, 0) + 1
         cells.append((i, mine))

@@ -21,14 +21,13 @@ from app.cases.models import Case
 from app.core.db import session
 from app.duplicates.detector import Fingerprint
 from app.duplicates.models import CaseFingerprint, DuplicateCandidate
-from app.hotspots.grouping import HotSpot, Report, Rules, group
+from app.hotspots.grouping import DEFAULT_RULES, HotSpot, Report, Rules, group, lone_in_cells
 from app.orgs.directory import UnitInfo, directory
 from app.orgs.models import OrgUnit, subtree_bounds
 
 CASES, PRINTS, CANDIDATES, UNITS = Case.__table__, CaseFingerprint.__table__, DuplicateCandidate.__table__, OrgUnit.__table__
 MAX_DAYS = 366
 LIVE_STATUSES = ("open", "closed")
-DEFAULT_RULES = Rules()
 
 
 @dataclass
@@ -50,11 +49,13 @@ def _in_unit(unit: UnitInfo):  # type: ignore[no-untyped-def]
     return or_(CASES.c.grid_unit_id.in_(units), CASES.c.handling_unit_id.in_(units))
 
 
-def window_reports(unit: UnitInfo, since: datetime) -> list[Report]:
+def window_reports(unit: UnitInfo, since: datetime, rules: Rules = DEFAULT_RULES,
+                   linked: frozenset[int] = frozenset()) -> tuple[list[Report], int]:
     """The window's cases of ``unit`` as reports, with what the grouping needs and no more: the
     address and title only for cases without coordinates (their place is named in them), the
     keywords and text only for cases without a category (their problem is their text). What the
-    chosen hot spots' descriptions need is read afterwards (:func:`complete`)."""
+    chosen hot spots' descriptions need is read afterwards (:func:`complete`). Returns the reports
+    and how many cases the window holds."""
     names = directory().by_id
     unlocated = or_(CASES.c.lat.is_(None), CASES.c.lng.is_(None))
     unclassified = CASES.c.category_code.is_(None)
@@ -67,16 +68,26 @@ def window_reports(unit: UnitInfo, since: datetime) -> list[Report]:
                sql_case((unclassified, PRINTS.c.text), else_=None).label("text"))
         .select_from(CASES.outerjoin(PRINTS, and_(PRINTS.c.case_id == CASES.c.id, unclassified)))
         .where(CASES.c.status.in_(LIVE_STATUSES), CASES.c.created_at >= since, _in_unit(unit)))
+    rows = session.connection().execute(statement).all()
+    # a located, classified case alone in its four cells is no hot spot (grouping.lone_in_cells),
+    # unless merged repeats or a detector's link make it one: most of a city's cases are such, and
+    # they are left out before any report is built
+    located = [i for i, row in enumerate(rows) if row[2] is not None and row[3] is not None and row[4] is not None]
+    lone = lone_in_cells((rows[i][2], rows[i][3], rows[i][4]) for i in located)
+    skip = {i for i, alone in zip(located, lone)
+            if alone and not (rows[i][9] or 0) and rows[i][0] not in linked and rules.min_reports > 1}
     out = []
-    for (case_id, created_at, lat, lng, category, grid_id, status, rework, reopen, repeats, address, title, tags,
-         text) in session.connection().execute(statement):
+    for i, (case_id, created_at, lat, lng, category, grid_id, status, rework, reopen, repeats, address, title, tags,
+            text) in enumerate(rows):
+        if i in skip:
+            continue
         grid = names.get(grid_id) if grid_id else None
         out.append(Report(
             id=case_id, at=created_at, category=category, lat=lat, lng=lng, unit=grid.name if grid else None,
             fingerprint=Fingerprint(text=text or "", tags=orjson.loads(tags), created_at=created_at) if tags else None,
             texts=(address, title) if address is not None or title is not None else (), title=title or "",
             repeats=repeats or 0, open=status == "open", reworked=(rework or 0) > 0 or (reopen or 0) > 0))
-    return out
+    return out, len(rows)
 
 
 _DETAILS = (select(CASES.c.id, CASES.c.title, CASES.c.address, CASES.c.reporter_phone, PRINTS.c.tags)
@@ -111,9 +122,10 @@ def window_links(since: datetime) -> list[tuple[int, int]]:
 def hotspots(unit: UnitInfo, days: int, now: datetime, limit: int = 20, rules: Rules = DEFAULT_RULES) -> Result:
     """The ``limit`` hottest spots of ``unit`` among the cases filed in the last ``days`` days."""
     since = now - timedelta(days=days)
-    reports = window_reports(unit, since)
-    spots = group(reports, now, rules, limit=limit, links=window_links(since), complete=complete)
-    return Result(unit, days, since, now, len(reports), spots)
+    links = window_links(since)
+    reports, read = window_reports(unit, since, rules, frozenset(i for pair in links for i in pair))
+    spots = group(reports, now, rules, limit=limit, links=links, complete=complete)
+    return Result(unit, days, since, now, read, spots)
 
 
 def spot_dict(spot: HotSpot, rank: int) -> dict[str, object]:

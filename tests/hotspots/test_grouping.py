@@ -107,3 +107,16 @@ def test_place_names_in_addresses() -> None:
     assert place_of("示范市东湖区湖滨街道滨江路 12 号").name == "滨江路"
     assert place_of(None, "咨询异地办理出国签证的问题") is None
     assert people_of(["孩子上学太远，家长接送不便", "家长反映学位不足"]) == ["家长"]
+
+
+def test_leaving_out_the_reports_alone_in_their_cells_changes_nothing() -> None:
+    import random
+    from app.hotspots.grouping import lone_in_cells
+    rnd = random.Random(5)
+    reports = [located(i, 31.2 + rnd.random() * 0.05, 121.4 + rnd.random() * 0.05, f"event:0600{rnd.randint(1, 3)}",
+                       days_ago=rnd.random() * 30) for i in range(600)]
+    lone = lone_in_cells((r.lat, r.lng, r.category) for r in reports)
+    assert 0 < sum(lone) < len(reports)
+    kept = [r for r, alone in zip(reports, lone) if not alone]
+    everything = [(s.case_ids, round(s.heat, 9)) for s in group(reports, NOW, Rules())]
+    assert [(s.case_ids, round(s.heat, 9)) for s in group(kept, NOW, Rules())] == everything
