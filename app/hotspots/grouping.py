@@ -11,8 +11,11 @@ Two reports belong to one hot spot when they are about **the same place** and **
   (:func:`app.hotspots.places.place_of`: 锦绣江南小区 before 滨江社区), its grid unit, or else the most
   specific word of its text (a company's or a project's name);
 - the problem is the category when both are classified; otherwise the text: the duplicate
-  detector's similarity of the two texts (:func:`app.duplicates.detector.text_similarity`) at or
-  above :attr:`Rules.min_similarity` with one of the first members of the group.
+  detector's similarity of the two texts (:func:`app.duplicates.detector.text_similarity`),
+  without the place's own name, at or above :attr:`Rules.min_similarity` with one of the first
+  members of the group;
+- the detector's candidate pairs (``links``) join groups too, but never two different named
+  places or cells: chains of similar texts would otherwise run across the city.
 
 The heat index (docs/hotspots.md) of a hot spot of reports ``i``::
 
