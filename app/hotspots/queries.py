@@ -49,7 +49,7 @@ def _in_unit(unit: UnitInfo):  # type: ignore[no-untyped-def]
     return or_(CASES.c.grid_unit_id.in_(units), CASES.c.handling_unit_id.in_(units))
 
 
-def window_reports(unit: UnitInfo, since: datetime, rules: Rules = DEFAULT_RULES,
+def window_reports(unit: UnitInfo, since: datetime, until: datetime, rules: Rules = DEFAULT_RULES,
                    linked: frozenset[int] = frozenset()) -> tuple[list[Report], int]:
     """The window's cases of ``unit`` as reports, with what the grouping needs and no more: the
     address and title only for cases without coordinates (their place is named in them), the
@@ -67,7 +67,8 @@ def window_reports(unit: UnitInfo, since: datetime, rules: Rules = DEFAULT_RULES
                sql_case((unclassified, PRINTS.c.tags), else_=None).label("tags"),
                sql_case((unclassified, PRINTS.c.text), else_=None).label("text"))
         .select_from(CASES.outerjoin(PRINTS, and_(PRINTS.c.case_id == CASES.c.id, unclassified)))
-        .where(CASES.c.status.in_(LIVE_STATUSES), CASES.c.created_at >= since, _in_unit(unit)))
+        .where(CASES.c.status.in_(LIVE_STATUSES), CASES.c.created_at >= since, CASES.c.created_at <= until,
+               _in_unit(unit)))
     rows = session.connection().execute(statement).all()
     # a located, classified case alone in its four cells is no hot spot (grouping.lone_in_cells),
     # unless merged repeats or a detector's link make it one: most of a city's cases are such, and
@@ -110,11 +111,11 @@ def complete(spots: list[HotSpot]) -> None:
                 r.fingerprint = Fingerprint(text="", tags=orjson.loads(tags), created_at=r.at)
 
 
-def window_links(since: datetime) -> list[tuple[int, int]]:
-    """The duplicate detector's candidate pairs filed since ``since`` that nobody dismissed."""
+def window_links(since: datetime, until: datetime) -> list[tuple[int, int]]:
+    """The duplicate detector's candidate pairs of the window that nobody dismissed."""
     statement = (select(CANDIDATES.c.case_id, CANDIDATES.c.candidate_id)
                  .join(CASES, CASES.c.id == CANDIDATES.c.case_id)
-                 .where(CASES.c.created_at >= since, CASES.c.status.in_(LIVE_STATUSES),
+                 .where(CASES.c.created_at >= since, CASES.c.created_at <= until, CASES.c.status.in_(LIVE_STATUSES),
                         CANDIDATES.c.state != "dismissed"))
     return [(a, b) for a, b in session.connection().execute(statement)]
 
@@ -122,8 +123,8 @@ def window_links(since: datetime) -> list[tuple[int, int]]:
 def hotspots(unit: UnitInfo, days: int, now: datetime, limit: int = 20, rules: Rules = DEFAULT_RULES) -> Result:
     """The ``limit`` hottest spots of ``unit`` among the cases filed in the last ``days`` days."""
     since = now - timedelta(days=days)
-    links = window_links(since)
-    reports, read = window_reports(unit, since, rules, frozenset(i for pair in links for i in pair))
+    links = window_links(since, now)
+    reports, read = window_reports(unit, since, now, rules, frozenset(i for pair in links for i in pair))
     spots = group(reports, now, rules, limit=limit, links=links, complete=complete)
     return Result(unit, days, since, now, read, spots)
 
