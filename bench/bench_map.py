@@ -22,16 +22,15 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
-from app import create_app  # noqa: E402
+from bench.scratch import scratch_app  # noqa: E402
 from app.cases.models import Case  # noqa: E402
 from app.core.auth import load_principal  # noqa: E402
 from app.core.db import session  # noqa: E402
@@ -47,19 +46,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="bench_map_")
-    url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
-    if url.startswith("postgresql"):
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    app = create_app({"ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "b" * 40, "ATTACHMENT_DIR": Path(tmp)})
-    runner = app.test_cli_runner()
-    for cli in (["db", "upgrade"], ["demo", "load"]):
-        result = runner.invoke(args=cli)
-        assert result.exit_code == 0, result.output
+    app, url = scratch_app(args.database_url, "bench_map_")
     rnd = random.Random(11)
     with app.app_context():
         grids = list(session.scalars(select(OrgUnit.id).where(OrgUnit.kind == "community")))

@@ -20,16 +20,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-
-from app import create_app  # noqa: E402
+from bench.scratch import scratch_app  # noqa: E402
 from tests.designer.test_testrun import LOOP_STEPS, REVIEW_DRAFT, START, STEPS  # noqa: E402
 
 URL = "/api/v1/processes/test-runs"
@@ -55,19 +52,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="bench_testrun_")
-    url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
-    if url.startswith("postgresql"):
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    app = create_app({"ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "b" * 40, "ATTACHMENT_DIR": Path(tmp)})
-    runner = app.test_cli_runner()
-    for cli in (["db", "upgrade"], ["demo", "load"], ["processes", "deploy"]):
-        result = runner.invoke(args=cli)
-        assert result.exit_code == 0, (cli, result.output)
+    app, url = scratch_app(args.database_url, "bench_testrun_", (("db", "upgrade"), ("demo", "load"), ("processes", "deploy")))
     client = app.test_client()
     token = client.post("/api/v1/auth/token", json={"username": "demo_designer", "password": "demo"}).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}

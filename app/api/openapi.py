@@ -81,6 +81,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
 }
 from app.designer.api_drafts import OPERATION_IDS as _DESIGNER_DRAFTS  # noqa: E402 - the designer's drafts API
 OPERATION_IDS.update(_DESIGNER_DRAFTS)
+from app.hotspots.api import OPERATION_IDS as _HOTSPOTS  # noqa: E402 - the leaders' hot spots
+OPERATION_IDS.update(_HOTSPOTS)
 
 # reassignOptions (a read, answered from the same rules as reassignTask) is fuzzed on its own, not
 # linked: tests/supervision/test_reassign_options.py checks it on real tasks and roles.
@@ -304,6 +306,8 @@ def spec_dict() -> dict[str, Any]:
     api_testrun.openapi_paths(spec, secured, ERRORS, _resp, _json, id_parameter)
     from app.designer.api_drafts import openapi_paths as designer_draft_paths
     designer_draft_paths(spec, secured, _resp, _json, ERRORS, id_parameter)
+    from app.hotspots.api import openapi_paths as hotspot_paths
+    hotspot_paths(spec, secured, ERRORS, _resp)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})
