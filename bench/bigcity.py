@@ -22,23 +22,21 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import JSON, create_engine, insert, select, text
+from sqlalchemy import JSON, insert, select, text
 
-from app import create_app
 from app.catalog.models import CatalogCategory
 from app.cases.models import Case
 from app.core.audit import AuditEvent
 from app.core.db import session
 from app.orgs.models import OrgUnit, User
 from app.tasks.models import Task
+from bench.scratch import scratch_app
 
 CHANNEL_MIX = (("hotline", 52), ("grid", 18), ("city_mgmt", 10), ("wechat", 8), ("police110", 4),
                ("mailbox", 3), ("weibo", 2), ("open311", 2), ("api", 1))
@@ -47,24 +45,11 @@ BATCH = 5000
 
 
 def fresh_app(url: str | None = None) -> tuple[Flask, str]:
-    """A migrated database with the catalogue, the demo city and the deployed processes.
-
-    ``url`` None: SQLite in a new temporary folder. A PostgreSQL URL: its public schema is DROPPED
-    and recreated (give a scratch database only)."""
-    tmp = tempfile.mkdtemp(prefix="bench_city_")
-    url = url or f"sqlite:///{tmp}/bench.sqlite"
-    if url.startswith("postgresql"):
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    app = create_app({"ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "b" * 40, "ATTACHMENT_DIR": Path(tmp)})
-    runner = app.test_cli_runner()
-    for cli in (["db", "upgrade"], ["catalog", "load"], ["demo", "load"], ["processes", "deploy"]):
-        result = runner.invoke(args=cli)
-        assert result.exit_code == 0, result.output
-    return app, url
+    """A migrated database with the catalogue, the demo city and the deployed processes
+    (``bench/scratch.py``: SQLite in a new temporary folder, or a PostgreSQL scratch database whose
+    public schema is DROPPED and recreated)."""
+    return scratch_app(url, "bench_city_", (("db", "upgrade"), ("catalog", "load"), ("demo", "load"),
+                                             ("processes", "deploy")))
 
 
 @dataclass
