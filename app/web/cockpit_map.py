@@ -61,7 +61,6 @@ def cockpit_map_options(unit: Any, wall: bool = False) -> dict[str, Any]:
             "casesNone": _("此处没有案件"),
             "more": _("更多"),
             "close": _("关闭"),
-            "list": _("查看这些案件"),
             "loading": _("加载中…"),
             "urgent": _("紧急"),
         },

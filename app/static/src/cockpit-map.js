@@ -55,6 +55,8 @@ function clusterIcon(c, texts) {
   box.appendChild(count);
   if (c.parked) box.appendChild(el('span', 'cm-cluster-parked', c.parked));
   box.title = fill(texts.cluster, { n: c.count });
+  box.setAttribute('data-count', c.count);
+  if (c.bbox) box.setAttribute('data-bbox', c.bbox.join(','));
   return L.divIcon({ className: 'cm-cluster-icon', html: box, iconSize: [size, size] });
 }
 
