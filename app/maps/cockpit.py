@@ -40,6 +40,7 @@ CELLS_PER_TILE = 4  # a 256-pixel tile holds 4 × 4 cells of 64 pixels
 MIN_ZOOM, MAX_ZOOM = 3, 20
 POINT_MAX = 8  # a cell with at most this many cases shows them one by one
 MAX_POINTS = 2000  # at most this many single cases in one answer (the rest stay clusters)
+MAX_RUNS = 16  # more runs of few-case cells than this: one windowed pass instead of many boxes
 MAX_CELLS_ACROSS = 64  # a bbox wider or taller than 64 cells (4,096 px) at its zoom is refused
 DEFAULT_DAYS, MAX_DAYS = 30, 90
 PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
@@ -190,8 +191,9 @@ def open_map(unit: UnitInfo, box: BBox, zoom: int) -> OpenMap:
 
 
 def _points(base: list[Any], grid: Grid, cells: set[tuple[int, int]], now: Any) -> list[Point]:
-    """The cases of the few-case ``cells``: read by boxes over runs of neighbouring small cells in each
-    row of the grid (few index ranges), then kept by their cell as computed by the database."""
+    """The cases of the few-case ``cells``. Few runs of neighbouring small cells (in a row of the
+    grid): read by their boxes, a few index ranges. Many (a street-level view): one more pass over
+    the area that keeps the rows whose cell holds few, counted by a window function."""
     runs: list[BBox] = []
     for y in sorted({c[0] for c in cells}):
         xs = sorted(x for yy, x in cells if yy == y)
@@ -204,17 +206,20 @@ def _points(base: list[Any], grid: Grid, cells: set[tuple[int, int]], now: Any) 
             runs.append(BBox(a.south, a.west, a.north, b.east))
             if x is not None:
                 start = prev = x
-    if len(runs) > 100:  # many scattered cells: one box around them all
-        runs = [BBox(min(r.south for r in runs), min(r.west for r in runs), max(r.north for r in runs),
-                     max(r.east for r in runs))]
-    cy, cx = _cell(Case.lat, -90, grid.lat), _cell(Case.lng, -180, grid.lng)
-    query = (select(Case.id, Case.created_at, Case.title, Case.lat, Case.lng, Case.yellow_at, Case.due_at,
-                    Case.parked_at, Case.urgency, cy, cx)
-             .where(*base, or_(*(and_(*_in_bbox(r)) for r in runs))).order_by(Case.id))
+    cy, cx = _cell(Case.lat, -90, grid.lat).label("cy"), _cell(Case.lng, -180, grid.lng).label("cx")
+    columns = [Case.id, Case.created_at, Case.title, Case.lat, Case.lng, Case.yellow_at, Case.due_at,
+               Case.parked_at, Case.urgency, cy, cx]
+    if len(runs) <= MAX_RUNS:
+        query = select(*columns).where(*base, or_(*(and_(*_in_bbox(r)) for r in runs))).order_by(Case.id)
+    else:
+        per_cell = func.count().over(partition_by=[cy, cx]).label("n")
+        inner = select(*columns, per_cell).where(*base).subquery()
+        query = select(*(inner.c[c.key if c.key in inner.c else c.name] for c in columns)).where(
+            inner.c.n <= POINT_MAX).order_by(inner.c.id)
     from app.sla.deadlines import light
     out = []
     for row in session.execute(query):
-        if (row[9], row[10]) not in cells:
+        if (row.cy, row.cx) not in cells:
             continue
         number = Case.number.fget(row)  # type: ignore[attr-defined]
         out.append(Point(row.id, number, row.title, row.lat, row.lng, light(row.yellow_at, row.due_at, now, row.parked_at),

@@ -230,3 +230,20 @@ def test_the_map_is_in_the_openapi_document(app: Flask) -> None:
         assert {"200", "401", "403", "422"} <= set(op["responses"])
     names = {p["name"] for p in doc["paths"]["/api/v1/cockpit/map"]["get"]["parameters"]}
     assert names == {"unit", "bbox", "zoom", "layer", "days"}
+
+
+def test_single_cases_are_the_same_read_by_boxes_or_by_one_windowed_pass(app: Flask, cases: dict[str, Any],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.maps import cockpit
+    lat, lng = A
+    query = {"bbox": f"{lat - 0.004},{lng - 0.004},{lat + 0.004},{lng + 0.004}", "zoom": 18}
+    leader = Api(app, "demo_leader")
+    by_boxes = get_map(leader, **query).get_json()
+    monkeypatch.setattr(cockpit, "MAX_RUNS", 0)  # as on a street-level view with many scattered cells
+    windowed = get_map(leader, **query).get_json()
+    assert by_boxes["points"] and windowed["points"] == by_boxes["points"]
+    assert windowed["clusters"] == by_boxes["clusters"]
+    monkeypatch.setattr(cockpit, "MAX_POINTS", 4)  # past the budget, small cells stay clusters
+    capped = get_map(leader, **query).get_json()
+    assert len(capped["points"]) <= 4
+    assert len(capped["points"]) + sum(c["count"] for c in capped["clusters"]) == 10
