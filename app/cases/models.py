@@ -30,8 +30,6 @@ class Case(Base):
         Index("ix_cases_status_due", "status", "due_at"),
         # the map's nearby search (app.maps.queries): open cases in a latitude band, longitude read from the index
         Index("ix_cases_status_lat_lng", "status", "lat", "lng"),
-        # the cockpit map's heat layer (app.maps.cockpit): cases in by time and place, scope units, from the index alone
-        Index("ix_cases_created_lat_lng", "created_at", "lat", "lng", "grid_unit_id", "handling_unit_id"),
         # the supervisor's lists: few open cases each. Queries repeat these conditions literally, and
         # the indexed column is the status their WHERE tests, so SQLite's planner can search them
         Index("ix_cases_open_escalated", "status", sqlite_where=text(ESCALATED_SQL), postgresql_where=text(ESCALATED_SQL)),

@@ -9,9 +9,9 @@ wide at every zoom), and the database counts the cases per cell in one ``GROUP B
   ``POINT_MAX`` cases sends its cases instead (id, number, title, light), which the browser draws as
   markers. Read through ``ix_cases_status_lat_lng`` (status, lat, lng).
 * ``recent``: the heat layer, the cases of every status that came in during the last ``days`` days,
-  counted per half cell (the weights of the heat map). Read through ``ix_cases_created_lat_lng``
-  (created_at, lat, lng, grid_unit_id, handling_unit_id), which covers the query: the table is not
-  touched.
+  counted per half cell (the weights of the heat map). Read from ``cockpit_map_points``, a narrow
+  copy of the cases' place, arrival and units kept by triggers in the same transaction
+  (app.maps.heat), through its index (created_at, lat, lng, grid_unit_id, handling_unit_id).
 
 The scope is the unit shown and everything below it: a case counts when its grid unit (the community
 it lies in) or its handling unit is in that subtree. Only ``leader``, ``supervisor`` and ``admin``
@@ -31,7 +31,10 @@ from app.core import clock
 from app.core.auth import Principal
 from app.core.db import session
 from app.core.errors import Forbidden, ValidationFailed
+from app.maps.models import CockpitMapPoint
 from app.orgs.directory import UnitInfo, directory
+
+P = CockpitMapPoint.__table__.c
 
 COCKPIT_ROLES = ("leader", "supervisor", "admin")
 LAYERS = ("open", "recent")
@@ -238,12 +241,10 @@ class HeatMap:
 
 def heat_map(unit: UnitInfo, box: BBox, zoom: int, days: int) -> HeatMap:
     """The cases of ``unit`` (any status) that came in during the last ``days`` days, counted per
-    half cell of the zoom's grid: the weights of the heat layer."""
+    half cell of the zoom's grid: the weights of the heat layer. Read from ``cockpit_map_points``."""
     grid = Grid.at(zoom, (box.south + box.north) / 2).finer()
-    since = clock.now() - timedelta(days=days)
-    cy, cx = _cell(Case.lat, -90, grid.lat).label("cy"), _cell(Case.lng, -180, grid.lng).label("cx")
-    rows = session.execute(select(cy, cx, func.count()).where(Case.created_at >= since, *_in_bbox(box),
-                                                             scope_condition(unit)).group_by(cy, cx)).all()
+    cy, cx = _cell(P.lat, -90, grid.lat).label("cy"), _cell(P.lng, -180, grid.lng).label("cx")
+    rows = session.execute(select(cy, cx, func.count()).where(*_recent(unit, box, days)).group_by(cy, cx)).all()
     cells = []
     for y, x, count in rows:
         b = grid.bounds(y, x)
@@ -252,15 +253,23 @@ def heat_map(unit: UnitInfo, box: BBox, zoom: int, days: int) -> HeatMap:
     return HeatMap(unit, grid, days, sum(c[2] for c in cells), cells)
 
 
+def _recent(unit: UnitInfo, box: BBox, days: int, half_open: bool = False) -> list[Any]:
+    """The cases of ``unit`` in ``box`` that came in during the last ``days`` days (their points)."""
+    ids = unit_ids(unit)
+    inside = [P.lat >= box.south, P.lat < box.north, P.lng >= box.west, P.lng < box.east] if half_open else \
+        [P.lat.between(box.south, box.north), P.lng.between(box.west, box.east)]
+    return [P.created_at >= clock.now() - timedelta(days=days), *inside,
+            or_(P.grid_unit_id.in_(ids), P.handling_unit_id.in_(ids))]
+
+
 def cases_in(unit: UnitInfo, box: BBox, layer: str, days: int, page: int, per_page: int) -> tuple[list[Case], int]:
     """The cases behind a cluster or a heat cell (the same conditions as the map), newest first."""
     # half-open, as the cells are: a case on the line between two cells belongs to one of them
-    conditions = [Case.lat >= box.south, Case.lat < box.north, Case.lng >= box.west, Case.lng < box.east,
-                  scope_condition(unit)]
     if layer == "open":
-        conditions.append(Case.status == "open")
+        conditions = [Case.status == "open", Case.lat >= box.south, Case.lat < box.north, Case.lng >= box.west,
+                      Case.lng < box.east, scope_condition(unit)]
     else:
-        conditions.append(Case.created_at >= clock.now() - timedelta(days=days))
+        conditions = [Case.id.in_(select(P.case_id).where(*_recent(unit, box, days, half_open=True)))]
     total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
     rows = session.scalars(select(Case).where(*conditions).order_by(Case.created_at.desc(), Case.id.desc())
                            .limit(per_page).offset((page - 1) * per_page)).all()

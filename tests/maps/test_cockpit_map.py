@@ -247,3 +247,52 @@ def test_single_cases_are_the_same_read_by_boxes_or_by_one_windowed_pass(app: Fl
     capped = get_map(leader, **query).get_json()
     assert len(capped["points"]) <= 4
     assert len(capped["points"]) + sum(c["count"] for c in capped["clusters"]) == 10
+
+
+def test_the_heat_follows_every_change_of_a_case_in_the_same_transaction(app: Flask, cases: dict[str, Any],
+                                                                        make_case: Any) -> None:
+    """cockpit_map_points is written with the case: a case filed through the API, moved,
+    dispatched to another unit, deleted; a rebuild gives the same rows."""
+    from app.maps.heat import rebuild_points
+    from app.maps.models import CockpitMapPoint
+    leader, leader_d2 = Api(app, "demo_leader"), Api(app, "leader_d2")
+    before = get_map(leader, layer="recent").get_json()["total"]
+    d2_before = get_map(leader_d2, layer="recent").get_json()["total"]
+    filed = make_case(title="驾驶舱地图 热力", grid_unit="d1-s1-c1", lat=31.22, lng=121.46)  # in the city
+    with app.app_context():
+        assert session.get(CockpitMapPoint, filed["id"]) is not None  # written with the case
+    assert get_map(leader, layer="recent").get_json()["total"] == before
+    with app.app_context():
+        case = session.get(Case, filed["id"])
+        assert case is not None
+        case.lat, case.lng = B  # moved into the view
+        session.commit()
+    assert get_map(leader, layer="recent").get_json()["total"] == before + 1
+    with app.app_context():
+        case = session.get(Case, filed["id"])
+        assert case is not None
+        case.lat, case.lng = C
+        case.grid_unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == "d2-s1-c1"))
+        session.commit()
+    assert get_map(leader_d2, layer="recent").get_json()["total"] == d2_before + 1  # now in d2
+    with app.app_context():
+        rows = {r.case_id: (r.lat, r.lng, r.grid_unit_id, r.handling_unit_id) for r in session.scalars(select(CockpitMapPoint))}
+        rebuild_points()
+        assert {r.case_id: (r.lat, r.lng, r.grid_unit_id, r.handling_unit_id)
+                for r in session.scalars(select(CockpitMapPoint))} == rows
+        session.rollback()
+        case = session.get(Case, filed["id"])
+        assert case is not None
+        case.lat, case.lng = 31.22, 121.46  # back in the city, out of this module's view
+        lone = Case(channel="hotline", title="驾驶舱地图 删除", description="手工构造", address="测试路", lat=B[0], lng=B[1],
+                    status="open", grid_unit_id=case.grid_unit_id, handling_unit_id=case.handling_unit_id)
+        session.add(lone)
+        session.commit()
+        lone_id = lone.id
+        assert session.get(CockpitMapPoint, lone_id) is not None
+    assert get_map(leader_d2, layer="recent").get_json()["total"] == d2_before + 1
+    with app.app_context():
+        session.delete(session.get(Case, lone_id))
+        session.commit()
+        assert session.get(CockpitMapPoint, lone_id) is None
+    assert get_map(leader_d2, layer="recent").get_json()["total"] == d2_before
