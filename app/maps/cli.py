@@ -8,7 +8,8 @@ from flask.cli import AppGroup
 
 from app.core.db import transaction
 
-map_cli = AppGroup("map", help="Maps: load the city's boundaries (GeoJSON) and show what is loaded.")
+map_cli = AppGroup("map", help="Maps: load the city's boundaries (GeoJSON), show what is loaded, "
+                                "rebuild the cockpit map's points.")
 
 
 @map_cli.command("load-boundaries")
