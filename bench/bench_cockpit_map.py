@@ -12,7 +12,9 @@ each time, for the whole city (demo_leader) and for one district (its scope: the
   street     a street of d1 at zoom 16 (single cases appear)
 
 each for the ``open`` layer (clusters by light) and the ``recent`` heat layer (``--days``, default
-30). It prints p50 / p95 / max in milliseconds and the query plans (SQLite EXPLAIN QUERY PLAN,
+30). It prints p50 / p95 / max in milliseconds of wall time, and of this process's CPU time (on
+SQLite that is the whole work, the figure to read on a shared, busy machine; the load average is
+printed too), and the query plans (SQLite EXPLAIN QUERY PLAN,
 PostgreSQL EXPLAIN (ANALYZE, BUFFERS)) of one request of each view.
 
     .venv/bin/python bench/bench_cockpit_map.py                                  # SQLite
@@ -22,6 +24,7 @@ PostgreSQL EXPLAIN (ANALYZE, BUFFERS)) of one request of each view.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -78,7 +81,8 @@ def main() -> None:
         dialect = session.get_bind().dialect.name
         total = session.scalar(select(func.count()).select_from(Case))
         open_ = session.scalar(select(func.count()).select_from(Case).where(Case.status == "open"))
-        print(f"{dialect}: {total:,} cases, {open_:,} open; {args.queries} requests per view, heat over {args.days} days\n")
+        print(f"{dialect}: {total:,} cases, {open_:,} open; {args.queries} requests per view, heat over {args.days} days; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
         city = next(u for u in units.by_code.values() if u.kind == "city")
         for name, code, zoom, dlat, dlng in VIEWS:
             unit = units.by_code[code] if code else city
@@ -90,23 +94,27 @@ def main() -> None:
                     if layer == "open":
                         return open_map(unit, box, zoom)
                     return heat_map(unit, box, zoom, args.days)
-                timings, sizes = [], []
+                timings, cpu, sizes = [], [], []
                 for _ in range(args.queries):
                     jlat, jlng = rnd.uniform(-dlat, dlat) / 4, rnd.uniform(-dlng, dlng) / 4
                     box = BBox(clat + jlat - dlat, clng + jlng - dlng, clat + jlat + dlat, clng + jlng + dlng)
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     result = ask(box)
                     timings.append((time.perf_counter() - t0) * 1000)
+                    cpu.append((time.process_time() - c0) * 1000)
                     session.rollback()
                     sizes.append((result.total, len(result.clusters), len(result.points)) if layer == "open"
                                  else (result.total, len(result.cells), 0))
                 timings.sort()
+                cpu.sort()
                 p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
+                cpu95 = cpu[max(0, int(len(cpu) * 0.95) - 1)]
                 mean = [round(statistics.mean(s[i] for s in sizes)) for i in range(3)]
                 what = (f"{mean[0]:,} open cases in view → {mean[1]} clusters + {mean[2]} single cases" if layer == "open"
                         else f"{mean[0]:,} cases in {args.days} days → {mean[1]} heat cells")
                 print(f"{name:9} {layer:7} p50 {statistics.median(timings):6.1f} ms  p95 {p95:6.1f} ms  "
-                      f"max {timings[-1]:6.1f} ms   ({what})", flush=True)
+                      f"max {timings[-1]:6.1f} ms  | this process's CPU p50 {statistics.median(cpu):6.1f} p95 {cpu95:6.1f} ms"
+                      f"   ({what})", flush=True)
                 statements: list[tuple[str, Any]] = []
 
                 def capture(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
@@ -118,7 +126,7 @@ def main() -> None:
                 event.remove(engine, "before_cursor_execute", capture)
                 conn = session.connection()
                 for statement, params in statements:
-                    if statement.lstrip().upper().startswith("SELECT") and "FROM cases" in statement:
+                    if statement.lstrip().upper().startswith("SELECT") and ("FROM cases" in statement or "FROM cockpit_map_points" in statement):
                         print(f"  plan of: {' '.join(statement.split())[:160]}…")
                         print(explain(conn, statement, params))
                 session.rollback()

@@ -7,7 +7,8 @@ wide at every zoom), and the database counts the cases per cell in one ``GROUP B
 * ``open``: the open cases, per cell their number, centre (the mean of their places), counts by light
   (green, yellow, red, none: no deadline) and how many are parked (挂账). A cell with at most
   ``POINT_MAX`` cases sends its cases instead (id, number, title, light), which the browser draws as
-  markers. Read through ``ix_cases_status_lat_lng`` (status, lat, lng).
+  markers. Read through ``ix_cases_open_map`` (lat, lng, grid_unit_id, handling_unit_id, yellow_at,
+  due_at, parked_at WHERE status = 'open'), which covers the count.
 * ``recent``: the heat layer, the cases of every status that came in during the last ``days`` days,
   counted per half cell (the weights of the heat map). Read from ``cockpit_map_points``, a narrow
   copy of the cases' place, arrival and units kept by triggers in the same transaction
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case as when, cast, func, or_, select
+from sqlalchemy import Integer, and_, case as when, cast, func, literal_column, or_, select
 
 from app.cases.models import Case
 from app.core import clock
@@ -35,6 +36,7 @@ from app.maps.models import CockpitMapPoint
 from app.orgs.directory import UnitInfo, directory
 
 P = CockpitMapPoint.__table__.c
+OPEN = literal_column("'open'")  # a literal, as the partial index ix_cases_open_map says: SQLite then uses it
 
 COCKPIT_ROLES = ("leader", "supervisor", "admin")
 LAYERS = ("open", "recent")
@@ -170,7 +172,7 @@ def open_map(unit: UnitInfo, box: BBox, zoom: int) -> OpenMap:
     grid = Grid.at(zoom, (box.south + box.north) / 2)
     now = clock.now()
     cy, cx = _cell(Case.lat, -90, grid.lat).label("cy"), _cell(Case.lng, -180, grid.lng).label("cx")
-    base = [Case.status == "open", *_in_bbox(box), scope_condition(unit)]
+    base = [Case.status == OPEN, *_in_bbox(box), scope_condition(unit)]
     rows = session.execute(select(cy, cx, func.count(), func.avg(Case.lat), func.avg(Case.lng), *_light_sums(now))
                            .where(*base).group_by(cy, cx)).all()
     result = OpenMap(unit, grid)
@@ -266,7 +268,7 @@ def cases_in(unit: UnitInfo, box: BBox, layer: str, days: int, page: int, per_pa
     """The cases behind a cluster or a heat cell (the same conditions as the map), newest first."""
     # half-open, as the cells are: a case on the line between two cells belongs to one of them
     if layer == "open":
-        conditions = [Case.status == "open", Case.lat >= box.south, Case.lat < box.north, Case.lng >= box.west,
+        conditions = [Case.status == OPEN, Case.lat >= box.south, Case.lat < box.north, Case.lng >= box.west,
                       Case.lng < box.east, scope_condition(unit)]
     else:
         conditions = [Case.id.in_(select(P.case_id).where(*_recent(unit, box, days, half_open=True)))]

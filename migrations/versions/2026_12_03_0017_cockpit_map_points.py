@@ -1,4 +1,8 @@
-"""Cockpit map: cockpit_map_points, the place, arrival and units of every case for the heat layer
+"""Cockpit map: cockpit_map_points (the heat layer's copy of every case's place) and an index of the open cases
+
+The open layer counts the open cases per cell with their lights and units: the partial index
+ix_cases_open_map (lat, lng, grid_unit_id, handling_unit_id, yellow_at, due_at, parked_at) WHERE
+status = 'open' covers that query.
 
 The heat layer counts the cases of every status that came in during the last days per cell of the
 visible area, scoped by their grid and handling unit. Read from ``cases``, that fetches a heap page
@@ -38,6 +42,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_cockpit_map_points_created_lat_lng", "cockpit_map_points",
                     ["created_at", "lat", "lng", "grid_unit_id", "handling_unit_id"])
+    op.create_index("ix_cases_open_map", "cases",
+                    ["lat", "lng", "grid_unit_id", "handling_unit_id", "yellow_at", "due_at", "parked_at"],
+                    sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
     from app.maps.heat import create_triggers
     create_triggers(op.execute, op.get_bind().dialect.name)
     op.execute("INSERT INTO cockpit_map_points (case_id, created_at, lat, lng, grid_unit_id, handling_unit_id) "
@@ -48,5 +55,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     from app.maps.heat import drop_triggers
     drop_triggers(op.execute, op.get_bind().dialect.name)
+    op.drop_index("ix_cases_open_map", table_name="cases")
     op.drop_index("ix_cockpit_map_points_created_lat_lng", table_name="cockpit_map_points")
     op.drop_table("cockpit_map_points")
