@@ -17,18 +17,24 @@ pytestmark = pytest.mark.browser
 SPOT = (31.2441, 121.5153)  # in the demo city's 东湖区 (schematic boundaries)
 
 
-def test_the_cockpit_map_draws_clusters_and_lists_the_cases_of_one(chromium: Any, live_server: str,
-                                                                   make_case: Callable[..., dict[str, Any]]) -> None:
-    tag = uuid.uuid4().hex[:6]
-    made = [make_case(title=f"驾驶舱地图 {tag} #{i}", lat=SPOT[0] + 0.0002 * (i % 3), lng=SPOT[1] + 0.0002 * (i % 4))
-            for i in range(10)]
-    context = chromium.new_context(viewport={"width": 1366, "height": 900})
+def watched_page(chromium: Any, width: int, height: int) -> tuple[Any, Any, list[str]]:
+    """A page whose console errors, page errors and CSP violations (window.__violations) are kept."""
+    context = chromium.new_context(viewport={"width": width, "height": height})
     context.add_init_script(WATCH)
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    return context, page, errors
+
+
+def test_the_cockpit_map_draws_clusters_and_lists_the_cases_of_one(chromium: Any, live_server: str,
+                                                                   make_case: Callable[..., dict[str, Any]]) -> None:
+    tag = uuid.uuid4().hex[:6]
+    made = [make_case(title=f"驾驶舱地图 {tag} #{i}", lat=SPOT[0] + 0.0002 * (i % 3), lng=SPOT[1] + 0.0002 * (i % 4))
+            for i in range(10)]
+    context, page, errors = watched_page(chromium, 1366, 900)
     log_in(page, live_server, "demo_leader")
     page.goto(f"{live_server}/cockpit/map")
     page.wait_for_selector("[data-cockpit-map] .leaflet-container.cm-offline")  # no tile server configured
@@ -63,13 +69,7 @@ def test_the_cockpit_map_draws_clusters_and_lists_the_cases_of_one(chromium: Any
 
 
 def test_the_wall_screen_is_dark(chromium: Any, live_server: str) -> None:
-    context = chromium.new_context(viewport={"width": 1920, "height": 1080})
-    context.add_init_script(WATCH)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    context, page, errors = watched_page(chromium, 1920, 1080)
     log_in(page, live_server, "leader_d1")
     page.goto(f"{live_server}/cockpit/map?wall=1")
     page.wait_for_selector(".cockpit-map-wall [data-cockpit-map-canvas].leaflet-container")
