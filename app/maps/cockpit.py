@@ -8,7 +8,7 @@ wide at every zoom), and the database counts the cases per cell in one ``GROUP B
   (green, yellow, red, none: no deadline) and how many are parked (挂账). A cell with at most
   ``POINT_MAX`` cases sends its cases instead (id, number, title, light), which the browser draws as
   markers. Read through ``ix_cases_open_map`` (lat, lng, grid_unit_id, handling_unit_id, yellow_at,
-  due_at, parked_at WHERE status = 'open'), which covers the count.
+  due_at, parked_at, status WHERE status = 'open'), which covers the count.
 * ``recent``: the heat layer, the cases of every status that came in during the last ``days`` days,
   counted per half cell (the weights of the heat map). Read from ``cockpit_map_points``, a narrow
   copy of the cases' place, arrival and units kept by triggers in the same transaction
