@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from app.cases.models import Case
 from app.core import clock
@@ -296,3 +296,14 @@ def test_the_heat_follows_every_change_of_a_case_in_the_same_transaction(app: Fl
         session.commit()
         assert session.get(CockpitMapPoint, lone_id) is None
     assert get_map(leader_d2, layer="recent").get_json()["total"] == d2_before
+
+
+def test_flask_map_rebuild_points_copies_every_case_with_a_place(app: Flask, cases: dict[str, Any]) -> None:
+    from app.maps.models import CockpitMapPoint
+    with app.app_context():
+        expected = session.scalar(select(func.count()).select_from(Case).where(Case.lat.is_not(None), Case.lng.is_not(None)))
+    result = app.test_cli_runner().invoke(args=["map", "rebuild-points"])
+    assert result.exit_code == 0, result.output
+    assert f"{expected} cases with a place copied into cockpit_map_points" in result.output
+    with app.app_context():
+        assert session.scalar(select(func.count()).select_from(CockpitMapPoint)) == expected
