@@ -154,6 +154,8 @@ def _designer_operations() -> None:
     from app.designer import api_testrun
     OPERATION_IDS.update(api_testrun.OPERATION_IDS)
     LINKS.update(api_testrun.LINKS)
+    from app.api import cockpit_map
+    OPERATION_IDS.update(cockpit_map.OPERATION_IDS)
 
 
 _designer_operations()
@@ -308,6 +310,8 @@ def spec_dict() -> dict[str, Any]:
     designer_draft_paths(spec, secured, _resp, _json, ERRORS, id_parameter)
     from app.hotspots.api import openapi_paths as hotspot_paths
     hotspot_paths(spec, secured, ERRORS, _resp)
+    from app.api.cockpit_map import openapi_paths as cockpit_map_paths
+    cockpit_map_paths(spec, secured, ERRORS, _resp)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})

@@ -8,7 +8,8 @@ from flask.cli import AppGroup
 
 from app.core.db import transaction
 
-map_cli = AppGroup("map", help="Maps: load the city's boundaries (GeoJSON) and show what is loaded.")
+map_cli = AppGroup("map", help="Maps: load the city's boundaries (GeoJSON), show what is loaded, "
+                                "rebuild the cockpit map's points.")
 
 
 @map_cli.command("load-boundaries")
@@ -52,3 +53,14 @@ def boundaries_command() -> None:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(item["kinds"].items()))
         note = "  SCHEMATIC (demo; not real geography)" if item["schematic"] else ""
         click.echo(f"{item['source']}: {kinds}; loaded {item['loaded_at']:%Y-%m-%d %H:%M} UTC{note}")
+
+
+@map_cli.command("rebuild-points")
+def rebuild_points_command() -> None:
+    """Copy the place, arrival time and units of every case into cockpit_map_points again (the
+    cockpit map's heat layer reads them). Every change made through Tongguan keeps them up to date
+    by itself; run this after rows were written straight into the cases table (a bulk import)."""
+    from app.maps.heat import rebuild_points
+    with transaction():
+        n = rebuild_points()
+    click.echo(f"{n} cases with a place copied into cockpit_map_points")

@@ -70,6 +70,8 @@ def register(app: Flask) -> None:
     from app.web import maps  # the map of the report pages and the case page
     app.register_blueprint(maps.bp)
     app.jinja_env.globals.update(map_options=maps.map_options)
+    from app.web import cockpit_map  # the cockpit's map: /cockpit/map and the partial cockpit/_map.html
+    app.register_blueprint(cockpit_map.bp)
 
     app.jinja_env.globals.update(label=label, category_label=category_label, STAGES=STAGES,
                                  task_light=task_light, case_light=case_light, deadline_label=deadline_label,
