@@ -38,6 +38,7 @@ from app.core import clock
 from app.core.audit import AuditEvent, record
 from app.core.auth import Principal, load_principal
 from app.core.db import session, transaction
+from app.core.errors import Conflict
 from app.demo import content
 from app.demo.content import Community, Place, Problem, Reporter
 from app.orgs.models import OrgUnit, RoleAssignment, User
@@ -106,6 +107,7 @@ class Story:
     created_at: datetime = EPOCH
     done: dict[int, str] = field(default_factory=dict)  # task id -> the last thing done on it
     escalated: bool = False
+    dispatched: bool = False
     tier: str | None = None
     returned: bool = False
     whistled: bool = False
@@ -314,12 +316,20 @@ class Simulation:
             if kind == "sweep":  # the scheduler's sweep (flask scheduler run), once a simulated hour
                 sweep(None, current_app.config["SETTINGS"].SCHEDULER_BATCH)
                 continue
-            with transaction():
-                if kind == "arrive":
-                    self.arrive(item, when)
-                else:
-                    story = self.stories[item]
-                    self.act(story, when)
+            try:
+                with transaction():
+                    if kind == "arrive":
+                        self.arrive(item, when)
+                    else:
+                        self.act(self.stories[item], when)
+            except Conflict:
+                session.remove()
+                case = session.get(Case, item) if kind == "act" else None
+                if case is None or not case.has_incident:
+                    raise
+                # the process failed on a step: the case waits for an administrator
+                # (/admin/incidents), as it would in real life; the history goes on without it
+                self.facts["engine incidents"] += 1
             session.remove()
         sweep(self.end, current_app.config["SETTINGS"].SCHEDULER_BATCH)  # what the scheduler has fired by now
 
@@ -582,11 +592,15 @@ class Simulation:
             wrong = self._sibling(proposed)
             if wrong:
                 data["lead_unit"] = wrong
-        elif plan.co_handle and proposed:
+        elif plan.co_handle and proposed and not story.dispatched:
+            # co-handlers on a case's first dispatch only: a second round with co-handlers (after a
+            # rework, a reopen or a return) fails in tier_handling.bpmn today (the multi-instance's
+            # input item co_unit is left in the data by the first round)
             co = self._sibling(proposed)
             if co:
                 data["co_units"] = [co]
         self._do(story, task, who, data)
+        story.dispatched = True
         return self._later(now, 10, 100) if not plan.late_sign else self._later(now, 130, 240)
 
     def _sibling(self, code: str) -> str | None:

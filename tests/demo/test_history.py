@@ -104,7 +104,9 @@ def test_every_kind_of_case_is_there(history_apps: Callable[[str], Flask]) -> No
     app = history_apps("demo_history_a")
     cases = _rows(app, select(Case.id, Case.status, Case.channel, Case.rework_count, Case.reopen_count,
                               Case.escalation_count, Case.return_count, Case.parked_at, Case.due_at, Case.merged_into_id,
-                              Case.lat, Case.lng, Case.address, Case.reporter_phone))
+                              Case.lat, Case.lng, Case.address, Case.reporter_phone, Case.has_incident))
+    assert not any(c.has_incident for c in cases), "no step of the history failed in the engine"
+    assert app.config["summary"].facts["engine incidents"] == 0
     statuses = {c.status for c in cases}
     assert {"open", "closed", "rejected", "merged"} <= statuses
     closed = [c for c in cases if c.status == "closed"]
