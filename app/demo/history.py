@@ -47,7 +47,7 @@ from app.tasks.models import Task
 MARKER = "demo_history_generated"
 MARKER_STARTED = "demo_history_started"
 DEFAULT_MONTHS = 3
-DEFAULT_PER_DAY = 4
+DEFAULT_PER_DAY = 3
 DEFAULT_SEED = 12345
 
 #: where the cases come from: the hotline most, then grid workers and the city-management system
@@ -301,8 +301,12 @@ class Simulation:
                     n += 1
             day += timedelta(days=1)
         sweep_at = self.start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        # deadlines and their reminders fall in office hours (working time): sweeping the hours of
+        # the calendar's working periods fires each timer within the hour it is due
+        first, last = self.calendar.periods[0][0].hour, self.calendar.periods[-1][1].hour
         while sweep_at < self.end:
-            self._push(sweep_at, "sweep", None)
+            if first <= sweep_at.astimezone(self.calendar.zone).hour <= last + 1:
+                self._push(sweep_at, "sweep", None)
             sweep_at += timedelta(hours=1)
         return n
 
