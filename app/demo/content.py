@@ -148,24 +148,24 @@ PROBLEMS: tuple[Problem, ...] = (
             channels=("hotline", "grid", "city_mgmt", "wechat")),
     Problem("event:06042", "市容环境/环境卫生/垃圾桶满溢", 5, "compound",
             ("{where}垃圾桶满溢", "{where}{spot}垃圾站满溢", "{where}垃圾分类点清运不及时"),
-            ("小区里的垃圾桶从早上就满了，垃圾堆在桶外", "垃圾分类点的桶全满，没人来收", "垃圾站周边满地都是垃圾袋"),
+            ("小区里的垃圾桶从早上就满了，垃圾堆在桶外", "垃圾站周边满地都是垃圾袋", "垃圾分类点的桶全满，没人来收"),
             ("居民下楼倒垃圾无处可放", "味道飘到楼上，窗户都不敢开", "晚上有野猫翻垃圾"),
             ("已联系清运车辆加派一次清运", "已清运，并与物业约定每日两次清运", "已清理，督促物业调整清运时间")),
     Problem("event:09006", "市容环境/市容秩序/占道经营", 7, "market",
             ("{where}{spot}占道经营", "{where}流动摊贩占用人行道", "{where}早市摊位占道"),
-            ("早上六点起就有摊贩把摊位摆到人行道上", "卖水果的三轮车停在路口卖货", "摊位把盲道全部占了"),
+            ("摊位把盲道全部占了", "卖水果的三轮车停在路口卖货", "早上六点起就有摊贩把摊位摆到人行道上"),
             ("行人只能走机动车道，很危险", "上下班高峰堵得厉害", "收摊后留下一地垃圾"),
             ("城管中队已劝离占道摊贩，引导进入市场内经营", "已现场整治，并安排早晚时段定点巡查", "已依法劝导，摊贩已撤离"),
             channels=("hotline", "grid", "city_mgmt")),
     Problem("event:09009", "道路交通/交通秩序/违章停车", 6, "road",
             ("{where}{spot}机动车乱停放", "{where}车辆长期占用人行道停放", "{where}路口违停堵塞交通"),
-            ("有几辆车长时间停在人行道上", "路口两侧停满车，公交车过不去", "有车辆停在消防通道出入口"),
+            ("有车辆停在消防通道出入口", "有几辆车长时间停在人行道上", "路口两侧停满车，公交车过不去"),
             ("孩子上学只能绕到马路上走", "早高峰经常堵车", "出了事消防车进不来"),
             ("已联系交警部门依法处理违停车辆", "已张贴违停告知单，车辆已驶离", "已设置隔离桩，违停车辆已清理"),
             channels=("hotline", "police110", "wechat", "city_mgmt")),
     Problem("event:09011", "道路交通/交通秩序/共享单车乱停", 4, "road",
             ("{where}{spot}共享单车乱停放", "{where}共享单车堆积", "{where}地铁口单车占道"),
-            ("地铁口堆了上百辆共享单车", "单车倒了一地，没人整理", "共享单车把人行道堵死了"),
+            ("单车倒了一地，没人整理", "地铁口堆了上百辆共享单车", "共享单车把人行道堵死了"),
             ("推婴儿车根本过不去", "晚上看不清容易绊倒", "影响沿街商铺出入"),
             ("已通知运营企业清运调度车辆", "运营企业已整理摆放并清走多余车辆", "已清理，并划定单车停放区")),
     Problem("event:07001", "市容环境/市容秩序/乱贴广告", 4, "compound",
@@ -182,15 +182,15 @@ PROBLEMS: tuple[Problem, ...] = (
             urgent=0.3),
     Problem("event:06013", "道路交通/道路设施/路面破损", 4, "road",
             ("{where}{spot}路面破损", "{where}路面坑洼", "{where}人行道地砖松动"),
-            ("路面有一个很大的坑，下雨积水", "人行道地砖松动翘起", "道路塌陷了一小块"),
+            ("道路塌陷了一小块", "路面有一个很大的坑，下雨积水", "人行道地砖松动翘起"),
             ("电动车经过容易摔倒", "老人走路容易绊倒", "车辆经过溅得到处是水"),
-            ("已修补路面坑洼", "已更换破损地砖", "已设置警示并完成修复"),
+            ("已设置警示并完成修复", "已修补路面坑洼", "已更换破损地砖"),
             urgent=0.1),
     Problem("event:01037", "道路交通/道路设施/路面破损", 3, "road",
             ("{where}路灯不亮", "{where}{spot}路灯损坏", "{where}一排路灯夜间熄灭"),
             ("这段路的路灯已经一周不亮了", "路灯灯罩掉了，灯杆也歪了", "晚上一整排路灯都不亮"),
             ("晚上走路很黑，不安全", "夜里经常有人摔倒", "附近居民晚上不敢出门散步"),
-            ("已更换灯具并恢复照明", "已维修线路，路灯恢复正常", "已扶正灯杆并更换灯罩"),
+            ("已更换灯具并恢复照明", "已扶正灯杆并更换灯罩", "已维修线路，路灯恢复正常"),
             channels=("hotline", "grid", "city_mgmt")),
     Problem("event:06028", "社会事务/噪声扰民/商业噪声", 5, "market",
             ("{where}商铺噪声扰民", "{where}{spot}夜间噪声", "{where}广场舞音响扰民"),
@@ -206,7 +206,7 @@ PROBLEMS: tuple[Problem, ...] = (
             urgent=0.1, channels=("hotline", "police110", "wechat", "mailbox")),
     Problem("event:06001", "房屋住建/违法建设/私搭乱建", 3, "compound",
             ("{where}私搭乱建", "{where}一楼住户违规扩建", "{where}楼顶违章搭建"),
-            ("一楼住户把院子围起来搭了一间房", "楼顶有人搭建了彩钢板房", "小区绿地被圈起来建了棚子"),
+            ("小区绿地被圈起来建了棚子", "一楼住户把院子围起来搭了一间房", "楼顶有人搭建了彩钢板房"),
             ("占用了公共空间", "存在消防隐患", "挡住了其他住户的采光"),
             ("已下达限期整改通知，当事人已自行拆除", "已依法拆除违法搭建", "已立案调查，督促当事人拆除"),
             channels=("hotline", "grid", "mailbox")),
@@ -229,15 +229,15 @@ PROBLEMS: tuple[Problem, ...] = (
             ("已督促物业清理楼道杂物", "已清理完毕，并开展消防安全宣传", "已联系堆物人自行清理")),
     Problem("event:06027", "市容环境/环境卫生/道路保洁", 2, "market",
             ("{where}餐馆油烟扰民", "{where}{spot}油烟直排", "{where}烧烤油烟污染"),
-            ("楼下饭店的油烟直接往上排", "烧烤摊的烟飘进家里", "餐馆没有装油烟净化设备"),
+            ("楼下饭店的油烟直接往上排", "餐馆没有装油烟净化设备，油烟直接排到街上", "烧烤摊的烟飘进家里"),
             ("家里全是油烟味", "晾的衣服都不能穿", "老人咳嗽加重"),
             ("已责令商户安装油烟净化装置", "已检查整改，油烟管道已改造", "已依法处理，商户已停止露天烧烤"),
             channels=("hotline", "mailbox", "wechat")),
     Problem("event:09012", "房屋住建/物业管理/小区绿化", 2, "compound",
             ("{where}占用消防通道", "{where}{spot}消防通道被堵", "{where}消防通道停车"),
-            ("消防通道上长期停着几辆车", "消防通道被地锁占了", "有人在消防通道上堆放电动车"),
+            ("有人在消防通道上堆放电动车", "消防通道被地锁占了", "消防通道上长期停着几辆车"),
             ("万一着火消防车进不来", "物业劝了也没用", "已经堵了一个多月"),
-            ("已联合物业清理消防通道，违停车辆已移走", "已拆除违规地锁", "已清理并设置禁停标识"),
+            ("已联合物业清理消防通道上的电动车", "已拆除违规地锁", "已移走违停车辆并设置禁停标识"),
             urgent=0.15),
     Problem("component:03005", "市容环境/环境卫生/垃圾桶满溢", 2, "road",
             ("{where}{spot}垃圾箱损坏", "{where}果皮箱缺失", "{where}垃圾箱破损"),
@@ -252,9 +252,9 @@ PROBLEMS: tuple[Problem, ...] = (
             urgent=0.3, channels=("hotline", "police110", "city_mgmt")),
     Problem("event:06034", "市容环境/市容秩序/违规晾晒", 1, "compound",
             ("{where}废弃车辆长期停放", "{where}{spot}僵尸车", "{where}废弃电动车堆放"),
-            ("有一辆落满灰的汽车停了半年没动", "车棚里有很多废弃的自行车和电动车", "路边停着一辆没有牌照的破车"),
+            ("有一辆落满灰的汽车停了半年没动", "路边停着一辆没有牌照的破车", "车棚里有很多废弃的自行车和电动车"),
             ("占用了停车位", "影响小区环境", "可能有安全隐患"),
-            ("已张贴告知书，车主已自行移走", "已清理废弃车辆", "已联系交警拖移")),
+            ("已张贴告知书，车主已自行移走", "已联系交警拖移", "已清理废弃车辆")),
     Problem("event:10001", "咨询建议/意见建议/城市管理建议", 1, "road",
             ("{where}道路结冰", "{where}{spot}积雪未清", "{where}桥面结冰"),
             ("路面结了一层冰，很滑", "人行道积雪没人清扫", "上坡路段结冰，车辆打滑"),
@@ -262,10 +262,10 @@ PROBLEMS: tuple[Problem, ...] = (
             ("已撒布融雪剂并清扫积雪", "已组织人员铲冰除雪", "已清除积雪，设置防滑提示"),
             urgent=0.4),
     Problem("event:06030", "公用事业/供水供电/停水", 1, "compound",
-            ("{where}污水外溢", "{where}{spot}下水道堵塞", "{where}化粪池满溢"),
+            ("{where}污水外溢", "{where}{spot}下水道堵塞", "{where}{spot}雨水口堵塞积水"),
             ("小区下水道堵了，污水从井口冒出来", "楼下管道堵塞，一楼返水", "路边雨水口被堵，下雨就积水"),
             ("味道很难闻", "一楼住户家里进了污水", "积水没过脚踝"),
-            ("已疏通管道并清理现场", "已清掏化粪池并消毒", "已疏通雨水口"),
+            ("已疏通管道并清理现场", "已疏通管道，一楼返水问题已解决", "已疏通雨水口"),
             urgent=0.35),
 )
 
@@ -288,22 +288,31 @@ OPENINGS = {
 }
 
 
-def write_report(problem: Problem, place: Place, channel: str, rng: random.Random) -> tuple[str, str]:
-    """A title and a description in the words of the channel."""
-    title = rng.choice(problem.titles).format(where=place.name, spot=place.spot)
-    detail, impact = rng.choice(problem.details), rng.choice(problem.impacts)
-    wish = rng.choice(("希望尽快处理。", "请有关部门尽快处理。", "希望相关部门来看一下。", "盼复。"))
-    if channel in ("grid", "city_mgmt"):
+def write_report(problem: Problem, place: Place, channel: str, rng: random.Random,
+                 variant: int | None = None) -> tuple[str, str, int]:
+    """A title and a description in the words of the channel, and which variant of the problem
+    they tell (its title, what was seen and what was done go together)."""
+    if variant is None:
+        variant = rng.randrange(len(problem.titles))
+    title = problem.titles[variant].format(where=place.name, spot=place.spot)
+    detail = problem.details[variant % len(problem.details)]
+    opening = rng.choice(OPENINGS.get(channel, OPENINGS["hotline"]))
+    if channel in ("grid", "city_mgmt"):  # an inspector's report: what and where, no complaint
         wish = rng.choice(("请派遣处置。", "已拍照取证，请相关部门处置。"))
-        text = f"{place.address}，{detail}，{impact}。"
-    else:
-        text = f"在{place.address}，{detail}，{impact}。"
-    return title[:200], f"{rng.choice(OPENINGS.get(channel, OPENINGS['hotline']))}{text}{wish}"
+        return title[:200], f"{opening}{place.address}，{detail}。{wish}", variant
+    impact = rng.choice(problem.impacts)
+    wish = rng.choice(("希望尽快处理。", "请有关部门尽快处理。", "希望相关部门来看一下。", "盼复。"))
+    return title[:200], f"{opening}在{place.address}，{detail}，{impact}。{wish}", variant
 
 
-def repeat_report(problem: Problem, place: Place, channel: str, rng: random.Random, days: int) -> str:
+def handling_notes(problem: Problem, variant: int) -> str:
+    """What the unit reports it did about that variant of the problem."""
+    return problem.handling[variant % len(problem.handling)]
+
+
+def repeat_report(problem: Problem, place: Place, channel: str, rng: random.Random, days: int, variant: int) -> str:
     """A second report of a problem someone already reported: it says it is still there."""
-    detail = rng.choice(problem.details)
+    detail = problem.details[variant % len(problem.details)]
     again = f"前{days}天已经反映过，" if days > 0 else "刚才已经反映过，"
     return (f"{rng.choice(OPENINGS.get(channel, OPENINGS['hotline']))}在{place.address}，{detail}，"
             f"{again}到现在还没有解决，希望尽快处理。")

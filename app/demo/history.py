@@ -105,6 +105,7 @@ class Story:
     channel: str
     hot: bool = False
     created_at: datetime = EPOCH
+    variant: int = 0  # which telling of the problem (content.write_report)
     done: dict[int, str] = field(default_factory=dict)  # task id -> the last thing done on it
     escalated: bool = False
     dispatched: bool = False
@@ -408,7 +409,8 @@ class Simulation:
         earlier = [cid for at, cid in self.recent.get(key, []) if now - at < timedelta(days=10)]
         repeat_of = earlier[-1] if earlier and (again is not None or rng.random() < 0.6) else None
         reporter = None if channel in PATROL_CHANNELS else content.reporter(rng)
-        title, description = content.write_report(problem, place, channel, rng)
+        title, description, variant = content.write_report(
+            problem, place, channel, rng, again.variant if again is not None else None)
         if repeat_of is not None:
             first = self.stories.get(repeat_of)
             if first is not None and first.reporter is not None and channel == first.channel == "hotline" \
@@ -419,7 +421,8 @@ class Simulation:
                 plan.same_reporter_repeat = True
             else:
                 days = (now - next(at for at, cid in self.recent[key] if cid == repeat_of)).days
-                description = content.repeat_report(problem, place, channel, rng, days)
+                variant = first.variant if first is not None else variant
+                description = content.repeat_report(problem, place, channel, rng, days, variant)
                 plan.repeat_of = repeat_of
         urgency = "urgent" if rng.random() < problem.urgent else "normal"
         data: dict[str, Any] = {"channel": channel, "title": title, "description": description,
@@ -437,7 +440,7 @@ class Simulation:
         case, _created, started = create_case(data, actor)
         session.flush()
         self.recent.setdefault(key, []).append((now, case.id))
-        story = Story(case.id, plan, problem, place, reporter, channel, hot=hot, created_at=now)
+        story = Story(case.id, plan, problem, place, reporter, channel, hot=hot, created_at=now, variant=variant)
         self.stories[case.id] = story
         if started is not None and started.merged_into is not None:
             self.facts["merged on intake"] += 1
@@ -527,7 +530,7 @@ class Simulation:
         if bpmn in ("handle_case", "cohandle_case"):
             return self._handle(story, case, task, who, now)
         if bpmn == "report_back":
-            notes = rng.choice(story.problem.handling)
+            notes = content.handling_notes(story.problem, story.variant)
             self._do(story, task, who, {"result": "resolved", "result_notes": notes})
             return self._later(now, 30, 200)
         if bpmn == "inspect_case":
@@ -688,7 +691,7 @@ class Simulation:
             story.done[task.id] = "working"
             return story.finish.pop(task.id, None) or self._later(now, 60, 300)
         # working: it is done now
-        notes = rng.choice(story.problem.handling)
+        notes = content.handling_notes(story.problem, story.variant)
         if lead:
             self._do(story, task, holder, {"handling_notes": notes}, {"before_photos": ["处置前"], "after_photos": ["处置后"]})
         else:

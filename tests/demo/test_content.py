@@ -35,8 +35,11 @@ def test_places_lie_in_their_community_and_read_like_addresses() -> None:
         s, w, n, e = c.box
         assert s < place.lat < n and w < place.lng < e
         assert place.address.startswith("示范市东湖区湖滨街道") and place.community == c.code
-        title, description = content.write_report(rng.choice(content.PROBLEMS), place, "hotline", rng)
+        problem = rng.choice(content.PROBLEMS)
+        title, description, variant = content.write_report(problem, place, rng.choice(("hotline", "grid")), rng)
         assert place.address in description and 0 < len(title) <= 200
+        assert title == problem.titles[variant].format(where=place.name, spot=place.spot)
+        assert problem.details[variant] in description, "the title and what was seen go together"
 
 
 def test_reporters_are_invented_and_their_numbers_from_the_demo_range() -> None:
