@@ -90,7 +90,6 @@ class Plan:
     reached: bool = True
     urge: bool = False
     repeat_of: int | None = None  # merge into this case at filing (a repeat by another citizen)
-    same_reporter_repeat: bool = False
 
 
 @dataclass
@@ -103,7 +102,6 @@ class Story:
     place: Place
     reporter: Reporter | None
     channel: str
-    hot: bool = False
     created_at: datetime = EPOCH
     variant: int = 0  # which telling of the problem (content.write_report)
     done: dict[int, str] = field(default_factory=dict)  # task id -> the last thing done on it
@@ -418,7 +416,6 @@ class Simulation:
                 # the same caller rings again with the same words: intake merges it by itself
                 reporter, title = first.reporter, session.get(Case, repeat_of).title  # type: ignore[union-attr]
                 description = session.get(Case, repeat_of).description  # type: ignore[union-attr]
-                plan.same_reporter_repeat = True
             else:
                 days = (now - next(at for at, cid in self.recent[key] if cid == repeat_of)).days
                 variant = first.variant if first is not None else variant
@@ -440,7 +437,7 @@ class Simulation:
         case, _created, started = create_case(data, actor)
         session.flush()
         self.recent.setdefault(key, []).append((now, case.id))
-        story = Story(case.id, plan, problem, place, reporter, channel, hot=hot, created_at=now, variant=variant)
+        story = Story(case.id, plan, problem, place, reporter, channel, created_at=now, variant=variant)
         self.stories[case.id] = story
         if started is not None and started.merged_into is not None:
             self.facts["merged on intake"] += 1
@@ -678,7 +675,8 @@ class Simulation:
             story.parked = True
             story.done[task.id] = "parked"
             self.facts["parked"] += 1
-            return self._later(now, plan.park_days * 420, plan.park_days * 420 + 200)
+            days = plan.park_days * self.calendar.day_length_minutes
+            return self._later(now, days, days + 200)
         if state == "parked":
             sup.unpark_case(case, supervisor, "条件已具备，恢复办理")
             story.done[task.id] = "working"
@@ -716,7 +714,7 @@ class Simulation:
         return self._finish_at(story, task, now)
 
     def _limit(self, task: Task) -> int:
-        return self.calendar.limit_minutes(task.time_limit) if task.time_limit else 420
+        return self.calendar.limit_minutes(task.time_limit) if task.time_limit else self.calendar.day_length_minutes
 
     def _finish_at(self, story: Story, task: Task, now: datetime, extended: bool = False) -> datetime:
         """When the unit reports it done: well within the limit, or late (the timers fire meanwhile)."""
@@ -745,14 +743,14 @@ class Simulation:
                 return urge_at
         return finish
 
+
 def month_start_back(moment: datetime, months: int) -> datetime:
     """Local midnight ``months`` months before ``moment`` (same day of the month, or the month's last)."""
+    from calendar import monthrange
     local = moment.astimezone(LOCAL_TZ)
-    year, month = local.year, local.month - months
-    while month < 1:
-        year, month = year - 1, month + 12
-    day = min(local.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31,
-                          30, 31, 30, 31][month - 1])
+    year, month = divmod(local.year * 12 + local.month - 1 - months, 12)
+    month += 1
+    day = min(local.day, monthrange(year, month)[1])
     return datetime.combine(date(year, month, day), time(0), LOCAL_TZ).astimezone(timezone.utc)
 
 

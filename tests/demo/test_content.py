@@ -54,3 +54,15 @@ def test_demo_photos_are_pngs_named_as_demo_data() -> None:
     name, data = content.demo_photo("处置前", (170, 120, 90))
     assert name == "示范数据-处置前.png"
     assert filetype.guess(data).mime == "image/png"
+
+
+def test_the_history_starts_months_back_at_local_midnight() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.demo.history import month_start_back
+    zone = ZoneInfo("Asia/Shanghai")
+    start = month_start_back(datetime(2026, 12, 3, 10, 30, tzinfo=zone), 3)
+    assert start == datetime(2026, 9, 3, tzinfo=zone)
+    assert month_start_back(datetime(2026, 3, 31, 1, 0, tzinfo=zone), 1) == datetime(2026, 2, 28, tzinfo=zone)
+    assert month_start_back(datetime(2026, 1, 15, tzinfo=zone), 13) == datetime(2024, 12, 15, tzinfo=zone)
