@@ -289,7 +289,7 @@ def _usage_error(exc: Any) -> click.UsageError:
               help="new cases on an ordinary weekday (fewer at weekends and on holidays)")
 @click.option("--seed", type=int, default=12345, show_default=True, help="the same seed makes the same history")
 @click.option("--until", "until", type=MomentParam(), default=None,
-              help="end the history at this moment instead of now (ISO 8601; no offset: Asia/Shanghai)")
+              help="end the history at this past moment instead of now (ISO 8601; no offset: Asia/Shanghai)")
 @click.option("--if-empty", is_flag=True,
               help="say so and exit 0 instead of failing when the database has other cases (make run)")
 def demo_history(months: int, per_day: float, seed: int, until: datetime | None, if_empty: bool) -> None:

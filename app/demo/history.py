@@ -762,6 +762,8 @@ def generate(months: int = DEFAULT_MONTHS, per_day: float = DEFAULT_PER_DAY, see
     The product clock is moved through the period and given back as it was, whatever happens."""
     import time as timer
     started = timer.perf_counter()
+    if end is not None and end > clock.now():
+        raise HistoryRefused(f"the history ends at {end.isoformat()}, which has not come yet: a history is of the past")
     if not check_may_generate():
         return None
     before = clock._fixed

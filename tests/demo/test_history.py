@@ -218,3 +218,9 @@ def test_refused_where_there_are_other_cases(app: Flask, make_case: Callable[...
     assert result.exit_code == 1 and "did not make" in result.output, result.output
     result = runner.invoke(args=["demo", "history", "--months", "1", "--if-empty"])
     assert result.exit_code == 0 and "skipped" in result.output, result.output
+
+
+def test_a_history_ends_in_the_past(history_apps: Callable[[str], Flask]) -> None:
+    app = history_apps("demo_history_a")
+    result = app.test_cli_runner().invoke(args=["demo", "history", "--until", "2999-01-01T00:00"])
+    assert result.exit_code == 1 and "has not come yet" in result.output, result.output
