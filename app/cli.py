@@ -284,7 +284,7 @@ def _usage_error(exc: Any) -> click.UsageError:
 
 @demo_cli.command("history")
 @click.option("--months", type=click.IntRange(1, 24), default=3, show_default=True,
-              help="how many months of history, ending now")
+              help="how many months of history, ending now (or at --until)")
 @click.option("--per-day", type=click.FloatRange(0.5, 500), default=3, show_default=True,
               help="new cases on an ordinary weekday (fewer at weekends and on holidays)")
 @click.option("--seed", type=int, default=12345, show_default=True, help="the same seed makes the same history")
