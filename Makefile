@@ -1,5 +1,6 @@
 # Tongguan: the two commands of the README, plus a few helpers.
-#   make run    set up a fresh machine and serve http://127.0.0.1:$(PORT) (SQLite, demo data)
+#   make run    set up a fresh machine and serve http://127.0.0.1:$(PORT) (SQLite, demo data and
+#               three months of demo history, docs/demo.md)
 #   make test   set up and run the whole test suite (SQLite; again on PostgreSQL if TEST_DATABASE_URL is set)
 
 PYTHON ?= python3
@@ -57,6 +58,7 @@ db: setup
 	$(FLASK) catalog load
 	$(FLASK) demo load
 	$(FLASK) processes deploy
+	$(FLASK) demo history --if-empty
 
 # the timer scheduler (reminders, overdue escalations) runs as its own process next to gunicorn
 run: db

@@ -282,6 +282,41 @@ def _usage_error(exc: Any) -> click.UsageError:
     return click.UsageError("\n".join(lines) or _english(exc.message))
 
 
+@demo_cli.command("history")
+@click.option("--months", type=click.IntRange(1, 24), default=3, show_default=True,
+              help="how many months of history, ending now (or at --until)")
+@click.option("--per-day", type=click.FloatRange(0.5, 500), default=3, show_default=True,
+              help="new cases on an ordinary weekday (fewer at weekends and on holidays)")
+@click.option("--seed", type=int, default=12345, show_default=True, help="the same seed makes the same history")
+@click.option("--until", "until", type=MomentParam(), default=None,
+              help="end the history at this past moment instead of now (ISO 8601; no offset: Asia/Shanghai)")
+@click.option("--if-empty", is_flag=True,
+              help="say so and exit 0 instead of failing when the database has other cases (make run)")
+def demo_history(months: int, per_day: float, seed: int, until: datetime | None, if_empty: bool) -> None:
+    """Play months of the demo city through the product's operations: cases from every channel,
+    filed, dispatched, handled, inspected and called back, some late, returned, extended,
+    escalated, parked, reworked, reopened or merged, the last ones still open.
+
+    Only for TONGGUAN_ENV=development or testing, on a database with the demo city (flask demo
+    load) and no case the history did not make; a second run changes nothing (docs/demo.md)."""
+    from app.demo.history import HistoryRefused, generate
+    if until is not None and (until.tzinfo is None or until.utcoffset() is None):
+        from zoneinfo import ZoneInfo
+        until = until.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    try:
+        summary = generate(months, per_day, seed, end=until)
+    except HistoryRefused as exc:
+        if if_empty and current_app.config["SETTINGS"].is_demo:
+            click.echo(f"demo history skipped: {exc}")
+            return
+        raise click.ClickException(str(exc)) from None
+    if summary is None:
+        click.echo("demo history already present")
+        return
+    for line in summary.lines():
+        click.echo(line)
+
+
 @sla_cli.command("due")
 @click.option("--start", required=True, type=MomentParam(),
               help="when the task starts, ISO 8601: 2026-09-30T16:30 (no offset: local time of "
