@@ -106,7 +106,6 @@ class Story:
     variant: int = 0  # which telling of the problem (content.write_report)
     done: dict[int, str] = field(default_factory=dict)  # task id -> the last thing done on it
     escalated: bool = False
-    dispatched: bool = False
     tier: str | None = None
     returned: bool = False
     whistled: bool = False
@@ -596,15 +595,11 @@ class Simulation:
             wrong = self._sibling(proposed)
             if wrong:
                 data["lead_unit"] = wrong
-        elif plan.co_handle and proposed and not story.dispatched:
-            # co-handlers on a case's first dispatch only: a second round with co-handlers (after a
-            # rework, a reopen or a return) fails in tier_handling.bpmn today (the multi-instance's
-            # input item co_unit is left in the data by the first round)
+        elif plan.co_handle and proposed:
             co = self._sibling(proposed)
             if co:
                 data["co_units"] = [co]
         self._do(story, task, who, data)
-        story.dispatched = True
         return self._later(now, 10, 100) if not plan.late_sign else self._later(now, 130, 240)
 
     def _sibling(self, code: str) -> str | None:

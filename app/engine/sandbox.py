@@ -1033,10 +1033,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                     continue
                 written[key] = value
             _check_data(written, "脚本留下的流程数据", "the task data left by the script")
+            deleted = [key for key in context if key not in g]  # `del name` removes it from the data
         finally:
             breach = _leave(saved)
         if breach is not None:
             raise breach
+        for key in deleted:
+            del context[key]
         context.update(written)
         return True
 

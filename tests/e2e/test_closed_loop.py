@@ -34,7 +34,9 @@ class Walker:
         return tasks[0]
 
     def do(self, bpmn_id: str, user: str, data: dict[str, Any]) -> dict[str, Any]:
-        task = self.task(bpmn_id)
+        return self.do_task(self.task(bpmn_id), user, data)
+
+    def do_task(self, task: dict[str, Any], user: str, data: dict[str, Any]) -> dict[str, Any]:
         assert user in task["candidates"], (user, task["candidates"])
         r = self.api(user).claim_and_complete(task["id"], data)
         assert r.status_code == 200, r.get_json()
@@ -187,3 +189,30 @@ def test_unsatisfied_callback_reopens_at_most_twice(walk: Callable[..., Walker])
     w.do("inspect_case", "demo_grid_worker", PASS)
     final = w.do("callback_case", "demo_operator", unsatisfied)
     assert final["status"] == "closed" and final["reopen_count"] == 2
+
+
+def test_rework_with_co_handlers_twice_runs_the_second_round(walk: Callable[..., Walker]) -> None:
+    """The first round's co-handler item (``co_unit``) is left in the data by the multi-instance;
+    a second dispatch with co-handlers after a failed inspection must not end in an incident
+    ("Multiinstance input item co_unit already exists", seen by the demo history)."""
+    w = walk(channel="grid")
+    w.do("file_case", "demo_dispatcher", FILE)
+    with_co = {**TRIAGE, "co_units": ["d1-jt"]}
+    w.do("triage", "demo_dispatcher", with_co)
+    w.do("handle_case", "demo_handler", HANDLE)
+    w.do("cohandle_case", "handler_d1_jt", {"cohandling_notes": "已配合疏导交通"})
+    w.do("report_back", "demo_handler", REPORT)
+    w.do("inspect_case", "demo_grid_worker", {"passed": False, "inspect_notes": "井盖仍松动"})
+    w.do("triage", "demo_dispatcher", {**TRIAGE, "co_units": ["d1-jt", "d1-hw"]})
+    case = w.case()
+    assert not case.get("has_incident"), case
+    assert sorted(w.current()) == ["cohandle_case", "cohandle_case", "handle_case"]
+    co_units = sorted(t["org_unit"]["code"] for t in case["current_tasks"] if t["bpmn_id"] == "cohandle_case")
+    assert co_units == ["d1-hw", "d1-jt"]
+    for task in [t for t in case["current_tasks"] if t["bpmn_id"] == "cohandle_case"]:
+        w.do_task(task, f"handler_{task['org_unit']['code'].replace('-', '_')}", {"cohandling_notes": "已配合"})
+    w.do("handle_case", "demo_handler", HANDLE)
+    w.do("report_back", "demo_handler", REPORT)
+    w.do("inspect_case", "demo_grid_worker", PASS)
+    final = w.do("callback_case", "demo_operator", SATISFIED)
+    assert final["status"] == "closed" and final["rework_count"] == 1

@@ -44,6 +44,18 @@ def test_environment_runs_ordinary_scripts() -> None:
     assert env.evaluate("a > 2 and 'x' in 'xyz'", data) is True
 
 
+def test_del_in_a_script_removes_the_name_from_the_data() -> None:
+    env = RestrictedEnvironment()
+    data = {"a": 1, "co_unit": "d1-jt", "keep": [1]}
+    env.execute("del co_unit\nb = a + 1", data)
+    assert data == {"a": 1, "keep": [1], "b": 2}
+    env.execute("co_unit = None\ndel co_unit", data)  # the idiom that works whether or not it is there
+    assert "co_unit" not in data
+    with pytest.raises(NameError):
+        env.execute("del missing", data)
+    assert data == {"a": 1, "keep": [1], "b": 2}  # a failing script changes nothing
+
+
 def _start(app: Flask, pid: str, xml: str) -> int:
     with app.app_context(), transaction():
         deploy(bundle(pid, xml), pid)
