@@ -81,6 +81,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
 }
 from app.designer.api_drafts import OPERATION_IDS as _DESIGNER_DRAFTS  # noqa: E402 - the designer's drafts API
 OPERATION_IDS.update(_DESIGNER_DRAFTS)
+from app.kpis.api import OPERATION_IDS as _KPIS  # noqa: E402 - the KPI API
+OPERATION_IDS.update(_KPIS)
 
 # reassignOptions (a read, answered from the same rules as reassignTask) is fuzzed on its own, not
 # linked: tests/supervision/test_reassign_options.py checks it on real tasks and roles.
@@ -304,6 +306,8 @@ def spec_dict() -> dict[str, Any]:
     api_testrun.openapi_paths(spec, secured, ERRORS, _resp, _json, id_parameter)
     from app.designer.api_drafts import openapi_paths as designer_draft_paths
     designer_draft_paths(spec, secured, _resp, _json, ERRORS, id_parameter)
+    from app.kpis.api import openapi_paths as kpi_paths
+    kpi_paths(spec, secured, _resp, ERRORS)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})
