@@ -307,7 +307,7 @@ def spec_dict() -> dict[str, Any]:
     from app.designer.api_drafts import openapi_paths as designer_draft_paths
     designer_draft_paths(spec, secured, _resp, _json, ERRORS, id_parameter)
     from app.kpis.api import openapi_paths as kpi_paths
-    kpi_paths(spec, secured, _resp, ERRORS)
+    kpi_paths(spec, secured, _resp, ERRORS, case_id)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})

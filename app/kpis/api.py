@@ -12,7 +12,7 @@ from typing import Any
 from apispec import APISpec
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api.routes import _locale, _query, _schema, bp
+from app.api.routes import _locale, _query, _schema, _visible_case, bp
 from app.core.auth import api_principal
 from app.core.errors import ValidationFailed
 from app.kpis import service
@@ -121,12 +121,44 @@ def kpi_cases() -> Any:
             "count": len(ids), "case_ids": ids[:MAX_CASE_IDS]}
 
 
-OPERATION_IDS = {("get", "/api/v1/kpis"): "getKpis", ("get", "/api/v1/kpis/cases"): "getKpiCases"}
+@bp.get("/cases/<id:case_id>/evaluation")
+def case_evaluation(case_id: int) -> Any:
+    """Why the case counts: its KPI facts, each with its day, responsible unit and evidence."""
+    from app.kpis.evaluation import case_evaluation as evaluation
+    case = _visible_case(case_id)
+    return {"case_id": case.id, "facts": evaluation(case.id, _locale())}
 
 
-def openapi_paths(spec: APISpec, secured: list[dict[str, Any]], resp: Any, errors: dict[str, Any]) -> None:
+class EvidenceSchema(Schema):
+    key = fields.String()
+    label = fields.String()
+    value = fields.Raw(metadata={"description": "a local time (YYYY-MM-DD HH:MM), a number or a case id"})
+
+
+class CaseFactSchema(Schema):
+    fact = fields.String(metadata={"description": "a fact of docs/kpis.md"})
+    label = fields.String()
+    day = fields.Date(metadata={"description": "the local day it counts on"})
+    unit = fields.String(allow_none=True, metadata={"description": "the responsible unit's code"})
+    unit_name = fields.String()
+    value = fields.Float(allow_none=True, metadata={"description": "working minutes (handling_minutes only)"})
+    evidence = fields.List(fields.Nested(EvidenceSchema))
+
+
+class CaseEvaluationSchema(Schema):
+    case_id = fields.Integer()
+    facts = fields.List(fields.Nested(CaseFactSchema))
+
+
+OPERATION_IDS = {("get", "/api/v1/kpis"): "getKpis", ("get", "/api/v1/kpis/cases"): "getKpiCases",
+                 ("get", "/api/v1/cases/{case_id}/evaluation"): "getCaseEvaluation"}
+
+
+def openapi_paths(spec: APISpec, secured: list[dict[str, Any]], resp: Any, errors: dict[str, Any],
+                  case_id: dict[str, Any]) -> None:
     """The KPI operations in the API description (app/api/openapi.py calls it)."""
     spec.components.schema("Kpis", schema=KpisSchema)
+    spec.components.schema("CaseEvaluation", schema=CaseEvaluationSchema)
     spec.components.schema("KpiCases", schema=KpiCasesSchema)
     files = {"text/csv": {"schema": {"type": "string"}},
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}
@@ -143,3 +175,7 @@ def openapi_paths(spec: APISpec, secured: list[dict[str, Any]], resp: Any, error
         "security": secured, "parameters": [{"in": "query", "schema": KpiCasesQuerySchema}],
         "responses": {"200": {**resp("the case ids", "KpiCases"), "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/KpiCases"}}, **files}}, **scoped}}})
+    spec.path("/api/v1/cases/{case_id}/evaluation", operations={"get": {
+        "summary": "Why a case counts in the KPIs: its facts, days, responsible unit and evidence",
+        "security": secured, "parameters": [case_id],
+        "responses": {"200": resp("the case's KPI facts", "CaseEvaluation"), **errors}}})

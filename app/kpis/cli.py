@@ -57,3 +57,21 @@ def show_command(unit: str, start: date, end: date) -> None:
     for f in figures(active_formulas(), org.path, start.date(), end.date(), session()):
         value = "—" if f.value is None else (f"{f.value:.1%}" if f.kind == "rate" else f"{f.value}")
         click.echo(f"{f.key:22} {value:>8}  ({f.numerator} / {f.denominator}, target {f.target})")
+
+
+@kpis_cli.command("report")
+@click.option("--month", help="the month, YYYY-MM (default: last month)")
+def report_command(month: str | None) -> None:
+    """Generate and store the monthly evaluation report of the city and every district for a month
+    (the scheduler does it on the 1st of each month for the month before)."""
+    from datetime import date as date_
+
+    from app.core.db import transaction
+    from app.kpis.reports import last_month, store_month
+    try:
+        first = date_.fromisoformat(f"{month}-01") if month else last_month()
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM", param_hint="--month") from None
+    with transaction():
+        count = store_month(first)
+    click.echo(f"stored {count} reports for {first:%Y-%m}")
