@@ -77,7 +77,8 @@ def local_day(moment: datetime) -> date:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else None
+    """A local time to the minute, "2026-11-20 14:05" (evidence shown to people)."""
+    return moment.astimezone(LOCAL_TZ).isoformat(" ", "minutes")[:16] if moment else None
 
 
 def _lead_handling(tasks: list[Any], handling_unit_id: int | None) -> Any:

@@ -88,8 +88,8 @@ class Term:
 
     @property
     def by_rollups(self) -> bool:
-        """Counted from the roll-ups (no filter, or only the channel); else from the facts."""
-        return all(name == "channel" for name, _ in self.where)
+        """Counted from the roll-ups (no filter); else from the facts."""
+        return not self.where
 
     def filter(self, name: str) -> tuple[str, ...] | None:
         return dict(self.where).get(name)

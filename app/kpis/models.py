@@ -2,7 +2,7 @@
 
 ``case_facts`` says, for every case, which documented facts hold for it (one row per case and
 fact), with the local day it counts on, the responsible unit and the dimensions formulas filter
-by. ``kpi_rollups`` sums them per fact, day, responsible unit and channel: a month of KPIs for a
+by. ``kpi_rollups`` sums them per fact, day and responsible unit: a month of KPIs for a
 unit reads a few thousand roll-up rows, never the cases. Both are written by
 :mod:`app.kpis.recorder` in the same transaction as the change of the case.
 """
@@ -42,7 +42,6 @@ class KpiRollup(Base):
     fact: Mapped[str] = mapped_column(String(30), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     unit_path: Mapped[str] = mapped_column(String(1000), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[float] = mapped_column(Float, default=0)
 

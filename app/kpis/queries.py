@@ -1,8 +1,8 @@
 """KPI figures of a unit and a period, the unit ranking and the cases behind a figure.
 
-A term without a filter (or filtered by channel only) is summed from ``kpi_rollups``: one range
-scan of the primary key (fact, day, unit, channel) a fact. A term filtered by tier or category is
-counted from ``case_facts`` (index fact, day, unit). The live fact ``overdue_open`` (due in the
+A term without a filter is summed from ``kpi_rollups``: a range scan of its primary key (fact,
+day, unit). A term filtered by channel, tier or category is counted from ``case_facts`` (index
+fact, day, unit). The live fact ``overdue_open`` (due in the
 period, not finished, deadline passed now) is counted from the ``pending`` facts, which are few:
 only cases whose handling is still open. No query reads the cases table.
 """
@@ -79,21 +79,19 @@ def tallies(formulas: Iterable[Formula], paths: list[str], start: date, end: dat
     if rolled:
         R = KpiRollup
         rows = session.execute(
-            select(R.fact, R.channel, *( [R.unit_path] if by_unit else []), func.sum(R.count), func.sum(R.total))
+            select(R.fact, *([R.unit_path] if by_unit else []), func.sum(R.count), func.sum(R.total))
             .where(R.fact.in_(sorted({t.fact for t in rolled})), R.day >= start, R.day <= end, _unit_clause(R, paths))
-            .group_by(R.fact, R.channel, *([R.unit_path] if by_unit else [])))
+            .group_by(R.fact, *([R.unit_path] if by_unit else [])))
         by_fact: dict[str, list[Term]] = defaultdict(list)
         for t in rolled:
             by_fact[t.fact].append(t)
         for row in rows:
-            unit = row[2] if by_unit else ""
+            unit = row[1] if by_unit else ""
             count, total = row[-2] or 0, row[-1] or 0.0
             for t in by_fact[row.fact]:
-                channels = t.filter("channel")
-                if channels is None or row.channel in channels:
-                    cell = out[(unit, t)]
-                    cell[0] += count
-                    cell[1] += total
+                cell = out[(unit, t)]
+                cell[0] += count
+                cell[1] += total
     F = CaseFact
     for t in terms:
         if t in rolled:

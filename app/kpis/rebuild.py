@@ -67,10 +67,10 @@ def rebuild(batch: int = 5000, progress: Callable[[int, int], None] | None = Non
         if progress:
             progress(done, total)
     session.execute(insert(ROLLUPS_T).from_select(
-        ["fact", "day", "unit_path", "channel", "count", "total"],
-        select(FACTS_T.c.fact, FACTS_T.c.day, FACTS_T.c.unit_path, FACTS_T.c.channel, func.count(),
+        ["fact", "day", "unit_path", "count", "total"],
+        select(FACTS_T.c.fact, FACTS_T.c.day, FACTS_T.c.unit_path, func.count(),
                func.coalesce(func.sum(FACTS_T.c.value), 0.0))
-        .group_by(FACTS_T.c.fact, FACTS_T.c.day, FACTS_T.c.unit_path, FACTS_T.c.channel)))
+        .group_by(FACTS_T.c.fact, FACTS_T.c.day, FACTS_T.c.unit_path)))
     rollups = session.scalar(select(func.count()).select_from(ROLLUPS_T)) or 0
     session.commit()
     if session.get_bind().dialect.name == "postgresql":
@@ -106,13 +106,13 @@ def differences(batch: int = 2000, limit: int = 20) -> list[str]:
                              round(r.value or 0.0, 3)) or json.dumps(f.why, ensure_ascii=False, default=str) != r.why:
                 problems.append(f"case {key[0]}: fact {key[1]} stored as {r.day} {r.unit_path}, expected {f.day} {f.unit_path}")
         for f in wanted.values():
-            expected_rollups[(f.fact, f.day, f.unit_path, f.channel)] += 1
-            expected_totals[(f.fact, f.day, f.unit_path, f.channel)] += f.value
+            expected_rollups[(f.fact, f.day, f.unit_path)] += 1
+            expected_totals[(f.fact, f.day, f.unit_path)] += f.value
     if problems:
         return problems[:limit]
-    for r in session.execute(select(KpiRollup.fact, KpiRollup.day, KpiRollup.unit_path, KpiRollup.channel,
-                                    KpiRollup.count, KpiRollup.total)):
-        key = (r.fact, r.day, r.unit_path, r.channel)
+    for r in session.execute(select(KpiRollup.fact, KpiRollup.day, KpiRollup.unit_path, KpiRollup.count,
+                                    KpiRollup.total)):
+        key = (r.fact, r.day, r.unit_path)
         want, want_total = expected_rollups.pop(key, 0), expected_totals.pop(key, 0.0)
         if r.count != want or abs((r.total or 0.0) - want_total) > 1e-6:
             problems.append(f"roll-up {key}: stored {r.count} / {r.total}, expected {want} / {want_total}")

@@ -9,7 +9,7 @@ changed case once from its row, its task rows and its audit events
 (:func:`app.kpis.facts.case_facts`), diffs them against the stored rows, writes the difference
 and adds it to the roll-ups. A rolled-back transaction rolls all of it back.
 
-Roll-up rows are upserted in one fixed order (fact, day, unit, channel), so two transactions
+Roll-up rows are upserted in one fixed order (fact, day, unit), so two transactions
 that touch the same rows on PostgreSQL wait for each other instead of deadlocking.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from app.cases.models import Case
 from app.core.audit import WRITTEN_CASES, AuditEvent, write_pending
 from app.core.db import SessionFactory
-from app.kpis.facts import EVENT_ACTIONS, Fact, case_facts
+from app.kpis.facts import CALLBACK_STAGE, EVENT_ACTIONS, HANDLE_STAGE, Fact, case_facts
 from app.kpis.models import CaseFact, KpiRollup
 from app.orgs.models import OrgUnit
 from app.tasks.models import Task
@@ -121,9 +121,12 @@ def compute(s: Session, case_ids: list[int], paths: dict[int, str] | None = None
     for t in s.execute(select(*TASK_COLUMNS).where(TASKS_T.c.case_id.in_(case_ids))):
         tasks[t.case_id].append(t)
     events: dict[int, list[Any]] = defaultdict(list)
-    for e in s.execute(select(*EVENT_COLUMNS).where(EVENTS_T.c.case_id.in_(case_ids),
-                                                    EVENTS_T.c.action.in_(EVENT_ACTIONS)).order_by(EVENTS_T.c.id)):
-        events[e.case_id].append(e)
+    # the events only matter once a case has reached handling or a call-back (not at intake)
+    staged = sorted({cid for cid, ts in tasks.items() if any(t.stage in (HANDLE_STAGE, CALLBACK_STAGE) for t in ts)})
+    if staged:
+        for e in s.execute(select(*EVENT_COLUMNS).where(EVENTS_T.c.case_id.in_(staged),
+                                                        EVENTS_T.c.action.in_(EVENT_ACTIONS)).order_by(EVENTS_T.c.id)):
+            events[e.case_id].append(e)
     return {c.id: case_facts(c, tasks[c.id], events[c.id], paths, minutes) for c in cases}
 
 
@@ -159,7 +162,7 @@ def apply(s: Session, case_ids: list[int], facts: dict[int, list[Fact]]) -> int:
         if f is not None and f.key() == old and _same_why(row.why, f):
             continue
         removed.append(key)
-        d = deltas[(row.fact, row.day, row.unit_path, row.channel)]
+        d = deltas[(row.fact, row.day, row.unit_path)]
         d[0] -= 1
         d[1] -= row.value or 0.0
     for key, f in wanted.items():
@@ -167,7 +170,7 @@ def apply(s: Session, case_ids: list[int], facts: dict[int, list[Fact]]) -> int:
         if row is not None and key not in removed:
             continue
         added.append(_row(key[0], f))
-        d = deltas[(f.fact, f.day, f.unit_path, f.channel)]
+        d = deltas[(f.fact, f.day, f.unit_path)]
         d[0] += 1
         d[1] += f.value
     if removed:
@@ -184,15 +187,15 @@ def _same_why(stored: str | None, f: Fact) -> bool:
 
 def add_to_rollups(s: Session, deltas: dict[tuple[Any, ...], list[float]]) -> None:
     """Add (count, sum) deltas to the roll-up rows, in key order (no deadlock between writers)."""
-    rows = [{"fact": k[0], "day": k[1], "unit_path": k[2], "channel": k[3], "count": int(v[0]), "total": v[1]}
-            for k, v in sorted(deltas.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3]))
+    rows = [{"fact": k[0], "day": k[1], "unit_path": k[2], "count": int(v[0]), "total": v[1]}
+            for k, v in sorted(deltas.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))
             if v[0] != 0 or abs(v[1]) > 1e-9]
     if not rows:
         return
     dialect = s.get_bind().dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ROLLUPS_T)
     stmt = ins.on_conflict_do_update(
-        index_elements=["fact", "day", "unit_path", "channel"],
+        index_elements=["fact", "day", "unit_path"],
         set_={"count": ROLLUPS_T.c.count + ins.excluded.count, "total": ROLLUPS_T.c.total + ins.excluded.total})
     for row in rows:  # one statement a row: a multi-row upsert may not touch one key twice (it never does here)
         s.execute(stmt, row)

@@ -1,7 +1,7 @@
 """KPIs: per-case facts, their roll-ups and the stored monthly evaluation reports
 
 ``case_facts`` holds, for every case, which documented facts hold for it; ``kpi_rollups`` sums
-them per fact, local day, responsible unit and channel (both kept exact in the transaction of each
+them per fact, local day and responsible unit (both kept exact in the transaction of each
 change, app.kpis.recorder); ``kpi_reports`` the monthly reports. The facts of cases that exist
 already are not computed here (that needs the working calendar and the org tree): run
 ``flask kpis rebuild`` once after upgrading (docs/kpis.md).
@@ -45,10 +45,9 @@ def upgrade() -> None:
         sa.Column("fact", sa.String(30), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("unit_path", sa.String(1000), nullable=False),
-        sa.Column("channel", sa.String(20), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("total", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("fact", "day", "unit_path", "channel", name="pk_kpi_rollups"),
+        sa.PrimaryKeyConstraint("fact", "day", "unit_path", name="pk_kpi_rollups"),
     )
     op.create_table(
         "kpi_reports",
