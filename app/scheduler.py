@@ -1,6 +1,7 @@
 """The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds, hourly
 ones that keep the duplicate detector's index to live cases and drop ended login sessions, and a
-daily consistency check of running cases (``flask cases check``) at CHECK_AT local time.
+daily consistency check of running cases (``flask cases check``) at CHECK_AT local time, and the
+monthly KPI evaluation reports on the 1st of each month (``flask kpis report``, REPORT_AT).
 
 Run it as its own process next to gunicorn (``flask scheduler run``); several may run, on
 several machines, because the sweep locks what it works on in the database

@@ -18,6 +18,7 @@ from app.core.db import session
 from app.core.errors import ValidationFailed
 from app.core.i18n import get_locale, gettext as _
 from app.kpis import service
+from app.kpis.formulas import Formula
 from app.kpis.models import KpiReport
 from app.orgs.models import OrgUnit
 from app.web.helpers import Pager, current_principal, page_arg, page_size, role_required
@@ -92,16 +93,21 @@ def ranking_export(fmt: str) -> Any:
                         get_locale())
 
 
-@bp.get("/kpis/cases")
-@role_required(*service.ROLES)
-def cases() -> Any:
-    principal = current_principal()
-    unit = service.visible_unit(principal, request.args.get("unit") or None)
+def _drill_down() -> tuple[OrgUnit, Formula, str, date, date]:
+    """The figure a drill-down asks for: unit (in scope), KPI (404 if unknown), part, period."""
+    unit = service.visible_unit(current_principal(), request.args.get("unit") or None)
     f = service.formula(request.args.get("key") or "")
     if f is None:
         abort(404)
     part = "denominator" if request.args.get("part") == "denominator" else "numerator"
     start, end, _period = period_args()
+    return unit, f, part, start, end
+
+
+@bp.get("/kpis/cases")
+@role_required(*service.ROLES)
+def cases() -> Any:
+    unit, f, part, start, end = _drill_down()
     ids = service.figure_cases(f, part, unit, start, end)
     page, per_page = page_arg(), page_size()
     pager = Pager(page, per_page, len(ids))
@@ -119,16 +125,10 @@ def cases_export(fmt: str) -> Any:
     if fmt not in ("csv", "xlsx"):
         abort(404)
     from app.kpis.exports import cases_file
-    principal = current_principal()
-    unit = service.visible_unit(principal, request.args.get("unit") or None)
-    f = service.formula(request.args.get("key") or "")
-    if f is None:
-        abort(404)
-    part = "denominator" if request.args.get("part") == "denominator" else "numerator"
-    start, end, _period = period_args()
+    unit, f, part, start, end = _drill_down()
     try:
-        return cases_file(fmt, f, part, unit, start, end, service.figure_cases(f, part, unit, start, end), principal,
-                          get_locale())
+        return cases_file(fmt, f, part, unit, start, end, service.figure_cases(f, part, unit, start, end),
+                          current_principal(), get_locale())
     except ValidationFailed as exc:
         return render_template("error.html", status=422, body={"message": exc.message}), 422
 
