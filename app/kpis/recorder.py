@@ -101,9 +101,17 @@ def unit_paths(s: Session) -> dict[int, str]:
     return {row.id: row.path for row in s.execute(select(OrgUnit.id, OrgUnit.path))}
 
 
+_paths_of: tuple[Any, dict[int, str]] | None = None
+
+
 def _cached_paths() -> dict[int, str]:
+    """Unit paths by id from the org directory's cache, rebuilt when the directory is."""
+    global _paths_of
     from app.orgs.directory import directory
-    return {u.id: u.path for u in directory().by_id.values()}
+    current = directory()
+    if _paths_of is None or _paths_of[0] is not current:
+        _paths_of = (current, {u.id: u.path for u in current.by_id.values()})
+    return _paths_of[1]
 
 
 def _calendar_minutes() -> Any:
@@ -127,6 +135,10 @@ def compute(s: Session, case_ids: list[int], paths: dict[int, str] | None = None
         for e in s.execute(select(*EVENT_COLUMNS).where(EVENTS_T.c.case_id.in_(staged),
                                                         EVENTS_T.c.action.in_(EVENT_ACTIONS)).order_by(EVENTS_T.c.id)):
             events[e.case_id].append(e)
+    used = {u for c in cases for u in (c.handling_unit_id, c.grid_unit_id) if u is not None} | \
+        {t.org_unit_id for ts in tasks.values() for t in ts}
+    if not used <= paths.keys():  # a unit newer than the directory's cache
+        paths = unit_paths(s)
     return {c.id: case_facts(c, tasks[c.id], events[c.id], paths, minutes) for c in cases}
 
 
