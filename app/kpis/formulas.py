@@ -73,11 +73,13 @@ FIELD_ZH = {"key": "键名", "name": "名称", "kind": "类型", "direction": "�
 
 
 class FormulaError(ValueError):
-    """An invalid formula file: ``zh`` and ``en`` name the file and the field."""
+    """An invalid formula file: ``zh`` and ``en`` name the file (as it lies in rules/kpis/) and the
+    field; ``file`` is its name in the bundle (``kpis/<key>.json``, as the designer names it)."""
 
     def __init__(self, file: str, field: str, zh: str, en: str) -> None:
         super().__init__(en)
-        self.file, self.field, self.zh, self.en = file, field, zh, en
+        self.file = f"{SECTION}/{file.rpartition('/')[2]}"
+        self.field, self.zh, self.en = field, zh, en
 
 
 @dataclass(frozen=True)

@@ -177,8 +177,14 @@ def test_deploy_refuses_an_invalid_formula(app: Flask, app_settings: dict[str, A
     bundle["kpis"]["rework_rate.json"] = bundle["kpis"]["rework_rate.json"].replace('"kind": "rate"', '"kind": "percent"')
     with app.app_context():
         found = inspect_bundle(bundle, settings.CASE_PROCESS_ID).findings
-    [problem] = [f for f in found if f.file == "rules/kpis/rework_rate.json"]
-    assert "类型" in problem.zh and problem.element == "kind"
+    [problem] = [f for f in found if f.file == "kpis/rework_rate.json"]
+    assert "rules/kpis/rework_rate.json" in problem.zh and "类型" in problem.zh and problem.element == "kind"
+    # the designer's check names the file as its drafts do
+    from app.designer.checks import bundle_with, check_bundle
+    with app.app_context():
+        edited = bundle_with(bundle, {"kpis/rework_rate.json": bundle["kpis"]["rework_rate.json"]})
+        problems = check_bundle(edited, settings.CASE_PROCESS_ID).problems
+    assert [p.file for p in problems if p.file and p.file.startswith("kpis/")] == ["kpis/rework_rate.json"]
 
 
 def test_every_fact_is_documented() -> None:
