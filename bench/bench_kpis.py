@@ -35,7 +35,7 @@ from sqlalchemy import event, select, text  # noqa: E402
 from bench.bigcity import fresh_app, load  # noqa: E402
 from app.core.db import session  # noqa: E402
 from app.kpis.facts import local_day  # noqa: E402
-from app.kpis.formulas import active_formulas  # noqa: E402
+from app.kpis.active import active_formulas  # noqa: E402
 from app.kpis.queries import figures, previous_period, ranking  # noqa: E402
 from app.kpis.rebuild import rebuild  # noqa: E402
 from app.orgs.models import OrgUnit  # noqa: E402

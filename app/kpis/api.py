@@ -16,7 +16,7 @@ from app.api.routes import _locale, _query, _schema, _visible_case, bp
 from app.core.auth import api_principal
 from app.core.errors import ValidationFailed
 from app.kpis import service
-from app.kpis.formulas import active_formulas
+from app.kpis.active import active_formulas
 
 FORMATS = ("csv", "xlsx")
 MAX_CASE_IDS = 10_000

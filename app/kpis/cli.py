@@ -48,7 +48,7 @@ def show_command(unit: str, start: date, end: date) -> None:
     from sqlalchemy import select
 
     from app.core.db import session
-    from app.kpis.formulas import active_formulas
+    from app.kpis.active import active_formulas
     from app.kpis.queries import figures
     from app.orgs.models import OrgUnit
     org = session.scalar(select(OrgUnit).where(OrgUnit.code == unit))

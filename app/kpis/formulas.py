@@ -12,12 +12,12 @@ filters, and terms to subtract (``"due − deferred"``)::
 ``kind``: ``rate`` (numerator / denominator, 0–1), ``hours`` (a sum of minutes / a count, in
 hours), ``ratio`` (numerator / denominator, any size). Files are checked by :func:`check_formula`
 on deploy (``flask processes deploy``) and in the designer's check, with a Chinese message naming
-the file and the field; the figures use the formulas of the active version of the case process.
+the file and the field; the figures use the formulas of the active version of the case process
+(:func:`app.kpis.active.active_formulas`).
 """
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,38 +189,3 @@ def check_formulas(files: dict[str, str]) -> tuple[list[Formula], list[FormulaEr
         except FormulaError as exc:
             errors.append(exc)
     return sorted(formulas, key=lambda f: (f.order, f.key)), errors
-
-
-# ---------------------------------------------------------------------------- the active formulas
-
-_cache: dict[int, list[Formula]] = {}
-_lock = threading.Lock()
-
-
-def active_formulas() -> list[Formula]:
-    """The formulas of the active version of the case process (files of rules/kpis when none is deployed)."""
-    from flask import current_app
-
-    from app.engine.definitions import active_definition_id
-    from app.engine.models import ProcessDefinition
-    from app.core.db import session
-    settings = current_app.config["SETTINGS"]
-    definition_id = active_definition_id(settings.CASE_PROCESS_ID)
-    if definition_id is None:
-        return _from_folder(settings.RULES_DIR / "kpis")
-    with _lock:
-        cached = _cache.get(definition_id)
-    if cached is not None:
-        return cached
-    definition = session.get(ProcessDefinition, definition_id)
-    bundle = json.loads(definition.bundle) if definition is not None else {}
-    files = bundle.get(SECTION)
-    formulas = check_formulas(files)[0] if files is not None else _from_folder(settings.RULES_DIR / "kpis")
-    with _lock:
-        _cache[definition_id] = formulas
-    return formulas
-
-
-def _from_folder(folder: Any) -> list[Formula]:
-    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
-    return check_formulas(files)[0]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.core.clock import now
 from app.core.db import session
 from app.kpis import service
-from app.kpis.formulas import active_formulas
+from app.kpis.active import active_formulas
 from app.kpis.models import KpiReport
 from app.kpis.queries import figures, previous_period, ranking
 from app.orgs.models import OrgUnit

@@ -12,7 +12,8 @@ from app.core.clock import now
 from app.core.db import session
 from app.core.errors import Forbidden, NotFound
 from app.kpis.facts import local_day
-from app.kpis.formulas import Formula, active_formulas
+from app.kpis.active import active_formulas
+from app.kpis.formulas import Formula
 from app.kpis.queries import Figure, case_ids, figures, previous_period, ranking
 from app.orgs.models import OrgUnit
 
