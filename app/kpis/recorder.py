@@ -14,6 +14,7 @@ that touch the same rows on PostgreSQL wait for each other instead of deadlockin
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -42,6 +43,9 @@ EVENTS_T = AuditEvent.__table__
 TASK_COLUMNS = (TASKS_T.c.id, TASKS_T.c.case_id, TASKS_T.c.stage, TASKS_T.c.state, TASKS_T.c.org_unit_id,
                 TASKS_T.c.created_at, TASKS_T.c.due_at, TASKS_T.c.claimed_at, TASKS_T.c.completed_at,
                 TASKS_T.c.extension_minutes)
+CASE_COLUMNS = tuple(CASES_T.c[name] for name in (
+    "id", "status", "channel", "category_code", "tier", "grid_unit_id", "handling_unit_id", "created_at", "closed_at",
+    "parked_at", "merged_into_id", "merged_at", "rework_count", "reopen_count"))
 EVENT_COLUMNS = (EVENTS_T.c.id, EVENTS_T.c.case_id, EVENTS_T.c.task_id, EVENTS_T.c.action, EVENTS_T.c.at,
                  EVENTS_T.c.detail)
 FACT_COLUMNS = ("day", "at", "unit_path", "area_path", "channel", "category", "tier", "value")
@@ -124,7 +128,7 @@ def compute(s: Session, case_ids: list[int], paths: dict[int, str] | None = None
     """The facts of these cases as they are now, read in three queries."""
     paths = paths if paths is not None else _cached_paths()
     minutes = minutes or _calendar_minutes()
-    cases = s.execute(select(CASES_T).where(CASES_T.c.id.in_(case_ids))).all()
+    cases = s.execute(select(*CASE_COLUMNS).where(CASES_T.c.id.in_(case_ids))).all()
     tasks: dict[int, list[Any]] = defaultdict(list)
     for t in s.execute(select(*TASK_COLUMNS).where(TASKS_T.c.case_id.in_(case_ids))):
         tasks[t.case_id].append(t)
@@ -204,10 +208,15 @@ def add_to_rollups(s: Session, deltas: dict[tuple[Any, ...], list[float]]) -> No
             if v[0] != 0 or abs(v[1]) > 1e-9]
     if not rows:
         return
-    dialect = s.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ROLLUPS_T)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["fact", "day", "unit_path"],
-        set_={"count": ROLLUPS_T.c.count + ins.excluded.count, "total": ROLLUPS_T.c.total + ins.excluded.total})
+    stmt = _upsert(s.get_bind().dialect.name)
     for row in rows:  # one statement a row: a multi-row upsert may not touch one key twice (it never does here)
         s.execute(stmt, row)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (fact, day, unit) DO UPDATE count + n, total + x: built once a dialect."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ROLLUPS_T)
+    return ins.on_conflict_do_update(
+        index_elements=["fact", "day", "unit_path"],
+        set_={"count": ROLLUPS_T.c.count + ins.excluded.count, "total": ROLLUPS_T.c.total + ins.excluded.total})
