@@ -39,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask, settings: Settings) -> None:
     from app.core import db
     db.init_app(app, settings.sqlalchemy_url, settings.SQL_ECHO)
+    from app.kpis import recorder  # noqa: F401 - keeps the KPI facts exact in every transaction
     from app.engine import sandbox
     sandbox.configure(settings.SCRIPT_TIME_LIMIT_MS, settings.EXPRESSION_TIME_LIMIT_MS,
                       settings.ENGINE_STEP_TIME_LIMIT_MS, settings.MAX_STATE_BYTES)

@@ -1,6 +1,7 @@
 """The timer scheduler: an APScheduler job that sweeps due BPMN timers every few seconds, hourly
 ones that keep the duplicate detector's index to live cases and drop ended login sessions, and a
-daily consistency check of running cases (``flask cases check``) at CHECK_AT local time.
+daily consistency check of running cases (``flask cases check``) at CHECK_AT local time, and the
+monthly KPI evaluation reports on the 1st of each month (``flask kpis report``, REPORT_AT).
 
 Run it as its own process next to gunicorn (``flask scheduler run``); several may run, on
 several machines, because the sweep locks what it works on in the database
@@ -25,6 +26,8 @@ PURGE_JOB_ID = "tongguan-duplicate-purge"
 CHECK_JOB_ID = "tongguan-case-check"
 CHECK_AT = {"hour": 3, "minute": 30}  # Asia/Shanghai: the quietest hour of an operations centre
 SESSION_PURGE_JOB_ID = "tongguan-session-purge"
+REPORT_JOB_ID = "tongguan-kpi-monthly-report"
+REPORT_AT = {"day": 1, "hour": 2, "minute": 0}  # Asia/Shanghai: the month's evaluation report (考核报告)
 _embedded: BackgroundScheduler | None = None
 _embedded_lock = threading.Lock()
 
@@ -85,6 +88,20 @@ def session_purge_job(app: Flask) -> None:
             log.exception("test-run purge failed; retrying at the next run")
 
 
+def report_job(app: Flask) -> None:
+    """On the 1st of each month: store last month's evaluation report of the city and every district
+    (app.kpis.reports). Several schedulers may run it: a report already stored is replaced."""
+    from app.core.db import transaction
+    from app.kpis.reports import last_month, store_month
+    with app.app_context():
+        try:
+            with transaction():
+                count = store_month(last_month())
+            log.info("stored %d monthly KPI reports", count)
+        except Exception:  # noqa: BLE001 - a failed report must not stop the scheduler
+            log.exception("monthly KPI report failed; run it with 'flask kpis report'")
+
+
 def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
     from datetime import datetime, timezone
     # one run at a time; runs missed while busy or down collapse into one catch-up run
@@ -94,6 +111,8 @@ def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
                       misfire_grace_time=None)
     scheduler.add_job(check_job, "cron", args=[app], id=CHECK_JOB_ID, timezone="Asia/Shanghai", max_instances=1,
                       coalesce=True, misfire_grace_time=None, **CHECK_AT)
+    scheduler.add_job(report_job, "cron", args=[app], id=REPORT_JOB_ID, timezone="Asia/Shanghai", max_instances=1,
+                      coalesce=True, misfire_grace_time=None, **REPORT_AT)
     scheduler.add_job(session_purge_job, "interval", args=[app], hours=1, id=SESSION_PURGE_JOB_ID, max_instances=1,
                       coalesce=True, misfire_grace_time=None)
 

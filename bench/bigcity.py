@@ -13,7 +13,7 @@ product writes them:
 - ``tasks``: the open handling task of every open case (unit path, deadline, yellow time, claimed
   or not), and for every closed case its completed handling task and its completed call-back.
 - ``audit_events``: ``case_created`` for every case and ``task_completed`` of every call-back with
-  the form's data (``reached``, ``satisfied``, ``score``), as the product records them.
+  the form's data (``reached``, ``solved``, ``satisfied``, ``score``), as the product records them.
 
 Deadlines are calendar approximations of the working-time limits (the benchmarks measure queries,
 not the calendar). A module, not a command: ``fresh_app(url)`` then ``load(app, n)``.
@@ -187,6 +187,7 @@ def load(app: Flask, n: int, *, seed: int = 7, days: int = 365, end: datetime | 
                     continue
                 reached = rnd.random() < 0.9
                 satisfied = reached and rnd.random() < (0.6 if late else 0.93)
+                solved = reached and (satisfied or rnd.random() < 0.4)
                 callback_id = next_task
                 next_task += 1
                 done = closed_at + timedelta(hours=rnd.uniform(2, 20))
@@ -201,7 +202,7 @@ def load(app: Flask, n: int, *, seed: int = 7, days: int = 365, end: datetime | 
                     events.append({"at": done, "actor_id": dispatcher, "actor_name": "demo_dispatcher", "case_id": cid,
                                    "task_id": callback_id, "action": "task_completed",
                                    "detail": {"task": "考核评价 (回访)", "bpmn_id": "callback_case",
-                                              "data": {"reached": reached, "satisfied": satisfied,
+                                              "data": {"reached": reached, "solved": solved, "satisfied": satisfied,
                                                        "score": (rnd.randint(4, 5) if satisfied else rnd.randint(1, 3))}}})
             for table, rows in ((Case.__table__, cases), (Task.__table__, tasks), (AuditEvent.__table__, events)):
                 _write(table, rows)

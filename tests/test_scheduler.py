@@ -23,7 +23,16 @@ def test_starts_once_per_process(embedded_app: Flask) -> None:
     assert first is not None and first.running
     assert scheduler.start_embedded(embedded_app) is first
     assert sorted(job.id for job in first.get_jobs()) == sorted([scheduler.JOB_ID, scheduler.PURGE_JOB_ID,
-                                                                   scheduler.CHECK_JOB_ID, scheduler.SESSION_PURGE_JOB_ID])
+                                                                   scheduler.CHECK_JOB_ID, scheduler.SESSION_PURGE_JOB_ID,
+                                                                   scheduler.REPORT_JOB_ID])
+
+
+def test_the_kpi_report_is_stored_on_the_first_of_each_month(embedded_app: Flask) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    job = scheduler.start_embedded(embedded_app).get_job(scheduler.REPORT_JOB_ID)
+    after = datetime(2026, 12, 3, 4, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert job.trigger.get_next_fire_time(None, after) == datetime(2027, 1, 1, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def test_the_case_check_runs_daily_at_half_past_three(embedded_app: Flask) -> None:

@@ -83,6 +83,8 @@ from app.designer.api_drafts import OPERATION_IDS as _DESIGNER_DRAFTS  # noqa: E
 OPERATION_IDS.update(_DESIGNER_DRAFTS)
 from app.hotspots.api import OPERATION_IDS as _HOTSPOTS  # noqa: E402 - the leaders' hot spots
 OPERATION_IDS.update(_HOTSPOTS)
+from app.kpis.api import OPERATION_IDS as _KPIS  # noqa: E402 - the KPI API
+OPERATION_IDS.update(_KPIS)
 
 # reassignOptions (a read, answered from the same rules as reassignTask) is fuzzed on its own, not
 # linked: tests/supervision/test_reassign_options.py checks it on real tasks and roles.
@@ -312,6 +314,8 @@ def spec_dict() -> dict[str, Any]:
     hotspot_paths(spec, secured, ERRORS, _resp)
     from app.api.cockpit_map import openapi_paths as cockpit_map_paths
     cockpit_map_paths(spec, secured, ERRORS, _resp)
+    from app.kpis.api import openapi_paths as kpi_paths
+    kpi_paths(spec, secured, _resp, ERRORS, case_id)
     spec.path("/api/v1/openapi.json", operations={"get": {"summary": "This description",
                                                           "responses": {"200": _resp("OpenAPI 3 document")}}})
     spec.path("/healthz", operations={"get": {"summary": "Liveness", "responses": {"200": _resp("ok")}}})

@@ -20,6 +20,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from app.core.db import Base, SessionFactory, session, utcnow
 
 PENDING = "tongguan_pending_audit"
+#: session.info: ids of the cases the events written in this transaction name (the KPI facts
+#: recompute those cases before the commit, app.kpis.recorder)
+WRITTEN_CASES = "tongguan_audit_written_cases"
 
 
 class AuditEvent(Base):
@@ -88,6 +91,7 @@ def write_pending(s: Session | None = None) -> list[dict[str, Any]]:
     if not pending:
         return []
     rows = [ev.row() for ev in pending]
+    s.info.setdefault(WRITTEN_CASES, set()).update(r["case_id"] for r in rows if r["case_id"] is not None)
     conn = s.connection()
     if conn.dialect.name == "sqlite" and len(rows) > 1:
         # SQLAlchemy can match RETURNING rows to parameters on SQLite only one row per statement.
@@ -114,3 +118,4 @@ def _before_commit(s: Session) -> None:
 @event.listens_for(SessionFactory, "after_rollback")
 def _after_rollback(s: Session) -> None:
     s.info.pop(PENDING, None)
+    s.info.pop(WRITTEN_CASES, None)

@@ -35,14 +35,14 @@ from app.engine.models import ProcessDefinition
 DESIGNER_ROLES = ("designer", "admin")
 MAX_FILES = 100  # files of one check (the shipped bundle has 14)
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # a whole request: a few large files at most
-KINDS = {"processes": "bpmn", "rules": "dmn", "forms": "form"}
+KINDS = {"processes": "bpmn", "rules": "dmn", "forms": "form", "kpis": "kpi"}  # kpi: a KPI formula (rules/kpis/)
 
 
 # ---------------------------------------------------------------------------- shapes (OpenAPI)
 
 class ProcessFileSchema(Schema):
     name = fields.String(metadata={"description": "place in the bundle, e.g. processes/seven_step_loop.bpmn"})
-    kind = fields.String(metadata={"enum": ["bpmn", "dmn", "form"]})
+    kind = fields.String(metadata={"enum": ["bpmn", "dmn", "form", "kpi"]})
     sha256 = fields.String()
 
 

@@ -27,7 +27,8 @@ class TooLarge(AppError):
     code = "too_large"
 
 
-SECTIONS = {"processes": ".bpmn", "rules": ".dmn", "forms": ".json"}
+# "kpis": the KPI formulas of rules/kpis/ (app.kpis.formulas), named kpis/<key>.json in a bundle
+SECTIONS = {"processes": ".bpmn", "rules": ".dmn", "forms": ".json", "kpis": ".json"}
 Severity = Literal["error", "warning"]
 MAX_PROBLEMS = 1000  # listed of one check (a 2 MB foreign file can have 15,000); one more says how many are left
 

@@ -130,7 +130,7 @@ def read_bundle(process_dir: Path, rules_dir: Path, forms_dir: Path) -> dict[str
                 errors.setdefault(f"{section}/{p.name}", []).append(f"cannot read the file: {exc.strerror or exc}")
         return files
     bundle = {"processes": read(process_dir, ".bpmn", "processes"), "rules": read(rules_dir, ".dmn", "rules"),
-              "forms": read(forms_dir, ".json", "forms")}
+              "forms": read(forms_dir, ".json", "forms"), "kpis": read(Path(rules_dir) / "kpis", ".json", "rules/kpis")}
     if errors:
         raise BundleError(errors)
     return bundle
@@ -159,7 +159,7 @@ def decode_file(data: bytes, name: str) -> str:
 
 def bundle_hash(bundle: dict[str, dict[str, str]]) -> str:
     digest = hashlib.sha256()
-    for section in ("processes", "rules", "forms"):
+    for section in ("processes", "rules", "forms", "kpis"):
         for name, text in sorted(bundle.get(section, {}).items()):
             digest.update(f"{section}/{name}\0".encode())
             digest.update(text.encode("utf-8"))
@@ -378,6 +378,9 @@ def inspect_bundle(bundle: dict[str, dict[str, str]], process_id: str) -> Inspec
         except Exception as exc:  # noqa: BLE001 - reported, never a crash
             add(Finding(f"forms/{name}", f"表单无法读取：{type(exc).__name__}", f"invalid form schema: {type(exc).__name__}: {exc}",
                         file=f"forms/{name}"))
+    from app.kpis.formulas import check_formulas
+    for error in check_formulas(bundle.get("kpis", {}))[1]:  # the KPI formulas (rules/kpis/*.json)
+        add(Finding(error.file, error.zh, error.en, file=error.file, element=error.field))
     for section, add_xml in (("rules", parser.add_dmn_xml), ("processes", parser.add_bpmn_xml)):
         for name, text in bundle.get(section, {}).items():
             file = f"{section}/{name}"

@@ -103,6 +103,10 @@
     })(secrets[k]);
   }
 
+  // The monthly KPI report's print button (the page's print CSS leaves the navigation out).
+  var printers = document.querySelectorAll('[data-print]');
+  for (var p = 0; p < printers.length; p++) printers[p].addEventListener('click', function () { window.print(); });
+
   // Back from the browser cache: the form may be sent again.
   window.addEventListener('pageshow', function () {
     var forms = document.querySelectorAll('form[data-submitted]');

@@ -58,6 +58,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(designer.bp)
     from app.web import designer_drafts  # the draft pages: review, deploy, discard; activate a version
     app.register_blueprint(designer_drafts.bp)
+    from app.kpis import views as kpi_views  # the KPI ranking, drill-downs and monthly reports (考核)
+    app.register_blueprint(kpi_views.bp)
 
     @app.get("/favicon.ico")
     def favicon() -> Any:

@@ -13,6 +13,7 @@ from app.sla.deadlines import LIGHTS
 from app.core.errors import Forbidden
 from app.core.i18n import get_locale, gettext as _
 from app.duplicates.queries import merged_cases
+from app.kpis.evaluation import case_evaluation
 from app.tasks.queries import can_claim, can_view_case, candidates, open_tasks
 from app.web.helpers import (ActionState, Pager, current_principal, get_or_404,
                              login_required, page_arg, page_size)
@@ -78,6 +79,7 @@ def render_case_page(case: Case, action: ActionState | None = None, status: int 
         extension_title=extension_title(case.channel) if case.channel in CHANNELS else None,
         extension_rows=displayed_fields(case.channel, case.extension_data, locale) if case.channel in CHANNELS else [],
         attachments=[a for a in case_attachments(case.id) if a.task_id is None], merged=merged_cases(case.id),
+        evaluation=case_evaluation(case.id, locale),
         **case_page_photos(case.id, definition),
         inline_types=INLINE_TYPES, file_size=file_size, duplicates=duplicate_panel(principal, case),
         limits=upload_limits()), status
