@@ -155,6 +155,12 @@ def recompute(s: Session, case_ids: list[int]) -> int:
     return total
 
 
+def forget(s: Session, case_ids: list[int]) -> int:
+    """Remove the facts of these cases and take them out of the roll-ups, before the cases are
+    deleted (the product never deletes a case; tests and clean-ups of hand-made rows do)."""
+    return apply(s, case_ids, {})
+
+
 def _row(case_id: int, f: Fact) -> dict[str, Any]:
     return {"case_id": case_id, "fact": f.fact, "day": f.day, "at": f.at, "unit_path": f.unit_path,
             "area_path": f.area_path, "channel": f.channel, "category": f.category, "tier": f.tier,

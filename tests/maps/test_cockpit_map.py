@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select
 
 from app.cases.models import Case
+from app.kpis import recorder as kpi_facts
 from app.core import clock
 from app.core.db import session
 from app.orgs.models import OrgUnit
@@ -81,6 +82,7 @@ def cases(app: Flask) -> Iterator[dict[str, Any]]:
         session.commit()
     yield made
     with app.app_context():
+        kpi_facts.forget(session(), list(made["ids"].values()))
         session.execute(delete(Case).where(Case.id.in_(made["ids"].values())))
         session.commit()
 
@@ -292,6 +294,7 @@ def test_the_heat_follows_every_change_of_a_case_in_the_same_transaction(app: Fl
         assert session.get(CockpitMapPoint, lone_id) is not None
     assert get_map(leader_d2, layer="recent").get_json()["total"] == d2_before + 1
     with app.app_context():
+        kpi_facts.forget(session(), [lone_id])
         session.delete(session.get(Case, lone_id))
         session.commit()
         assert session.get(CockpitMapPoint, lone_id) is None
