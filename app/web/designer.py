@@ -169,6 +169,9 @@ def page_texts() -> dict[str, str]:
         "limit": _("办理时限"), "limit_help": _("表达式，例如 '2d'（2 个工作日）或 '4h'（4 个工作小时）"),
         "sign_limit": _("签收时限"), "sign_limit_help": _("填写后，办理时限从签收时起算，例如 '2h'"),
         "stage": _("闭环环节"),
+        "lane": _("泳道"), "lane_help": _("这一步由泳道的角色办理：{role}；选另一条泳道，这一步就移到那条泳道中"),
+        "lane_no_role": _("这条泳道没有角色：请选中泳道，在“统管约定”中选择角色"),
+        "lane_none": _("— 不在泳道中 —"),
         "role": _("角色"), "role_help": _("这条泳道中的任务由持有该角色的人员办理"),
         "script": _("脚本"), "condition": _("条件"),
         "python_rules": _("受限的 Python：字符串要加引号；不能用 import、open、双下划线属性和 getattr；"
