@@ -61,3 +61,48 @@ def test_a_signavio_file_is_imported_laid_out_and_its_problems_marked(chromium: 
         assert errors == [] and page.evaluate("() => window.__violations || []") == []
     finally:
         context.close()
+
+
+FEEL_TIER = Path(__file__).parent.parent / "data" / "foreign" / "dmn13_feel_tier.dmn"
+
+
+def test_a_camunda_decision_table_is_imported_with_its_cells_marked(chromium: Any, live_server: str,
+                                                                   restore_active: None) -> None:  # noqa: F811
+    """The DMN editor marks the cell, the column and the output with a problem, each with its
+    message; fixing a cell and saving takes its mark away."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        log_in(page, live_server, "demo_designer")
+        page.goto(f"{live_server}/designer/dmn/rules/starting_tier.dmn")
+        page.wait_for_selector("#designer[data-ready]")
+        page.click("#designer-import summary")
+        page.set_input_files("#import-file", str(FEEL_TIER))
+        page.select_option("#import-target", "rules/starting_tier.dmn")
+        page.click(".designer-import-form button[type=submit]")
+        page.wait_for_url(f"{live_server}/designer/dmn/rules/starting_tier.dmn")
+        page.wait_for_selector("#designer[data-ready=true]")
+        page.wait_for_selector('.tg-problem[data-element-id="UnaryTests_range"]')
+        assert "FEEL" in (page.get_attribute('.tg-problem[data-element-id="UnaryTests_range"]', "title") or "")
+        for element in ("UnaryTests_escape", "LiteralExpression_escape"):
+            assert page.locator(f'.tg-problem[data-element-id="{element}"]').count() == 1, element
+        assert page.locator('th.tg-problem[data-col-id="Input_danger"]').count() == 1  # its input expression
+        assert page.locator('.tg-problem[data-element-id="UnaryTests_gt"]').count() == 0  # "> 3" runs here
+        # a problem's button goes to its cell
+        page.locator('#designer-problems [data-element="UnaryTests_range"] button').click()
+        # fix the range the Python way and save: its mark goes, the others stay
+        page.evaluate("""() => { const viewer = window.tongguanDesigner.getActiveViewer();
+            const cell = viewer.get('elementRegistry').get('UnaryTests_range');
+            viewer.get('modeling').editCell(cell.businessObject, '1 <= ? <= 3'); }""")
+        page.click("#designer-save")
+        page.wait_for_function("() => document.getElementById('designer-status').textContent.includes('草稿 #')")
+        page.wait_for_function("() => !document.querySelector('.tg-problem[data-element-id=\"UnaryTests_range\"]')")
+        assert page.locator('.tg-problem[data-element-id="UnaryTests_escape"]').count() == 1
+        assert "[1..3]" not in page.inner_text("#designer-problems")
+        assert errors == [] and page.evaluate("() => window.__violations || []") == []
+    finally:
+        context.close()
