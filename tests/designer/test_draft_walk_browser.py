@@ -235,3 +235,34 @@ def test_the_form_editor_saves_into_my_draft_and_opens_its_version(chromium: Any
         assert f"草稿 #{draft}" in page.inner_text("#designer-draft-notice")
     finally:
         context.close()
+
+
+def test_the_form_editor_marks_the_field_with_a_problem(chromium: Any, live_server: str,
+                                                        restore_active: None) -> None:  # noqa: F811
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        log_in(page, live_server, "demo_designer")
+        page.goto(f"{live_server}/designer/form/forms/callback_case.json")
+        page.wait_for_selector("#designer[data-ready=true]")
+        page.wait_for_selector('#designer-preview [data-field="score"]')
+        text = page.input_value("#designer-form-text")
+        assert '"minimum": 1,' in text
+        page.fill("#designer-form-text", text.replace('"minimum": 1,', '"minimum": "一",', 1))
+        _save(page, "个问题")
+        item = page.locator('#designer-problems [data-element="score"]')
+        assert item.count() == 1 and "score" in item.inner_text()
+        # the field is marked in the preview with its message, and its button selects it in the text
+        field = page.locator('#designer-preview [data-field="score"].tg-problem')
+        assert field.count() == 1 and "表单定义无效" in field.locator(".tg-problem-message").inner_text()
+        item.locator("button").click()
+        chosen = page.evaluate("""() => { const a = document.getElementById('designer-form-text');
+            return a.value.slice(a.selectionStart, a.selectionEnd); }""")
+        assert chosen == '"score"'
+        # fixed and saved: the mark goes
+        page.fill("#designer-form-text", text)
+        _save(page, "已保存")
+        page.wait_for_function("() => !document.querySelector('#designer-preview .tg-problem')")
+    finally:
+        context.close()
