@@ -6,7 +6,8 @@ editor)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -17,6 +18,21 @@ pytestmark = pytest.mark.browser
 LOOP = "processes/seven_step_loop.bpmn"
 NEW_NAME = "现场核实（浏览器改）"
 STEP_NAME = "先行处置（浏览器加）"
+
+
+@contextmanager
+def _editor(chromium: Any, live_server: str, path: str) -> Iterator[Any]:
+    """A Chromium page of demo_designer's on an editor, ready; closed afterwards."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        log_in(page, live_server, "demo_designer")
+        page.goto(f"{live_server}{path}")
+        page.wait_for_selector("#designer[data-ready=true]")
+        yield page
+    finally:
+        context.close()
 
 
 def _select(page: Any, element_id: str) -> None:
@@ -184,17 +200,11 @@ def test_rename_add_a_step_problem_fix_test_run_deploy_and_the_inbox_shows_it(
 
 def test_a_stale_copy_of_my_draft_is_not_saved_over_a_newer_save(chromium: Any, live_server: str,
                                                                  restore_active: None) -> None:  # noqa: F811
-    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    first = context.new_page()
-    first.set_default_timeout(20_000)
-    try:
-        log_in(first, live_server, "demo_designer")
-        first.goto(f"{live_server}/designer/bpmn/{LOOP}")
-        first.wait_for_selector("#designer[data-ready=true]")
+    with _editor(chromium, live_server, f"/designer/bpmn/{LOOP}") as first:
         _select(first, "verify_on_site")
         first.fill("#bio-properties-panel-name", "现场核实（甲）")
         _save(first, "检查通过")
-        second = context.new_page()  # a second tab opens the draft at this revision
+        second = first.context.new_page()  # a second tab opens the draft at this revision
         second.set_default_timeout(20_000)
         second.goto(f"{live_server}/designer/bpmn/{LOOP}")
         second.wait_for_selector("#designer[data-ready=true]")
@@ -210,19 +220,11 @@ def test_a_stale_copy_of_my_draft_is_not_saved_over_a_newer_save(chromium: Any, 
         second.wait_for_selector("#designer[data-ready=true]")
         assert second.evaluate("""() => window.tongguanDesigner.get('elementRegistry').get('verify_on_site')
             .businessObject.name""") == "现场核实（乙）"
-    finally:
-        context.close()
 
 
 def test_the_form_editor_saves_into_my_draft_and_opens_its_version(chromium: Any, live_server: str,
                                                                    restore_active: None) -> None:  # noqa: F811
-    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    try:
-        log_in(page, live_server, "demo_designer")
-        page.goto(f"{live_server}/designer/form/forms/triage.json")
-        page.wait_for_selector("#designer[data-ready=true]")
+    with _editor(chromium, live_server, "/designer/form/forms/triage.json") as page:
         text = page.input_value("#designer-form-text")
         assert '"title"' in text
         changed = text.replace('"title": "', '"title": "（草稿）', 1)
@@ -233,19 +235,11 @@ def test_the_form_editor_saves_into_my_draft_and_opens_its_version(chromium: Any
         page.wait_for_selector("#designer[data-ready=true]")
         assert page.input_value("#designer-form-text") == changed  # my draft's version, not the deployed file
         assert f"草稿 #{draft}" in page.inner_text("#designer-draft-notice")
-    finally:
-        context.close()
 
 
 def test_the_form_editor_marks_the_field_with_a_problem(chromium: Any, live_server: str,
                                                         restore_active: None) -> None:  # noqa: F811
-    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    try:
-        log_in(page, live_server, "demo_designer")
-        page.goto(f"{live_server}/designer/form/forms/callback_case.json")
-        page.wait_for_selector("#designer[data-ready=true]")
+    with _editor(chromium, live_server, "/designer/form/forms/callback_case.json") as page:
         page.wait_for_selector('#designer-preview [data-field="score"]')
         text = page.input_value("#designer-form-text")
         assert '"minimum": 1,' in text
@@ -264,5 +258,3 @@ def test_the_form_editor_marks_the_field_with_a_problem(chromium: Any, live_serv
         page.fill("#designer-form-text", text)
         _save(page, "已保存")
         page.wait_for_function("() => !document.querySelector('#designer-preview .tg-problem')")
-    finally:
-        context.close()

@@ -4,6 +4,8 @@ gateway) on /designer; it opens in the modeler from the draft, laid out, with ea
 and its element marked; saving keeps every element and writes the diagram drawn here."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,9 @@ LANE, TASK, GATEWAY = ("sid-7A6B5C4D-3E2F-4A1B-8C9D-0E1F2A3B4C5D", "sid-34746A54
                        "sid-B2C3D4E5-F6A7-4B8C-9D0E-1F2A3B4C5D6E")
 
 
-def test_a_signavio_file_is_imported_laid_out_and_its_problems_marked(chromium: Any, live_server: str,
-                                                                     restore_active: None) -> None:  # noqa: F811
+@contextmanager
+def _designer(chromium: Any, live_server: str) -> Iterator[tuple[Any, list[str]]]:
+    """demo_designer's page (watching the CSP) and its script errors; closed afterwards."""
     context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     context.add_init_script(WATCH)
     page = context.new_page()
@@ -29,13 +32,31 @@ def test_a_signavio_file_is_imported_laid_out_and_its_problems_marked(chromium: 
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         log_in(page, live_server, "demo_designer")
-        page.goto(f"{live_server}/designer")
-        page.click("#designer-import summary")
-        page.set_input_files("#import-file", str(SIGNAVIO))
-        page.fill("#import-name", "complaint")
-        page.click(".designer-import-form button[type=submit]")
-        page.wait_for_url(f"{live_server}/designer/bpmn/processes/complaint.bpmn")
-        page.wait_for_selector("#designer[data-ready]")
+        yield page, errors
+    finally:
+        context.close()
+
+
+def _import(page: Any, on: str, path: Path, opens: str, target: str = "", name: str = "") -> None:
+    """Import a file with the 导入 control of the page `on`; wait for the editor it opens."""
+    if page.url != on:
+        page.goto(on)
+    page.click("#designer-import summary")
+    page.set_input_files("#import-file", str(path))
+    if target:
+        page.select_option("#import-target", target)
+    if name:
+        page.fill("#import-name", name)
+    page.click(".designer-import-form button[type=submit]")
+    page.wait_for_url(opens)
+    page.wait_for_selector("#designer[data-ready]")
+
+
+def test_a_signavio_file_is_imported_laid_out_and_its_problems_marked(chromium: Any, live_server: str,
+                                                                     restore_active: None) -> None:  # noqa: F811
+    with _designer(chromium, live_server) as (page, errors):
+        _import(page, f"{live_server}/designer", SIGNAVIO, f"{live_server}/designer/bpmn/processes/complaint.bpmn",
+                name="complaint")
         assert page.get_attribute("#designer", "data-ready") == "true"
         assert page.get_attribute("#designer", "data-laid-out") == "true"  # the file had no diagram
         assert "自动排版" in page.inner_text("#designer-status")
@@ -59,8 +80,6 @@ def test_a_signavio_file_is_imported_laid_out_and_its_problems_marked(chromium: 
         assert 'name="登记投诉"' in xml and "complexGateway" in xml and 'exporter="Signavio' in xml
         assert page.locator(f'.djs-element.tg-problem[data-element-id="{TASK}"]').count() == 1  # still to fix
         assert errors == [] and page.evaluate("() => window.__violations || []") == []
-    finally:
-        context.close()
 
 
 FEEL_TIER = Path(__file__).parent.parent / "data" / "foreign" / "dmn13_feel_tier.dmn"
@@ -70,22 +89,11 @@ def test_a_camunda_decision_table_is_imported_with_its_cells_marked(chromium: An
                                                                    restore_active: None) -> None:  # noqa: F811
     """The DMN editor marks the cell, the column and the output with a problem, each with its
     message; fixing a cell and saving takes its mark away."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    context.add_init_script(WATCH)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        log_in(page, live_server, "demo_designer")
-        page.goto(f"{live_server}/designer/dmn/rules/starting_tier.dmn")
+    with _designer(chromium, live_server) as (page, errors):
+        editor = f"{live_server}/designer/dmn/rules/starting_tier.dmn"
+        page.goto(editor)
         page.wait_for_selector("#designer[data-ready]")
-        page.click("#designer-import summary")
-        page.set_input_files("#import-file", str(FEEL_TIER))
-        page.select_option("#import-target", "rules/starting_tier.dmn")
-        page.click(".designer-import-form button[type=submit]")
-        page.wait_for_url(f"{live_server}/designer/dmn/rules/starting_tier.dmn")
-        page.wait_for_selector("#designer[data-ready=true]")
+        _import(page, editor, FEEL_TIER, editor, target="rules/starting_tier.dmn")
         page.wait_for_selector('.tg-problem[data-element-id="UnaryTests_range"]')
         assert "FEEL" in (page.get_attribute('.tg-problem[data-element-id="UnaryTests_range"]', "title") or "")
         for element in ("UnaryTests_escape", "LiteralExpression_escape"):
@@ -104,5 +112,3 @@ def test_a_camunda_decision_table_is_imported_with_its_cells_marked(chromium: An
         assert page.locator('.tg-problem[data-element-id="UnaryTests_escape"]').count() == 1
         assert "[1..3]" not in page.inner_text("#designer-problems")
         assert errors == [] and page.evaluate("() => window.__violations || []") == []
-    finally:
-        context.close()
