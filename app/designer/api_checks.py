@@ -19,21 +19,20 @@ import json
 from typing import Any
 
 from apispec import APISpec
-from flask import current_app, request
+from flask import current_app
 from marshmallow import Schema, fields
 from sqlalchemy import select
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api.routes import _locale, bp
 from app.core.auth import Principal, api_principal
 from app.core.db import session
 from app.core.errors import Forbidden, NotFound
-from app.designer.checks import SECTIONS, NotABundle, TooLarge, bundle_with, check_bundle
-from app.engine.definitions import MAX_FILE_BYTES, BundleError, active_definition_id, decode_file, read_bundle
+from app.designer.checks import SECTIONS, NotABundle, bundle_with, check_bundle
+from app.designer.upload import MAX_FILES, NAME_RULE, read_upload
+from app.engine.definitions import MAX_FILE_BYTES, BundleError, active_definition_id, read_bundle
 from app.engine.models import ProcessDefinition
 
 DESIGNER_ROLES = ("designer", "admin")
-MAX_FILES = 100  # files of one check (the shipped bundle has 14)
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # a whole request: a few large files at most
 KINDS = {"processes": "bpmn", "rules": "dmn", "forms": "form", "kpis": "kpi"}  # kpi: a KPI formula (rules/kpis/)
 
@@ -149,19 +148,14 @@ def get_process_versions() -> Any:
 def validate_processes() -> Any:
     """Check the deployed bundle with the given files in their places; every problem at once."""
     _designer()
-    if (request.content_length or 0) > MAX_REQUEST_BYTES:
-        raise TooLarge(f"请求超过 {MAX_REQUEST_BYTES // (1024 * 1024)} MB / the request is larger than "
-                       f"{MAX_REQUEST_BYTES // (1024 * 1024)} MB")
-    try:
-        files, unreadable = _uploaded_files()
-    except RequestEntityTooLarge:
-        raise TooLarge("请求过大 / the request is too large") from None
+    upload = read_upload(MAX_REQUEST_BYTES)
+    files, unreadable = upload.files, upload.unreadable
     base = _deployed_bundle()
     try:
         bundle = bundle_with(base, files)
     except ValueError as exc:
         raise NotABundle("文件名不是流程包中的位置 / a file name is not a place in the bundle",
-                         errors={str(exc.args[0])[:200] or "file": [_NAME_RULE]}) from None
+                         errors={str(exc.args[0])[:200] or "file": [NAME_RULE]}) from None
     result = check_bundle(bundle, _process_id())
     lang = _locale()
     problems = [{"file": f.where, "element": None, "element_name": None, "line": None, "severity": "error",
@@ -169,55 +163,6 @@ def validate_processes() -> Any:
     skipped = {f.where for f in unreadable}  # an unreadable file's place was left empty: only its own problem counts
     problems += [p.as_dict(lang) for p in result.problems if p.file not in skipped]
     return {"ok": not any(p["severity"] == "error" for p in problems), "problems": problems}
-
-
-_NAME_RULE = ("须为 processes/<名称>.bpmn、rules/<名称>.dmn 或 forms/<名称>.json / must be processes/<name>.bpmn, "
-              "rules/<name>.dmn or forms/<name>.json")
-
-
-def _uploaded_files() -> tuple[dict[str, str], list[Any]]:
-    """The request's files by bundle name, and those that could not be read as UTF-8 text (as
-    findings: a problem of that file, not of the request). 400 when it is not a bundle at all."""
-    files: dict[str, str] = {}
-    unreadable: list[Any] = []
-
-    def add(name: Any, data: bytes | str) -> None:
-        if not isinstance(name, str) or not name:
-            raise NotABundle("每个文件都要有名称 / every file needs a name", errors={"file": [_NAME_RULE]})
-        if name in files or any(f.where == name for f in unreadable):
-            raise NotABundle("同一文件出现两次 / the same file is given twice", errors={name[:200]: ["given twice"]})
-        raw = data.encode("utf-8") if isinstance(data, str) else data
-        if len(raw) > MAX_FILE_BYTES:
-            raise TooLarge(f"文件 {name[:200]} 超过 {MAX_FILE_BYTES // 1024} KB / the file is larger than "
-                           f"{MAX_FILE_BYTES // 1024} KB", errors={name[:200]: [f"larger than {MAX_FILE_BYTES // 1024} KB"]})
-        try:
-            files[name] = decode_file(raw, name) if isinstance(data, bytes) else data
-        except BundleError as exc:
-            unreadable.extend(exc.findings)
-            files[name] = ""  # its place is taken (the deployed file is not checked instead)
-
-    if request.mimetype == "multipart/form-data":
-        uploads = request.files.getlist("file")
-        if not uploads:
-            raise NotABundle("没有文件：请以 file 字段上传 / no file: send parts named 'file'", errors={"file": ["required"]})
-        if len(uploads) > MAX_FILES:
-            raise NotABundle(f"文件过多（最多 {MAX_FILES} 个）/ too many files", errors={"file": [f"at most {MAX_FILES}"]})
-        for upload in uploads:
-            add(upload.filename, upload.stream.read(MAX_FILE_BYTES + 1))
-    else:
-        payload = request.get_json(silent=True)
-        given = payload.get("files") if isinstance(payload, dict) else None
-        if not isinstance(given, dict) or not given:
-            raise NotABundle('请求体须为 {"files": {"<名称>": "<内容>"}} / the body must be {"files": {"<name>": "<content>"}}',
-                             errors={"files": ["expected an object of file names to contents"]})
-        if len(given) > MAX_FILES:
-            raise NotABundle(f"文件过多（最多 {MAX_FILES} 个）/ too many files", errors={"files": [f"at most {MAX_FILES}"]})
-        for name, text in given.items():
-            if not isinstance(text, str):
-                raise NotABundle("文件内容须为文本 / a file's content must be a string",
-                                 errors={f"files.{name}"[:200]: ["expected a string"]})
-            add(name, text)
-    return files, unreadable
 
 
 def _deployed_bundle() -> dict[str, dict[str, str]]:

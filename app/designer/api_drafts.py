@@ -16,8 +16,7 @@ from app.core.ids import MAX_ID
 from app.designer.api_auth import token_or_page_principal
 from app.designer import drafts as ops
 from app.designer import migration
-from app.designer.checks import NotABundle, TooLarge
-from app.engine.definitions import MAX_FILE_BYTES, BundleError, decode_file
+from app.designer.upload import read_upload
 
 bp = Blueprint("designer_api", __name__, url_prefix="/api/v1/processes")
 
@@ -97,34 +96,15 @@ def _designer() -> Any:
 
 
 def _files() -> tuple[dict[str, str], int | None]:
-    """The files of the body: multipart ``file`` parts named by their place in the bundle, or JSON
-    ``{"files": {name: text}}``; anything else is not a bundle (400)."""
-    if request.mimetype == "multipart/form-data":
-        parts = request.files.getlist("file")
-        if not parts:
-            raise NotABundle("没有 file 部分 / no 'file' part in the upload")
-        files: dict[str, str] = {}
+    """The files of the body (:func:`app.designer.upload.read_upload`): a body that is not a bundle is
+    a 400, bad files are 422 with field errors, a file that is not UTF-8 text too."""
+    upload = read_upload(ops.MAX_TOTAL_BYTES + 64 * 1024, invalid=ValidationFailed)
+    if upload.unreadable:
         errors: dict[str, list[str]] = {}
-        for part in parts:
-            name = part.filename or ""
-            data = part.stream.read(MAX_FILE_BYTES + 1)
-            if len(data) > MAX_FILE_BYTES:
-                raise TooLarge(f"文件 {name} 超过 {MAX_FILE_BYTES // 1024} KB / file {name} is larger than "
-                                   f"{MAX_FILE_BYTES // 1024} KB")
-            try:
-                files[name] = decode_file(data, name)
-            except BundleError as exc:
-                errors[f"files.{name}"] = [m for ms in exc.errors.values() for m in ms]
-        if errors:
-            raise ValidationFailed("invalid files", errors=errors)
-        revision = request.form.get("revision")
-        return files, int(revision) if revision and revision.isdigit() and len(revision) < 10 else None
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict) or "files" not in payload:
-        raise NotABundle("请求体须为 multipart 的 file 部分或 JSON {\"files\": {…}} / the body must be multipart 'file' "
-                        "parts or JSON {\"files\": {name: content}}")
-    data = _load(DraftBodySchema, payload)
-    return data["files"], data.get("revision")
+        for finding in upload.unreadable:
+            errors.setdefault(f"files.{finding.where}", []).append(finding.text)
+        raise ValidationFailed("invalid files", errors=errors)
+    return upload.files, upload.revision
 
 
 def _saved(draft: Any) -> dict[str, Any]:

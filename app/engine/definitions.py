@@ -232,6 +232,12 @@ def checked_form(text: str) -> dict[str, Any]:
     return schema
 
 
+def _form_field(exc: Exception) -> str | None:
+    """The field of a form a schema error is in (``properties.<field>…`` of the schema), or None."""
+    path = list(getattr(exc, "path", None) or [])
+    return str(path[1]) if len(path) >= 2 and path[0] == "properties" else None
+
+
 def _nesting(value: Any) -> int:
     """Deepest nesting of lists/dicts, walked without recursion (stops past MAX_FORM_DEPTH)."""
     deepest, stack = 0, [(value, 1)]
@@ -374,7 +380,8 @@ def inspect_bundle(bundle: dict[str, dict[str, str]], process_id: str) -> Inspec
             out.forms[name] = check_form(text)
         except (ValueError, SchemaError) as exc:
             detail = getattr(exc, "message", exc)
-            add(Finding(f"forms/{name}", f"表单定义无效：{detail}", f"invalid form schema: {detail}", file=f"forms/{name}"))
+            add(Finding(f"forms/{name}", f"表单定义无效：{detail}", f"invalid form schema: {detail}", file=f"forms/{name}",
+                        element=_form_field(exc)))
         except Exception as exc:  # noqa: BLE001 - reported, never a crash
             add(Finding(f"forms/{name}", f"表单无法读取：{type(exc).__name__}", f"invalid form schema: {type(exc).__name__}: {exc}",
                         file=f"forms/{name}"))

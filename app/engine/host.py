@@ -46,9 +46,9 @@ from app.engine.projection import (MIRRORED_COUNTERS, OUTCOMES, TIERS, Projected
 from app.engine.repair import repair_case, reproject_tasks
 from app.engine.serializer import CaseWorkflow, dumps
 from app.engine.stepping import Step, _advance, _apply_effects, _has_way_forward, _ready_spiff_task, _run
-from app.engine.store import (_INSERT_CASE, _INSERT_INSTANCE, _SELECT_OPEN_TASK_CLOCKS, _SELECT_OPEN_TASKS, _UPDATE_CASE,
+from app.engine.store import (_INSERT_CASE, _INSERT_INSTANCE, _LOCK_WITH_TASK_CLOCKS, _SELECT_OPEN_TASK_CLOCKS, _SELECT_OPEN_TASKS, _UPDATE_CASE,
                               _UPDATE_INSTANCE, _UPDATE_NEXT_TIMER, _UPDATE_OPEN_TASK,
-                              Loaded, _insert_case_ignoring_conflicts, _load, _lock, _open_tasks, _set_incident_flag,
+                              Loaded, Prefetched, _insert_case_ignoring_conflicts, _load, _loaded, _lock, _open_tasks, _set_incident_flag,
                               _sql, _still_open, _write_case_deadline, _written)
 from app.engine.waits import _arm, _catches_signal, _due_timer_names, _has_timers, _spiff, next_timer, stalled
 from app.orgs.directory import directory
@@ -314,7 +314,8 @@ def cancel_case(case: Case, outcome: str, actor: Any, reason: dict[str, Any]) ->
     _advance(case, loaded, {"type": "cancel", "outcome": outcome, **reason}, actor, act, outcome=outcome)
 
 
-def migrate_case(case: Case, definition_id: int, actor: Any, dry_run: bool = False) -> MigrationPlan:
+def migrate_case(case: Case, definition_id: int, actor: Any, dry_run: bool = False,
+                 prefetched: Prefetched | None = None) -> MigrationPlan:
     """Move a running case onto another version of its process (``definition_id``), keeping its
     data, open tasks (their rows, claims and deadlines) and timers; see :mod:`app.engine.migrate`.
 
@@ -322,6 +323,10 @@ def migrate_case(case: Case, definition_id: int, actor: Any, dry_run: bool = Fal
     nothing is written either way. Otherwise the workflow row (version-checked), the open task
     rows' definition columns (name, stage, role, form), the case's mirror columns and an audit
     event ``case_migrated`` are written in the caller's transaction.
+
+    ``prefetched`` is the workflow row as a batch read it (:func:`app.engine.store.prefetch_instances`):
+    the case's row is then locked and its open task clocks read in one statement, and the state
+    read before is used if the version is still the same (else it is read again, under the lock).
     """
     target = load_definition(definition_id)
     if case.status != "open":
@@ -329,13 +334,21 @@ def migrate_case(case: Case, definition_id: int, actor: Any, dry_run: bool = Fal
     if case.has_incident:
         return MigrationPlan(reasons=["案件有未处理的流程异常，请先处理 / the case has an open engine incident; "
                                       "retry or dismiss it first"])
-    loaded = _load(case, lock=not dry_run)
+    if prefetched is not None and not dry_run:
+        locked = _sql(_LOCK_WITH_TASK_CLOCKS, {"k_case": case.id}).all()
+        if not locked:
+            raise LookupError(f"case {case.id} has no workflow")
+        version = locked[0].version
+        loaded = _loaded(prefetched, version) if version == prefetched.version else _load(case, lock=False)
+        rows = {r.spiff_id: r for r in locked if r.id is not None}
+    else:
+        loaded = _loaded(prefetched, prefetched.version) if prefetched is not None else _load(case, lock=not dry_run)
+        rows = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASK_CLOCKS, {"k_case": case.id})}
     source = loaded.definition
     if source.id == target.id:
         return MigrationPlan(reasons=[f"案件已在版本 {target.version} / the case is on version {target.version} already"])
     if source.process_id != target.process_id:
         return MigrationPlan(reasons=[f"版本 {definition_id} 属于另一流程 / version {definition_id} is another process's"])
-    rows = {r.spiff_id: r for r in _sql(_SELECT_OPEN_TASK_CLOCKS, {"k_case": case.id})}
     plan = plan_migration(loaded.workflow, source, target, rows)
     if not plan.ok or dry_run:
         return plan

@@ -46,6 +46,15 @@ _SELECT_OPEN_TASKS = select(TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name, TASKS.c.
 _SELECT_OPEN_TASK_CLOCKS = select(TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name, TASKS.c.bpmn_id, TASKS.c.started_at,
                                   TASKS.c.yellow_at, TASKS.c.due_at, TASKS.c.paused_at).where(
     TASKS.c.case_id == bindparam("k_case"), TASKS.c.state == "open")
+# a migration batch: the workflow rows of many cases read at once; then, per case in its own
+# transaction, the row locked with its version and open task clocks in one statement
+_SELECT_INSTANCES = select(INSTANCES.c.case_id, INSTANCES.c.state, INSTANCES.c.version, INSTANCES.c.definition_id).where(
+    INSTANCES.c.case_id.in_(bindparam("k_cases", expanding=True)))
+_LOCK_WITH_TASK_CLOCKS = (select(INSTANCES.c.version, TASKS.c.id, TASKS.c.spiff_id, TASKS.c.name, TASKS.c.bpmn_id,
+                                 TASKS.c.started_at, TASKS.c.yellow_at, TASKS.c.due_at, TASKS.c.paused_at)
+                          .select_from(INSTANCES.outerjoin(TASKS, (TASKS.c.case_id == INSTANCES.c.case_id)
+                                                           & (TASKS.c.state == "open")))
+                          .where(INSTANCES.c.case_id == bindparam("k_case")).with_for_update(of=INSTANCES))
 _CASE_DEADLINE = select(func.min(TASKS.c.due_at), func.min(TASKS.c.yellow_at)).where(
     TASKS.c.case_id == bindparam("k_case"), TASKS.c.state == "open")
 _UPDATE_INSTANCE = update(INSTANCES).where(INSTANCES.c.case_id == bindparam("k_case"),
@@ -80,8 +89,28 @@ def _load(case: Case, lock: bool = True, blocked_ok: bool = False) -> Loaded:
     row = _sql(_SELECT_INSTANCE_FOR_UPDATE if lock else _SELECT_INSTANCE, {"k_case": case.id}).one_or_none()
     if row is None:
         raise LookupError(f"case {case.id} has no workflow")
+    return _loaded(row, row.version)
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """A case's workflow row as a migration batch read it (before the case's own transaction)."""
+    state: str
+    version: int
+    definition_id: int
+    case: Case  # the ORM row, held here (the session's identity map holds it weakly)
+
+
+def prefetch_instances(case_ids: list[int]) -> dict[int, Prefetched]:
+    """The cases and their workflow rows, in two queries for the whole list."""
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+    return {r.case_id: Prefetched(r.state, r.version, r.definition_id, cases[r.case_id])
+            for r in _sql(_SELECT_INSTANCES, {"k_cases": list(case_ids)}) if r.case_id in cases}
+
+
+def _loaded(row: Prefetched | Any, version: int) -> Loaded:
     definition = load_definition(row.definition_id)
-    return Loaded(row.version, definition, loads(row.state, definition.spec, definition.subprocess_specs))
+    return Loaded(version, definition, loads(row.state, definition.spec, definition.subprocess_specs))
 
 
 def _open_tasks(case_id: int) -> dict[str, Any]:

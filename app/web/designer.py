@@ -24,7 +24,7 @@ from sqlalchemy import select
 from app.core.db import session as db
 from app.security.headers import CSP
 from app.core.i18n import get_locale, gettext as _
-from app.engine.definitions import STAGES, BundleError, active_definition_id, check_form, parse_xml_safely
+from app.engine.definitions import MAX_FILE_BYTES, STAGES, BundleError, active_definition_id, check_form, parse_xml_safely
 from app.engine.models import ProcessDefinition
 from app.forms.schema import resolve
 from app.orgs.models import ROLES
@@ -124,8 +124,10 @@ def index() -> Any:
     forms = [(name, _form_title(text)) for name, text in bundle.get("forms", {}).items()]
     channels = [(name, _form_title(text)) for name, text in _channel_forms().items()]
     from app.web.designer_drafts import draft_rows
+    targets = [f"processes/{name}" for name, _found in processes] + [f"rules/{name}" for name, _found in rules]
     return render_template("designer/index.html", definition=row, versions=versions, processes=processes,
-                           rules=rules, forms=forms, channels=channels, drafts=draft_rows())
+                           rules=rules, forms=forms, channels=channels, drafts=draft_rows(), import_targets=targets,
+                           import_max_kb=MAX_FILE_BYTES // 1024)
 
 
 def _form_title(text: str) -> str:
@@ -169,6 +171,9 @@ def page_texts() -> dict[str, str]:
         "limit": _("办理时限"), "limit_help": _("表达式，例如 '2d'（2 个工作日）或 '4h'（4 个工作小时）"),
         "sign_limit": _("签收时限"), "sign_limit_help": _("填写后，办理时限从签收时起算，例如 '2h'"),
         "stage": _("闭环环节"),
+        "lane": _("泳道"), "lane_help": _("这一步由泳道的角色办理：{role}；选另一条泳道，这一步就移到那条泳道中"),
+        "lane_no_role": _("这条泳道没有角色：请选中泳道，在“统管约定”中选择角色"),
+        "lane_none": _("— 不在泳道中 —"),
         "role": _("角色"), "role_help": _("这条泳道中的任务由持有该角色的人员办理"),
         "script": _("脚本"), "condition": _("条件"),
         "python_rules": _("受限的 Python：字符串要加引号；不能用 import、open、双下划线属性和 getattr；"
@@ -181,6 +186,7 @@ def page_texts() -> dict[str, str]:
         "called_process": _("调用的流程"), "called_process_help": _("流程包中的另一个流程"),
         "called_decision": _("调用的决策"), "called_decision_help": _("rules/ 中的决策表"),
         "preview_failed": _("无法预览：{message}"),
+        "laid_out": _("这个文件没有流程图（只有流程定义）：已按连线自动排版，保存时一并存入草稿"),
     }
 
 
@@ -196,7 +202,6 @@ def _editor(kind: str, path: str) -> Any:
     expected = {"bpmn": ("processes",), "dmn": ("rules",), "form": ("forms", CHANNEL_SECTION)}[kind]
     if section not in expected:
         abort(404)
-    _file_text(section, name)  # 404 for a file not in the bundle
     _row, bundle = _deployed()
     processes = sorted({pid for text in bundle.get("processes", {}).values()
                         for pid in _ids(text, (f"{BPMN_NS}process",))})
@@ -204,6 +209,13 @@ def _editor(kind: str, path: str) -> Any:
     from app.web.designer_drafts import draft_rows
     mine = None if section == CHANNEL_SECTION else open_draft_of(current_principal().id)
     has_file = mine is not None and path in json.loads(mine.files)
+    if not has_file:
+        _file_text(section, name)  # 404 for a file neither in the bundle nor in my draft
+    lang = get_locale()
+    problems = [] if not has_file or mine is None else [
+        {"file": p["file"], "element": p.get("element"), "label": p.get("element_name"), "severity": p.get("severity", "error"),
+         "message": (p.get("message_en") if lang == "en" and p.get("message_en") else p.get("message")) or ""}
+        for p in json.loads(mine.problems) if p.get("file") == path]
     page = {
         "draft_id": mine.id if mine is not None else None,
         "draft_revision": mine.revision if mine is not None else None,
@@ -225,6 +237,9 @@ def _editor(kind: str, path: str) -> Any:
         "decisions": json.dumps(decisions, ensure_ascii=False),
         "roles": json.dumps([{"value": r, "label": f"{label('role', r)} ({r})"} for r in ROLES], ensure_ascii=False),
         "stages": json.dumps([{"value": s, "label": f"{label('stage', s)} ({s})"} for s in STAGES], ensure_ascii=False),
+        "problems": json.dumps(problems, ensure_ascii=False),
+        "import_max_kb": MAX_FILE_BYTES // 1024,
+        "import_targets": sorted(f"{section}/{n}" for n in bundle.get(section, {})) if kind != "form" else [],
     }
     response = current_app.make_response(render_template(f"designer/{kind}.html", page=page, name=name, section=section))
     response.headers["Content-Security-Policy"] = _editor_csp()

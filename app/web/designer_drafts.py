@@ -8,11 +8,15 @@ import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.core.db import session as db
 from app.core.errors import AppError
-from app.core.i18n import gettext as _
+from app.core.i18n import get_locale, gettext as _
 from app.designer import drafts as ops
+from app.designer import importing
+from app.designer.checks import TooLarge
+from app.engine.definitions import MAX_FILE_BYTES
 from app.designer import migration
 from app.orgs.models import User
 from app.web.helpers import current_principal, role_required
@@ -106,6 +110,48 @@ def activate(version: int) -> Any:
     flash(_("第 {version} 版已启用（之前是第 {previous} 版），新案件按此版本流转", version=now.version,
             previous=before.version), "success")
     return redirect(url_for("designer.index"))
+
+
+def _back() -> str:
+    """Where a refused import returns: the designer page it came from."""
+    back = request.form.get("back", "")
+    return back if back.startswith("/designer") and "//" not in back and "\\" not in back else url_for("designer.index")
+
+
+@bp.post("/import")
+@role_required(*ops.DESIGNER_ROLES)
+def import_file() -> Any:
+    """A .bpmn or .dmn file drawn elsewhere, into my draft (app.designer.importing); it opens in its
+    editor with what it lacks to run here listed and marked. A refusal is a message, never a 500."""
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        upload = None
+        flash(_("文件太大：最多 {n} KB", n=MAX_FILE_BYTES // 1024), "error")
+        return redirect(_back())
+    if upload is None or not upload.filename:
+        flash(_("请选择要导入的 .bpmn 或 .dmn 文件"), "error")
+        return redirect(_back())
+    filename = upload.filename[:200]
+    try:
+        imported = importing.import_file(current_principal(), filename, upload.stream.read(MAX_FILE_BYTES + 1),
+                                         request.form.get("target", importing.NEW), request.form.get("name", "")[:100])
+    except importing.ImportRefused as exc:
+        flash(_("无法导入 {file}：{reason}", file=filename, reason=exc.en if get_locale() == "en" else exc.zh), "error")
+        return redirect(_back())
+    except TooLarge:
+        flash(_("文件太大：最多 {n} KB", n=MAX_FILE_BYTES // 1024), "error")
+        return redirect(_back())
+    except AppError as exc:
+        flash(exc.message, "error")
+        return redirect(_back())
+    if imported.problems:
+        flash(_("已把 {file} 导入草稿 #{id}（{path}）：还有 {n} 个问题，部署前要处理，已在下方列出并在图上标出",
+                file=filename, id=imported.draft.id, path=imported.path, n=imported.problems), "warning")
+    else:
+        flash(_("已把 {file} 导入草稿 #{id}（{path}），检查通过", file=filename, id=imported.draft.id,
+                path=imported.path), "success")
+    return redirect(url_for(editor_endpoint(imported.path) or "designer.index", path=imported.path))
 
 
 def active_version() -> int | None:

@@ -90,6 +90,16 @@ def test_the_modeler_edits_a_process_under_the_csp(chromium: Any, live_server: s
     page.wait_for_function("""() => { const issues = window.tongguanDesigner.get('linting')._issues || {};
         return !(issues['new_step'] || []).some(i => i.message === 'User task has no form'); }""")
 
+    # the lane picker: the step's lane (whose role does it); another lane moves the step into it
+    lane = page.locator("#bio-properties-panel-tg-lane")
+    assert lane.input_value() == "lane_th_handler"
+    assert "处置人员 (handler)" in page.inner_text('[data-entry-id="tg-lane"]')
+    lane.select_option("lane_th_dispatcher")
+    page.wait_for_function("""() => { const reg = window.tongguanDesigner.get('elementRegistry');
+        return reg.get('lane_th_dispatcher').businessObject.flowNodeRef.some(n => n.id === 'new_step')
+            && !reg.get('lane_th_handler').businessObject.flowNodeRef.some(n => n.id === 'new_step'); }""")
+    assert "派遣员 (dispatcher)" in page.inner_text('[data-entry-id="tg-lane"]')
+
     violations = page.evaluate("() => window.__violations || []")
     context.close()
     assert violations == [] and problems == []

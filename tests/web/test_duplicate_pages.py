@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask
@@ -13,15 +13,40 @@ from flask.testing import FlaskClient
 
 from app.cases.models import Case
 from app.core.db import session
+from app.duplicates.detector import distance_m
 from tests.web.pages import csrf, html, token
 
 _rng = random.Random()
 _POOL = "翠柳桂枫梧桐檀松柏澜沁汀滨渝沅泓潇湘芷兰蕙荟萃瑞锦颐和嘉禾福祥泰康乐怡景悦华庭苑府邸"
+# where other test modules put reports of the same kind (tests/duplicates/test_merge_api.py): kept
+# away from, so that no other test's report is ever near one of these
+OTHER_TESTS_SPOTS = ((31.3801, 121.2801), (31.3803, 121.2802), (31.41, 121.33))
+SPACING_M = 3000.0  # three times the detector's FAR_M: a report elsewhere is "far" and scores half
+
+
+def _cells() -> Iterator[tuple[float, float]]:
+    """Places about 3 km apart in the demo city's area, north of its communities, none near
+    OTHER_TESTS_SPOTS: each estate of this module gets one of its own."""
+    for row in range(8):
+        for col in range(20):
+            cell = (round(31.27 + 0.03 * row, 4), round(121.12 + 0.035 * col, 4))
+            if all(distance_m(*cell, *other) > SPACING_M for other in OTHER_TESTS_SPOTS):
+                yield cell
+
+
+_free = _cells()
+_spots: dict[str, tuple[float, float]] = {}
 
 
 def place_name() -> str:
-    """A made-up estate no other test uses: each test's cases only match each other."""
-    return "".join(_rng.sample(_POOL, 4)) + "苑"
+    """A made-up estate no other test uses, at a place of its own: each test's cases only match
+    each other (a random place could fall near another test's report of the same text, which then
+    competed with this test's own master)."""
+    name = "".join(_rng.sample(_POOL, 4)) + "苑"
+    while name in _spots:
+        name = "".join(_rng.sample(_POOL, 4)) + "苑"
+    _spots[name] = next(_free)
+    return name
 
 
 def phone(seed: str) -> str:
@@ -29,10 +54,7 @@ def phone(seed: str) -> str:
 
 
 def spot(name: str) -> tuple[float, float]:
-    """A place of its own for each estate (kilometres from the others: no match across tests), in the
-    demo city's area but north of its communities, where the other tests' reports are."""
-    seeded = random.Random(name)
-    return round(31.26 + seeded.uniform(0, 0.22), 4), round(121.10 + seeded.uniform(0, 0.7), 4)
+    return _spots[name]
 
 
 def report(name: str, **extra: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import tongguanProperties from './designer/properties';
 import { fetchSource, page, setDirty, showProblems, showStatus, text, translateModule, wireSaveButton } from './designer/page';
 import { setupTestRun } from './designer/testrun';
 import { setupDiff } from './designer/diff';
+import { layOut } from './designer/layout';
 import './designer/designer.css';
 
 function start() {
@@ -55,14 +56,32 @@ function start() {
     showProblems(problems, pick);
   }
 
+  // a file without a diagram (many tools save none) is laid out first; nothing else of it changes
+  var laidOut = false;
+  function open(xml) {
+    return modeler.get('moddle').fromXML(xml, 'bpmn:Definitions').then(function (read) {
+      laidOut = layOut(modeler.get('moddle'), read.rootElement);
+      if (!laidOut) return modeler.importXML(xml);
+      return modeler.importDefinitions(read.rootElement).then(function (result) {
+        result.warnings = (read.warnings || []).concat(result.warnings || []);
+        if (laidOut) setDirty(true); // the diagram drawn here is saved with the next save
+        return result;
+      });
+    });
+  }
+
   fetchSource()
-    .then(function (xml) { return modeler.importXML(xml); })
+    .then(open)
     .then(function (result) {
       canvas.zoom('fit-viewport');
       modeler.on('commandStack.changed', function () { setDirty(modeler.get('commandStack').canUndo()); });
       setupTestRun(modeler, d); // the 试运行 and 差异 panels below the editor
       setupDiff(modeler, d);
       if (result.warnings && result.warnings.length) showStatus(text('import_warnings', { n: result.warnings.length }), 'warning');
+      else if (laidOut) showStatus(text('laid_out'), 'warning');
+      // my draft's stored problems of this file (an import, the last save): listed and marked
+      if (d.problems.length) markProblems(d.problems);
+      d.root.setAttribute('data-laid-out', laidOut ? 'true' : 'false');
       d.root.setAttribute('data-ready', 'true');
     })
     .catch(function (err) {

@@ -21,6 +21,55 @@ function start() {
     common: { additionalModules: [translateModule] }
   });
   window.tongguanDesigner = modeler;
+  var problems = [];
+
+  // a problem's element in the decision table: a cell (its id), an input or output column (its
+  // header), a rule (its row); marked red with the message as its tooltip. dmn-js redraws cells
+  // as they are edited, so the marks are put back after every change.
+  function cellsOf(id) {
+    var root = document.getElementById('designer-canvas');
+    var esc = window.CSS && CSS.escape ? CSS.escape(id) : id;
+    var found = root.querySelectorAll('[data-element-id="' + esc + '"]');
+    if (!found.length) found = root.querySelectorAll('th[data-col-id="' + esc + '"]');
+    if (!found.length) found = root.querySelectorAll('[data-row-id="' + esc + '"]');
+    return Array.prototype.slice.call(found);
+  }
+
+  function paint() {
+    var root = document.getElementById('designer-canvas');
+    Array.prototype.forEach.call(root.querySelectorAll('.tg-problem'), function (el) {
+      el.classList.remove('tg-problem');
+      el.removeAttribute('data-problem');
+      el.removeAttribute('title');
+    });
+    problems.forEach(function (p) {
+      if (!p.element) return;
+      cellsOf(p.element).forEach(function (el) {
+        el.classList.add('tg-problem');
+        var before = el.getAttribute('data-problem');
+        var message = before ? before + '\n' + p.message : p.message;
+        el.setAttribute('data-problem', message);
+        el.setAttribute('title', message);
+      });
+    });
+  }
+
+  function markProblems(list) {
+    problems = list.filter(function (p) { return !p.file || p.file === d.file; });
+    paint();
+    showProblems(list, function (id) {
+      var el = cellsOf(id)[0];
+      if (!el) return;
+      el.scrollIntoView({ block: 'center' });
+    });
+  }
+
+  function watch(viewer) {
+    if (!viewer || viewer.__tongguanWatched) return;
+    viewer.__tongguanWatched = true;
+    viewer.on('commandStack.changed', function () { setDirty(true); });
+    viewer.on('elements.changed', function () { setTimeout(paint, 0); });
+  }
 
   fetchSource()
     .then(function (xml) { return modeler.importXML(xml); })
@@ -33,14 +82,12 @@ function start() {
     .then(function (result) {
       if (result && result.warnings && result.warnings.length) showStatus(text('import_warnings', { n: result.warnings.length }), 'warning');
       modeler.on('views.changed', function () {
-        var viewer = modeler.getActiveViewer();
-        if (viewer && !viewer.__tongguanWatched) {
-          viewer.__tongguanWatched = true;
-          viewer.on('commandStack.changed', function () { setDirty(true); });
-        }
+        watch(modeler.getActiveViewer());
+        setTimeout(paint, 0);
       });
-      var viewer = modeler.getActiveViewer();
-      if (viewer) { viewer.__tongguanWatched = true; viewer.on('commandStack.changed', function () { setDirty(true); }); }
+      watch(modeler.getActiveViewer());
+      // my draft's stored problems of this file (an import, the last save): listed and marked
+      if (d.problems.length) markProblems(d.problems);
       d.root.setAttribute('data-ready', 'true');
     })
     .catch(function (err) {
@@ -49,7 +96,7 @@ function start() {
     });
 
   wireSaveButton(function () { return modeler.saveXML({ format: true }).then(function (out) { return out.xml; }); },
-                 function (problems) { showProblems(problems); });
+                 markProblems);
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -13,6 +13,39 @@ function start() {
   var previewUrl = d.root.getAttribute('data-preview-url');
   var seq = 0;
   var timer = null;
+  var problems = [];
+
+  // a problem of a field: the field marked in the preview with its message (put back after each
+  // render); its button selects the field in the text
+  function paint() {
+    Array.prototype.forEach.call(preview.querySelectorAll('.tg-problem-message'), function (el) { el.remove(); });
+    Array.prototype.forEach.call(preview.querySelectorAll('.tg-problem'), function (el) { el.classList.remove('tg-problem'); });
+    problems.forEach(function (p) {
+      if (!p.element) return;
+      Array.prototype.forEach.call(preview.querySelectorAll('[data-field]'), function (field) {
+        if (field.getAttribute('data-field') !== p.element) return;
+        field.classList.add('tg-problem');
+        var message = document.createElement('p');
+        message.className = 'tg-problem-message';
+        message.textContent = p.message;
+        field.appendChild(message);
+      });
+    });
+  }
+
+  function pick(name) {
+    var at = area.value.indexOf(JSON.stringify(name) + ':');
+    if (at < 0) at = area.value.indexOf(JSON.stringify(name));
+    if (at < 0) return;
+    area.focus();
+    area.setSelectionRange(at, at + JSON.stringify(name).length);
+  }
+
+  function markProblems(list) {
+    problems = list.filter(function (p) { return !p.file || p.file === d.file; });
+    paint();
+    showProblems(list, pick);
+  }
 
   function render() {
     var mine = ++seq;
@@ -28,6 +61,7 @@ function start() {
       if (answer.status === 200) {
         error.hidden = true;
         preview.innerHTML = answer.body.html; // rendered and escaped by the server's templates
+        paint();
         d.root.setAttribute('data-preview-fields', String(answer.body.fields));
       } else {
         var errors = (answer.body.errors && answer.body.errors.schema) || [answer.body.message || String(answer.status)];
@@ -50,13 +84,14 @@ function start() {
 
   fetchSource().then(function (source) {
     area.value = source;
+    if (d.problems.length) markProblems(d.problems); // my draft's stored problems of this file
     render();
   }).catch(function (err) {
     showStatus(text('open_failed', { message: err.message || String(err) }), 'error');
     d.root.setAttribute('data-ready', 'error');
   });
 
-  wireSaveButton(function () { return area.value; }, function (problems) { showProblems(problems); });
+  wireSaveButton(function () { return area.value; }, markProblems);
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -23,7 +23,8 @@ export function pageData() {
     processes: json('processes', []),
     decisions: json('decisions', []),
     roles: json('roles', []),
-    stages: json('stages', [])
+    stages: json('stages', []),
+    problems: json('problems', [])  // my draft's problems of this file, as its last save found them
   };
 }
 

@@ -50,6 +50,51 @@ function LaneRole(props) {
     getOptions: function () { return options(page().roles, laneRole(element)); } });
 }
 
+// the lane a flow node sits in (its role does the task): picking another lane moves the shape into
+// it, and bpmn-js updates the lanes' flowNodeRef lists as when the shape is dragged there
+function laneShapes(elementRegistry) {
+  return elementRegistry.filter(function (e) {
+    if (!is(e, 'bpmn:Lane')) return false;
+    var child = getBusinessObject(e).childLaneSet;
+    return !(child && (child.lanes || []).length);
+  });
+}
+
+function laneOf(element, elementRegistry) {
+  var bo = getBusinessObject(element);
+  return laneShapes(elementRegistry).filter(function (lane) {
+    return (getBusinessObject(lane).flowNodeRef || []).indexOf(bo) >= 0;
+  })[0] || null;
+}
+
+function roleLabel(role) {
+  var found = page().roles.filter(function (r) { return r.value === role; })[0];
+  return found ? found.label : role;
+}
+
+function TaskLane(props) {
+  var element = props.element;
+  var modeling = useService('modeling');
+  var elementRegistry = useService('elementRegistry');
+  var lane = laneOf(element, elementRegistry);
+  var role = lane ? laneRole(lane) : '';
+  var description = !lane ? text('lane_none') : (role ? text('lane_help', { role: roleLabel(role) }) : text('lane_no_role'));
+  return h(SelectEntry, { element: element, id: props.id, label: text('lane'), description: description,
+    getValue: function () { var l = laneOf(element, elementRegistry); return l ? l.id : ''; },
+    setValue: function (id) {
+      var target = id && elementRegistry.get(id);
+      if (!target) return;
+      var dy = Math.round((target.y + target.height / 2) - (element.y + element.height / 2));
+      if (dy) modeling.moveElements([element], { x: 0, y: dy });
+    },
+    getOptions: function () {
+      var lanes = laneShapes(elementRegistry).map(function (l) {
+        return { value: l.id, label: getBusinessObject(l).name || l.id };
+      });
+      return options(lanes, '', text('lane_none'));
+    } });
+}
+
 function Code(props) {
   var element = props.element;
   var debounce = useService('debounceInput');
@@ -155,6 +200,7 @@ function CalledDecision(props) {
 function entries(element) {
   var list = [];
   if (is(element, 'bpmn:UserTask')) {
+    list.push({ id: 'tg-lane', component: TaskLane, isEdited: isSelectEntryEdited });
     list.push({ id: 'tg-form', component: TaskProperty, name: 'form', label: text('form'), description: text('form_help'),
       choices: function () { return page().forms; }, isEdited: isSelectEntryEdited });
     list.push({ id: 'tg-unit', component: TaskProperty, name: 'unit', label: text('unit'), description: text('unit_help'), isEdited: isTextFieldEntryEdited });
