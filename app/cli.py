@@ -521,6 +521,7 @@ def register(app: Flask) -> None:
     from app.duplicates.cli import duplicates_cli
     from app.open311.cli import open311_cli
     from app.maps.cli import map_cli
+    from app.cockpit.cli import cockpit_cli
     for group in (db_cli, processes_cli, demo_cli, users_cli, sla_cli, scheduler_cli, catalog_cli, open311_cli,
-                  duplicates_cli, attachments_cli, cases_cli, map_cli):
+                  duplicates_cli, attachments_cli, cases_cli, map_cli, cockpit_cli):
         app.cli.add_command(group)
