@@ -480,3 +480,4 @@ def openapi() -> Any:
 from app.api import catalog_routes  # noqa: E402,F401
 from app.designer import api_checks  # noqa: E402,F401
 from app.designer import api_testrun  # noqa: E402,F401
+from app.api import cockpit_routes  # noqa: E402,F401

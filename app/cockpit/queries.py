@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, select, text
+from sqlalchemy import case, func, literal_column, select, text
 
 from app.cases.models import CHANNELS, ESCALATED_SQL, LOCAL_TZ, PARKED_SQL, TIERS, Case
 from app.cockpit.models import CockpitDailyCount
@@ -65,12 +65,17 @@ def _daily(unit_id: int, measure: str, first: date, last: date, by: str) -> dict
     return {k: int(n) for k, n in rows if n}
 
 
+def light_bucket(table: Any, now: datetime) -> Any:
+    """SQL: an open case's light at ``now`` as the list's ``light=`` filter finds it, else ``none``."""
+    return case((table.c.due_at.is_(None), "none"),
+                (light_condition("red", table, now), "red"),
+                (light_condition("yellow", table, now), "yellow"),
+                (light_condition("green", table, now), "green"), else_="none")
+
+
 def open_figures(unit: UnitInfo, now: datetime) -> dict[str, Any]:
     """Open cases of the unit now: total, by light, by tier, escalated, parked, overdue."""
-    light = case((CASES.c.due_at.is_(None), "none"),
-                 (light_condition("red", CASES, now), "red"),
-                 (light_condition("yellow", CASES, now), "yellow"),
-                 (light_condition("green", CASES, now), "green"), else_="none")
+    light = light_bucket(CASES, now)
     conditions = [CASES.c.status == OPEN]
     scope = case_in_unit(unit, CASES)
     if scope is not None:
@@ -113,14 +118,3 @@ def figures(unit: UnitInfo, period_name: str, now: datetime) -> dict[str, Any]:
         "top_categories": [{"key": k, "count": n} for k, n in top],
         "trend": [{"day": d, "received": received_per_day.get(d, 0), "closed": closed_per_day.get(d, 0)} for d in days],
     }
-
-
-def utc_range(first: date, last: date) -> tuple[datetime, datetime]:
-    """[start, end) in UTC of the local days ``first`` … ``last``."""
-    start = datetime(first.year, first.month, first.day, tzinfo=LOCAL_TZ)
-    end = datetime(last.year, last.month, last.day, tzinfo=LOCAL_TZ) + timedelta(days=1)
-    return start, end
-
-
-def and_all(*conditions: Any) -> Any:
-    return and_(*[c for c in conditions if c is not None])

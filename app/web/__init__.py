@@ -65,6 +65,8 @@ def register(app: Flask) -> None:
         icon): the same icon as favicon.svg, as a 16 and 32 px ICO."""
         return send_from_directory(app.static_folder or "static", "favicon.ico", mimetype="image/vnd.microsoft.icon",
                                    max_age=7 * 24 * 3600)
+    from app.web import cockpit  # the leader's cockpit (驾驶舱)
+    app.register_blueprint(cockpit.bp)
     from app.web import maps  # the map of the report pages and the case page
     app.register_blueprint(maps.bp)
     app.jinja_env.globals.update(map_options=maps.map_options)
