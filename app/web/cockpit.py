@@ -112,7 +112,7 @@ def table_rows(data: dict[str, Any]) -> list[list[str | int]]:
     rows.append([_("在办"), _("合计"), o["total"]])
     rows += [[_("在办 · 按亮灯"), x["name"], x["count"]] for x in o["by_light"]]
     rows += [[_("在办 · 按层级"), x["name"], x["count"]] for x in o["by_tier"]]
-    rows += [[_("在办"), _("已升级或督办"), o["escalated"]["count"]], [_("在办"), _("挂账"), o["parked"]["count"]],
+    rows += [[_("在办"), _("已升级或督办"), o["escalated"]["count"]], [_("在办"), _("已挂账"), o["parked"]["count"]],
              [_("在办"), _("超期"), o["overdue"]["count"]]]
     rows += [[_("高发类别"), c["name"], c["count"]] for c in data["top_categories"]]
     rows += [[_("近 30 天 · 每日受理"), t["day"], t["received"]] for t in data["trend"]]

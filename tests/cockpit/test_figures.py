@@ -241,3 +241,15 @@ def test_exports_hold_the_same_numbers(api: Api, at_time: Callable[[str], Any]) 
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
     assert cells[0] == ["栏目", "项目", "数量"]
     assert {(a, b): n for a, b, n in cells[1:]} == as_csv
+
+
+def test_answer_has_the_shape_of_the_openapi_schema(api: Api, client: FlaskClient) -> None:
+    from app.api import schemas
+    data = cockpit(api, "demo_leader", unit="d1", period="week")
+    assert set(data) == {f.data_key or name for name, f in schemas.CockpitSchema().fields.items()}
+    assert set(data["open"]) == set(schemas.CockpitOpenSchema().fields)
+    assert set(data["received"]["by_channel"][0]) == set(schemas.CockpitItemSchema().fields)
+    assert set(data["trend"][0]) == set(schemas.CockpitDaySchema().fields)
+    schemas.CockpitSchema().load(data)
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["paths"]["/api/v1/cockpit"]["get"]["operationId"] == "getCockpit"
