@@ -3,7 +3,8 @@
 
 A fresh database (SQLite in a temporary folder, or the PostgreSQL database given with
 ``--database-url``, whose public schema is DROPPED and recreated: a scratch database only) gets
-the demo city and ``--cases`` cases of the last year (``bench/bigcity.py``). The bulk load runs
+the demo city and ``--cases`` cases of the last year (``bench/bigcity.py``); ``--reuse`` times the
+database of an earlier run again (``--database-url``, for SQLite ``sqlite:////tmp/bench_city_…/bench.sqlite``). The bulk load runs
 with the cockpit's triggers off and ``flask cockpit rebuild`` counts the roll-up afterwards (the
 triggers would give the same rows, one case at a time: ``--through-triggers`` loads through them,
 and the tests check that they agree with a recount). Then
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import select, text  # noqa: E402
 
 from bench.bigcity import fresh_app, load  # noqa: E402
+from app import create_app  # noqa: E402
 from app.cases.models import Case  # noqa: E402
 from app.cockpit.queries import COUNTS, light_bucket, period_of  # noqa: E402
 from app.cockpit.rollups import rebuild  # noqa: E402
@@ -98,18 +100,25 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=200)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--through-triggers", action="store_true", help="load the cases through the triggers")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the database of --database-url (an earlier run's) again, without loading")
     args = parser.parse_args()
-    app, url = fresh_app(args.database_url)
-    dialect = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     saved: dict[str, str] = {}
-    print(f"{dialect}: loading {args.cases:,} cases …", flush=True)
+    if args.reuse:
+        app, url = create_app({"ENV": "testing", "DATABASE_URL": args.database_url, "SECRET_KEY": "b" * 40}), \
+            args.database_url
+        print(f"{args.database_url}: timing the cases loaded before", flush=True)
+    else:
+        app, url = fresh_app(args.database_url)
+        dialect = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        print(f"{dialect}: loading {args.cases:,} cases …", flush=True)
+        with app.app_context():
+            if not args.through_triggers:
+                _set_triggers(False, saved)
+        loaded = load(app, args.cases)
+        print(f"  loaded in {loaded.seconds:.0f} s: {loaded.cases:,} cases, {loaded.tasks:,} tasks, {loaded.events:,} events")
     with app.app_context():
-        if not args.through_triggers:
-            _set_triggers(False, saved)
-    loaded = load(app, args.cases)
-    print(f"  loaded in {loaded.seconds:.0f} s: {loaded.cases:,} cases, {loaded.tasks:,} tasks, {loaded.events:,} events")
-    with app.app_context():
-        if not args.through_triggers:
+        if not args.through_triggers and not args.reuse:
             t0 = time.perf_counter()
             rows = rebuild()
             session.commit()
@@ -151,7 +160,7 @@ def main() -> None:
         district = directory().by_code["d1"]
         print("\nquery plans")
         for unit in (city, district):
-            print(f"  roll-up, {unit.code}: arrivals of the last 30 days per day")
+            print(f"  roll-up, {unit.code}: arrivals per day of this month")
             _plan("SELECT day, sum(n) FROM cockpit_daily_counts WHERE unit_id = :u AND measure = 'channel' "
                   "AND day >= :a AND day <= :b GROUP BY day", {"u": unit.id, "a": month.last.replace(day=1), "b": month.last})
             cases = Case.__table__

@@ -57,12 +57,18 @@ def period_of(name: str, now: datetime) -> Period:
     return Period(name, today, today)
 
 
-def _daily(unit_id: int, measure: str, first: date, last: date, by: str) -> dict[Any, int]:
-    column = COUNTS.c.key if by == "key" else COUNTS.c.day
-    rows = session.execute(select(column, func.sum(COUNTS.c.n)).where(
+def _by_key(unit_id: int, measure: str, first: date, last: date) -> dict[str, int]:
+    rows = session.execute(select(COUNTS.c.key, func.sum(COUNTS.c.n)).where(
         COUNTS.c.unit_id == unit_id, COUNTS.c.measure == measure, COUNTS.c.day >= first, COUNTS.c.day <= last)
-        .group_by(column))
+        .group_by(COUNTS.c.key))
     return {k: int(n) for k, n in rows if n}
+
+
+def _by_day_and_key(unit_id: int, measures: tuple[str, ...], first: date, last: date) -> list[tuple[str, date, str, int]]:
+    """(measure, day, key, n) of a few measures over a range: one read of the roll-up's primary key."""
+    rows = session.execute(select(COUNTS.c.measure, COUNTS.c.day, COUNTS.c.key, COUNTS.c.n).where(
+        COUNTS.c.unit_id == unit_id, COUNTS.c.measure.in_(measures), COUNTS.c.day >= first, COUNTS.c.day <= last))
+    return [(m, d, k, int(n)) for m, d, k, n in rows if n]
 
 
 def light_bucket(table: Any, now: datetime) -> Any:
@@ -99,12 +105,23 @@ def open_figures(unit: UnitInfo, now: datetime) -> dict[str, Any]:
 def figures(unit: UnitInfo, period_name: str, now: datetime) -> dict[str, Any]:
     """Everything the cockpit shows for ``unit`` over ``period_name`` at ``now`` (codes, not names)."""
     period = period_of(period_name, now)
-    by_channel = _daily(unit.id, "channel", period.first, period.last, "key")
-    by_category = _daily(unit.id, "category", period.first, period.last, "key")
-    closed = _daily(unit.id, "closed", period.first, period.last, "key")
     trend_first = period.last - timedelta(days=TREND_DAYS - 1)
-    received_per_day = _daily(unit.id, "channel", trend_first, period.last, "day")
-    closed_per_day = _daily(unit.id, "closed", trend_first, period.last, "day")
+    by_channel: dict[str, int] = {}
+    closed = 0
+    received_per_day: dict[date, int] = {}
+    closed_per_day: dict[date, int] = {}
+    # channels and closures of the trend and the period: a few hundred rows, one query
+    for measure, day, key, n in _by_day_and_key(unit.id, ("channel", "closed"), min(trend_first, period.first),
+                                                period.last):
+        in_period = period.first <= day <= period.last
+        if measure == "channel":
+            received_per_day[day] = received_per_day.get(day, 0) + n
+            if in_period:
+                by_channel[key] = by_channel.get(key, 0) + n
+        else:
+            closed_per_day[day] = closed_per_day.get(day, 0) + n
+            closed += n if in_period else 0
+    by_category = _by_key(unit.id, "category", period.first, period.last)
     top = sorted(((k, n) for k, n in by_category.items() if k), key=lambda kn: (-kn[1], kn[0]))[:TOP_CATEGORIES]
     days = [trend_first + timedelta(days=i) for i in range(TREND_DAYS)]
     return {
@@ -113,7 +130,7 @@ def figures(unit: UnitInfo, period_name: str, now: datetime) -> dict[str, Any]:
                      "by_channel": [{"key": c, "count": by_channel.get(c, 0)} for c in CHANNELS]
                      + [{"key": c, "count": n} for c, n in sorted(by_channel.items()) if c not in CHANNELS],
                      "unclassified": by_category.get("", 0)},
-        "closed": sum(closed.values()),
+        "closed": closed,
         "open": open_figures(unit, now),
         "top_categories": [{"key": k, "count": n} for k, n in top],
         "trend": [{"day": d, "received": received_per_day.get(d, 0), "closed": closed_per_day.get(d, 0)} for d in days],

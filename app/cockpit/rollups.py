@@ -73,7 +73,14 @@ def rebuild() -> int:
     """Replace the roll-up with a recompute (inside the caller's transaction); returns the rows written."""
     counts = recompute()
     session.execute(delete(COUNTS))
-    rows = [{"unit_id": u, "measure": m, "day": d, "key": k, "n": n} for (u, m, d, k), n in counts.items()]
-    for start in range(0, len(rows), 10_000):
-        session.execute(insert(COUNTS), rows[start:start + 10_000])
-    return len(rows)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":  # COPY: an executemany would be a round trip a row
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy("COPY cockpit_daily_counts (unit_id, measure, day, key, n) FROM STDIN") as copy:
+            for (u, m, d, k), n in counts.items():
+                copy.write_row((u, m, d, k, n))
+    else:
+        rows = [{"unit_id": u, "measure": m, "day": d, "key": k, "n": n} for (u, m, d, k), n in counts.items()]
+        for start in range(0, len(rows), 50_000):
+            connection.execute(insert(COUNTS), rows[start:start + 50_000])
+    return len(counts)
