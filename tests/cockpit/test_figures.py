@@ -3,7 +3,7 @@ and tier, escalated, parked, overdue, top categories, the 30-day trend; every fi
 exactly the cases it counts; the roll-up equals a recount; scope (a district leader sees only their
 district; another unit is 403) and bad input (422).
 
-The test session shares one database, so the period figures are taken on days of 2031 no other
+The test session shares one database, so the period figures are taken on days of 2033 no other
 test touches, and the open set (which has every test's open cases) is compared before and after."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ FILE = {"decision": "file", "grid_unit": "d1-s1-c1", "urgency": "normal"}
 
 
 def t(hhmm: str, day: int) -> str:
-    return f"2031-03-{day:02d}T{hhmm}:00+08:00"
+    return f"2033-03-{day:02d}T{hhmm}:00+08:00"
 
 
 def cockpit(api: Api, user: str, **query: str) -> dict[str, Any]:
@@ -97,16 +97,16 @@ def other_category(app: Flask) -> str:
 def test_figures_of_hand_built_cases(app: Flask, api: Api, make_case: Callable[..., dict[str, Any]],
                                      at_time: Callable[[str], Any], browser: Callable[[str], FlaskClient],
                                      other_category: str) -> None:
-    at_time(t("08:30", 12))  # Wednesday 2031-03-12
+    at_time(t("08:30", 16))  # Wednesday 2033-03-16
     city_before, d1_before = cockpit(api, "demo_leader"), cockpit(api, "leader_d1")
     assert city_before["unit"]["code"] == "city" and d1_before["unit"]["code"] == "d1"
     assert city_before["received"]["total"] == 0 and city_before["period"] == "today"
-    at_time(t("09:00", 12))
+    at_time(t("09:00", 16))
     closed = to_handling(api, make_case, "d1-s1-c1", "d1-sz", channel="hotline")  # closed the same day
     parked = to_handling(api, make_case, "d1-s2-c1", "d1-sz", channel="grid", category_code=other_category)
     escalated = to_handling(api, make_case, "d2-s1-c1", "d2-sz", channel="wechat")
     fresh = make_case(channel="mailbox", grid_unit="d2-s1-c2")  # filed, not yet dispatched: no handling unit
-    at_time(t("10:00", 12))
+    at_time(t("10:00", 16))
     close(api, closed["id"])
     r = api("demo_supervisor").post(f"/api/v1/cases/{parked['id']}/park", json={"reason": "需等待管网改造"})
     assert r.status_code == 200, r.get_json()
@@ -114,7 +114,7 @@ def test_figures_of_hand_built_cases(app: Flask, api: Api, make_case: Callable[.
     assert api("handler_d2_sz").post(f"/api/v1/tasks/{task['id']}/claim").status_code == 200
     r = api("handler_d2_sz").post(f"/api/v1/tasks/{task['id']}/escalate", json={"reason": "涉及多个部门"})
     assert r.status_code == 200, r.get_json()
-    at_time(t("16:00", 12))  # the 4h limits (09:00 + 4 working hours) have passed: the open ones are red
+    at_time(t("16:00", 16))  # the 4h limits (09:00 + 4 working hours) have passed: the open ones are red
 
     city, d1 = cockpit(api, "demo_leader"), cockpit(api, "leader_d1")
     assert city["received"]["total"] == 4 and by_key(city["received"]["by_channel"]) == {
@@ -124,7 +124,7 @@ def test_figures_of_hand_built_cases(app: Flask, api: Api, make_case: Callable[.
     assert by_key(city["top_categories"]) == {"component:01002": 3, other_category: 1}
     assert by_key(d1["top_categories"]) == {"component:01002": 1, other_category: 1}
     today = city["trend"][-1]
-    assert (today["day"], today["received"], today["closed"]) == ("2031-03-12", 4, 1) and len(city["trend"]) == 30
+    assert (today["day"], today["received"], today["closed"]) == ("2033-03-16", 4, 1) and len(city["trend"]) == 30
 
     def delta(after: dict[str, Any], before: dict[str, Any], *path: str) -> int:
         a, b = after["open"], before["open"]
@@ -158,14 +158,14 @@ def test_figures_of_hand_built_cases(app: Flask, api: Api, make_case: Callable[.
 
 
 def test_period_week_and_month(api: Api, make_case: Callable[..., dict[str, Any]], at_time: Callable[[str], Any]) -> None:
-    at_time(t("11:00", 3))  # Monday 2031-03-03
+    at_time(t("11:00", 7))  # Monday 2033-03-07
     make_case(channel="weibo", grid_unit="d2-s2-c1")
-    at_time(t("11:00", 10))  # the Monday after
+    at_time(t("11:00", 14))  # the Monday after
     make_case(channel="weibo", grid_unit="d2-s2-c1")
-    at_time(t("11:00", 11))
+    at_time(t("11:00", 15))
     week, month = cockpit(api, "leader_d2", period="week"), cockpit(api, "leader_d2", period="month")
-    assert (week["from"], week["to"]) == ("2031-03-10", "2031-03-11")
-    assert (month["from"], month["to"]) == ("2031-03-01", "2031-03-11")
+    assert (week["from"], week["to"]) == ("2033-03-14", "2033-03-15")
+    assert (month["from"], month["to"]) == ("2033-03-01", "2033-03-15")
     assert by_key(week["received"]["by_channel"])["weibo"] == 1
     assert by_key(month["received"]["by_channel"])["weibo"] == 2
     assert by_key(cockpit(api, "leader_d1", period="month")["received"]["by_channel"])["weibo"] == 0
@@ -195,7 +195,7 @@ def test_roll_up_follows_changes_and_rebuilds(app: Flask, make_case: Callable[..
 
     from app.cockpit.rollups import differences
     from app.core.db import transaction
-    at_time(t("09:00", 20))
+    at_time(t("09:00", 24))
     made = make_case(channel="police110", grid_unit="d1-s1-c2")
     with app.app_context(), transaction():
         d2 = session.scalar(text("SELECT id FROM org_units WHERE code = 'd2-s1'"))
@@ -209,7 +209,7 @@ def test_roll_up_follows_changes_and_rebuilds(app: Flask, make_case: Callable[..
     result = runner.invoke(args=["cockpit", "check"])
     assert result.exit_code == 0 and "agrees" in result.output
     with app.app_context(), transaction():
-        session.execute(text("UPDATE cockpit_daily_counts SET n = n + 5 WHERE measure = 'channel' AND day = '2031-03-20' "
+        session.execute(text("UPDATE cockpit_daily_counts SET n = n + 5 WHERE measure = 'channel' AND day = '2033-03-24' "
                              "AND key = 'police110'"))
     result = runner.invoke(args=["cockpit", "check"])
     assert result.exit_code == 1 and "stored" in result.output
@@ -223,7 +223,7 @@ def test_exports_hold_the_same_numbers(api: Api, at_time: Callable[[str], Any]) 
     import io
 
     from openpyxl import load_workbook
-    at_time(t("12:00", 12))
+    at_time(t("12:00", 16))
     data = cockpit(api, "demo_leader")
     r = api("demo_leader").get("/api/v1/cockpit", query_string={"format": "csv"})
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
@@ -234,7 +234,7 @@ def test_exports_hold_the_same_numbers(api: Api, at_time: Callable[[str], Any]) 
     assert as_csv[("结案", "合计")] == data["closed"]["total"]
     assert as_csv[("在办", "合计")] == data["open"]["total"]
     assert as_csv[("在办", "超期")] == data["open"]["overdue"]["count"]
-    assert as_csv[("近 30 天 · 每日受理", "2031-03-12")] == data["trend"][-1]["received"]
+    assert as_csv[("近 30 天 · 每日受理", "2033-03-16")] == data["trend"][-1]["received"]
     r = api("demo_leader").get("/api/v1/cockpit", query_string={"format": "xlsx"})
     assert r.status_code == 200
     sheet = load_workbook(io.BytesIO(r.get_data())).active
