@@ -556,8 +556,9 @@ def register(app: Flask) -> None:
     from app.duplicates.cli import duplicates_cli
     from app.open311.cli import open311_cli
     from app.maps.cli import map_cli
+    from app.cockpit.cli import cockpit_cli
     from app.hotspots.cli import hotspots_cli
     from app.kpis.cli import kpis_cli
     for group in (db_cli, processes_cli, demo_cli, users_cli, sla_cli, scheduler_cli, catalog_cli, open311_cli,
-                  duplicates_cli, attachments_cli, cases_cli, map_cli, hotspots_cli, kpis_cli):
+                  duplicates_cli, attachments_cli, cases_cli, map_cli, hotspots_cli, kpis_cli, cockpit_cli):
         app.cli.add_command(group)

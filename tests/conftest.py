@@ -273,13 +273,14 @@ def app_processes(app: Flask, app_settings: dict[str, Any], tmp_path: Any) -> It
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def log_in(page: Any, live_server: str, username: str, password: str = "demo") -> None:
-    """Log a Chromium page in through the login form, as a person does; it lands on the inbox."""
+def log_in(page: Any, live_server: str, username: str, password: str = "demo", lands: str = "/inbox**") -> None:
+    """Log a Chromium page in through the login form, as a person does; it lands on the inbox (a
+    leader on the cockpit: ``lands="/cockpit**"``)."""
     page.goto(f"{live_server}/login")
     page.fill("#username", username)
     page.fill("#password", password)
     page.click(".login-card button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    page.wait_for_url(f"{live_server}{lands}")
 
 
 @pytest.fixture(scope="module")

@@ -66,6 +66,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("post", "/api/v1/extension-requests/{request_id}/decision"): "decideExtension",
     ("post", "/api/v1/return-requests/{request_id}/decision"): "decideReturn",
     ("get", "/api/v1/supervision"): "supervisionConsole",
+    ("get", "/api/v1/cockpit"): "getCockpit",
     ("get", "/api/v1/notifications"): "listNotifications",
     ("post", "/api/v1/notifications/read"): "readNotifications",
     ("get", "/api/v1/channels"): "listChannels",
@@ -290,6 +291,28 @@ def spec_dict() -> dict[str, Any]:
         "summary": "The supervisor's console: open tasks by light, escalated cases, waiting requests", "security": secured,
         "parameters": [{"name": "light", "in": "query", "schema": {"type": "string", "enum": ["green", "yellow", "red"]}}],
         "responses": {"200": _resp("the console"), "422": _resp("invalid query", "Error"), **ERRORS}}})
+    spec.components.schema("Cockpit", schema=schemas.CockpitSchema)
+    spec.path("/api/v1/cockpit", operations={"get": {
+        "summary": "驾驶舱: one unit's cases in, closed, open (by light and tier), escalated, parked, overdue, top "
+                   "categories and the 30-day trend, each with the link to its cases",
+        "description": "For leaders, supervisors and administrators over the unit (their role covers the units "
+                       "below it). A case counts for a unit when its grid unit or its handling unit is that unit or "
+                       "below it; the city (the root) counts every case. Also answers the cockpit page with the "
+                       "browser's session. `format=csv|xlsx`: the same figures as a table (Chinese headers).",
+        "security": secured,
+        "parameters": [
+            {"name": "unit", "in": "query", "schema": {"type": "string", "maxLength": 64},
+             "description": "org-unit code; default the highest unit of the caller's cockpit roles"},
+            {"name": "period", "in": "query", "schema": {"type": "string", "enum": ["today", "week", "month"]},
+             "description": "today; week: since Monday; month: since the 1st (local dates, Asia/Shanghai)"},
+            {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv", "xlsx"]}}],
+        "responses": {"200": {"description": "the figures", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Cockpit"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}}}},
+            "403": _resp("not a leader, supervisor or administrator over the unit", "Error"),
+            "422": _resp("unknown unit, period or format", "Error"), "401": ERRORS["401"]}}})
     spec.path("/api/v1/notifications", operations={"get": {
         "summary": "The caller's recent notifications and unread count", "security": secured,
         "parameters": [{"name": "unread", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}],

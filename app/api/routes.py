@@ -483,3 +483,4 @@ from app.kpis import api as kpi_routes  # noqa: E402,F401 - /api/v1/kpis
 from app.designer import api_checks  # noqa: E402,F401
 from app.designer import api_testrun  # noqa: E402,F401
 from app.hotspots import api as hotspots_api  # noqa: E402,F401
+from app.api import cockpit_routes  # noqa: E402,F401

@@ -442,3 +442,66 @@ class TopicItemSchema(Schema):
 class TopicListSchema(Schema):
     items = fields.List(fields.Nested(TopicItemSchema))
     version = fields.Integer(allow_none=True, metadata={"description": "active version of the 12345 topic tree"})
+
+
+# ---------------------------------------------------------------------------- the cockpit
+
+class CockpitUnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+
+
+class CockpitItemSchema(Schema):
+    """A figure that is part of a breakdown: its key, name in the caller's language, count and list."""
+
+    key = fields.String(metadata={"description": "channel, light, tier or category key; `none`: without one"})
+    name = fields.String()
+    count = fields.Integer()
+    url = fields.String(metadata={"description": "the case list (/cases?…) of exactly the cases counted"})
+
+
+class CockpitCountSchema(Schema):
+    count = fields.Integer()
+    url = fields.String()
+
+
+class CockpitTotalSchema(Schema):
+    total = fields.Integer()
+    url = fields.String()
+
+
+class CockpitReceivedSchema(CockpitTotalSchema):
+    by_channel = fields.List(fields.Nested(CockpitItemSchema))
+
+
+class CockpitOpenSchema(CockpitTotalSchema):
+    by_light = fields.List(fields.Nested(CockpitItemSchema), metadata={"description": "red, yellow, green, none"})
+    by_tier = fields.List(fields.Nested(CockpitItemSchema), metadata={"description": "community … city, none"})
+    escalated = fields.Nested(CockpitCountSchema, metadata={"description": "open, climbed a tier or under supervision"})
+    parked = fields.Nested(CockpitCountSchema)
+    overdue = fields.Nested(CockpitCountSchema, metadata={"description": "the red light"})
+
+
+class CockpitDaySchema(Schema):
+    day = fields.Date()
+    received = fields.Integer()
+    closed = fields.Integer()
+    received_url = fields.String()
+    closed_url = fields.String()
+
+
+class CockpitSchema(Schema):
+    """``GET /cockpit``: one unit's figures. Arrivals and closures are over the period (local dates,
+    inclusive); the open set is as it stands now; the trend is the 30 days up to ``to``."""
+
+    unit = fields.Nested(CockpitUnitSchema)
+    period = fields.String(metadata={"enum": ["today", "week", "month"]})
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    as_of = fields.DateTime()
+    received = fields.Nested(CockpitReceivedSchema, metadata={"description": "cases created in the period"})
+    closed = fields.Nested(CockpitTotalSchema, metadata={"description": "cases closed in the period"})
+    open = fields.Nested(CockpitOpenSchema)
+    top_categories = fields.List(fields.Nested(CockpitItemSchema), metadata={"description": "at most 10, most first"})
+    trend = fields.List(fields.Nested(CockpitDaySchema))

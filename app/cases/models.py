@@ -19,6 +19,9 @@ ESCALATED_SQL = "status = 'open' AND (escalation_count > 0 OR supervised_at IS N
 PARKED_SQL = "status = 'open' AND parked_at IS NOT NULL"
 RETURNED_SQL = "status = 'open' AND return_count > 0"
 OPEN_SQL = "status = 'open'"
+# what the cockpit counts of the open cases (app.cockpit.queries.open_figures), read from this index alone
+COCKPIT_OPEN_COLUMNS = ("status", "tier", "due_at", "yellow_at", "parked_at", "grid_unit_id", "handling_unit_id",
+                        "escalation_count", "supervised_at")
 CHANNELS = ("hotline", "grid", "city_mgmt", "police110", "mailbox", "wechat", "weibo", "open311", "api")
 URGENCIES = ("normal", "urgent")
 
@@ -40,6 +43,7 @@ class Case(Base):
         Index("ix_cases_open_escalated", "status", sqlite_where=text(ESCALATED_SQL), postgresql_where=text(ESCALATED_SQL)),
         Index("ix_cases_open_parked", "status", sqlite_where=text(PARKED_SQL), postgresql_where=text(PARKED_SQL)),
         Index("ix_cases_open_returned", "status", sqlite_where=text(RETURNED_SQL), postgresql_where=text(RETURNED_SQL)),
+        Index("ix_cases_open_cockpit", *COCKPIT_OPEN_COLUMNS, sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

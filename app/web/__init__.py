@@ -69,6 +69,8 @@ def register(app: Flask) -> None:
                                    max_age=7 * 24 * 3600)
     from app.web import hotspots  # the leaders' hot spots (热点问题)
     app.register_blueprint(hotspots.bp)
+    from app.web import cockpit  # the leader's cockpit (驾驶舱)
+    app.register_blueprint(cockpit.bp)
     from app.web import maps  # the map of the report pages and the case page
     app.register_blueprint(maps.bp)
     app.jinja_env.globals.update(map_options=maps.map_options)

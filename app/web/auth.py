@@ -30,6 +30,13 @@ def _login_page(next_url: str | None, username: str, error: str | None, status: 
         headers or {}
 
 
+def landing_url(user: User) -> str:
+    """Where a login without ``next`` lands: a leader's cockpit, everyone else's inbox."""
+    if any(r.role == "leader" for r in user.roles):
+        return url_for("cockpit.index")
+    return url_for("inbox.index")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     next_url = safe_next(request.values.get("next"))
@@ -55,7 +62,7 @@ def login() -> Any:
     web_session[SESSION_KEY] = login.secret
     g.pop("principal", None)
     forget_locale()
-    response = redirect(next_url or url_for("inbox.index"))
+    response = redirect(next_url or landing_url(login.user))
     if login.device_cookie is not None:  # this browser's logins as this user skip others' lockouts
         devices.set_cookie(response, login.device_cookie)
     return response

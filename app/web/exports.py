@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +28,8 @@ from app.supervision import queries as sq
 from app.tasks.queries import SORTS, inbox_page
 from app.web.helpers import current_principal, format_dt, login_required, role_required, task_light
 from app.web.labels import category_label, label
-from app.web.queries import CASE_SORTS, case_list, inbox_count, task_titles
+from app.orgs.directory import directory
+from app.web.queries import CASE_SORTS, CaseNarrowing, case_list, inbox_count, task_titles
 
 bp = Blueprint("exports", __name__)
 
@@ -38,15 +40,47 @@ FORMATS = {"csv": "text/csv; charset=utf-8",
 Row = list[str | int]
 
 
+LIST_LIGHTS = (*LIGHTS, "none")  # none: open without a light (no deadline)
+LIST_TIERS = (*TIERS, "none")  # none: no tier yet
+
+
+def _local_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
 def case_filters() -> dict[str, Any]:
-    """The filters of ``/cases`` from the query string; values not offered are ignored."""
+    """The filters of ``/cases`` from the query string; values not offered are ignored. Beyond the
+    form's: ``unit`` (code), ``created_from``/``created_to``, ``closed_from``/``closed_to`` (local
+    dates, inclusive), ``category`` (key), ``escalated=1``, ``parked=1`` (the cockpit's links)."""
     args = request.args
+    unit = directory().by_code.get(args.get("unit") or "")
+    category = (args.get("category") or "").strip()[:40] or None
+    narrowing = CaseNarrowing(unit=unit, created_from=_local_date(args.get("created_from")),
+                              created_to=_local_date(args.get("created_to")),
+                              closed_from=_local_date(args.get("closed_from")),
+                              closed_to=_local_date(args.get("closed_to")), category=category,
+                              escalated=args.get("escalated") == "1", parked=args.get("parked") == "1")
     return {"status": args.get("status") if args.get("status") in CASE_STATUSES else None,
             "channel": args.get("channel") if args.get("channel") in CHANNELS else None,
             "text": (args.get("q") or "").strip()[:100] or None,
-            "light": args.get("light") if args.get("light") in LIGHTS else None,
-            "tier": args.get("tier") if args.get("tier") in TIERS else None,
-            "sort": args.get("sort") if args.get("sort") in CASE_SORTS else "-created"}
+            "light": args.get("light") if args.get("light") in LIST_LIGHTS else None,
+            "tier": args.get("tier") if args.get("tier") in LIST_TIERS else None,
+            "sort": args.get("sort") if args.get("sort") in CASE_SORTS else "-created",
+            "narrowing": narrowing}
+
+
+def narrowing_filters(narrowing: CaseNarrowing) -> dict[str, Any]:
+    """The narrowing as the audit trail and the list page's hidden fields write it."""
+    out: dict[str, Any] = {"unit": narrowing.unit.code if narrowing.unit else None,
+                           "category": narrowing.category, "escalated": "1" if narrowing.escalated else None,
+                           "parked": "1" if narrowing.parked else None}
+    for key in ("created_from", "created_to", "closed_from", "closed_to"):
+        value = getattr(narrowing, key)
+        out[key] = value.isoformat() if value else None
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _light_text(light: str | None, paused: bool) -> str:
@@ -123,7 +157,7 @@ def cases(fmt: str) -> Any:
     principal = current_principal()
     f = case_filters()
     found, total = case_list(principal, f["status"], f["channel"], f["text"], 1, EXPORT_MAX + 1,
-                             f["light"], f["tier"], f["sort"])
+                             f["light"], f["tier"], f["sort"], f["narrowing"])
 
     def load() -> tuple[str, Sequence[str], list[Row]]:
         from app.web.helpers import case_light
@@ -134,7 +168,8 @@ def cases(fmt: str) -> Any:
                             format_dt(c.due_at), label("channel", c.channel), category_label(c.category_code) or "—",
                             label("urgency", c.urgency), _unit(c.grid_unit), format_dt(c.created_at)] for c in found]
         return _("案件列表"), header, rows
-    return _export(fmt, "cases", f, total, load)
+    return _export(fmt, "cases", {**{k: v for k, v in f.items() if k != "narrowing"},
+                                  **narrowing_filters(f["narrowing"])}, total, load)
 
 
 @bp.get("/inbox/export.<fmt>")

@@ -29,8 +29,8 @@ LABELS: dict[str, Mapping[str, str | LazyText]] = {
     "urgency": {"normal": _l("一般"), "urgent": _l("紧急")},
     "kind": {"component": _l("部件"), "event": _l("事件")},
     "task_state": {"open": _l("待办"), "completed": _l("已完成"), "cancelled": _l("已取消")},
-    "light": {"green": _l("正常"), "yellow": _l("临期"), "red": _l("超期")},
-    "tier": {"community": _l("居村"), "street": _l("街镇"), "district": _l("区级"), "city": _l("市级")},
+    "light": {"green": _l("正常"), "yellow": _l("临期"), "red": _l("超期"), "none": _l("无时限")},
+    "tier": {"community": _l("居村"), "street": _l("街镇"), "district": _l("区级"), "city": _l("市级"), "none": _l("未定层级")},
     "request_kind": {"extension": _l("延期申请"), "return": _l("退单申请")},
     "request_state": {"pending": _l("待审批"), "approved": _l("已批准"), "refused": _l("未批准"), "withdrawn": _l("已撤回")},
     "notification": {

@@ -3,12 +3,14 @@ case timeline is in :mod:`app.web.timeline`."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import joinedload
 
-from app.cases.models import Case
+from app.cases.models import ESCALATED_SQL, LOCAL_TZ, PARKED_SQL, Case
 from app.core import clock
 from app.core.auth import Principal
 from app.core.db import session as db
@@ -114,25 +116,75 @@ def display_names(usernames: Iterable[str]) -> dict[str, str]:
     return dict(db.execute(select(User.username, User.display_name).where(User.username.in_(names))).all())
 
 
+@dataclass(frozen=True)
+class CaseNarrowing:
+    """The case list's filters that the cockpit's figures link with: the unit (its grid or
+    handling unit at or below it, :mod:`app.cockpit.scope`), local-date ranges of creation and
+    closure (inclusive), a category, escalated or parked open cases."""
+
+    unit: UnitInfo | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    closed_from: date | None = None
+    closed_to: date | None = None
+    category: str | None = None
+    escalated: bool = False
+    parked: bool = False
+
+    def conditions(self) -> list[Any]:
+        from app.cockpit.scope import case_in_unit
+        out: list[Any] = []
+        if self.unit is not None and (scope := case_in_unit(self.unit)) is not None:
+            out.append(scope)
+        for column, first, last in ((Case.created_at, self.created_from, self.created_to),
+                                    (Case.closed_at, self.closed_from, self.closed_to)):
+            if first is not None:
+                out.append(column >= local_day_start(first))
+            if last is not None:
+                out.append(column < local_day_start(last + timedelta(days=1)))
+        if self.category:
+            out.append(Case.category_code == self.category)
+        if self.escalated:
+            out.append(text(ESCALATED_SQL))
+        if self.parked:
+            out.append(text(PARKED_SQL))
+        return out
+
+    def active(self) -> bool:
+        return self != NO_NARROWING
+
+
+NO_NARROWING = CaseNarrowing()
+
+
+def local_day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
+
+
 CASE_SORTS = {"-created": (Case.created_at.desc(), Case.id.desc()),
               "due": (Case.due_at.is_(None), Case.due_at, Case.id)}
 
 
 def case_list(principal: Principal, status: str | None, channel: str | None, text: str | None,
               page: int, per_page: int, light: str | None = None, tier: str | None = None,
-              sort: str = "-created") -> tuple[list[Case], int]:
-    """Cases the user may see, filtered (also by light and tier), newest or most urgent first;
-    with the total for paging."""
-    conditions = [visible_cases_condition(principal)]
+              sort: str = "-created", narrowing: CaseNarrowing = NO_NARROWING) -> tuple[list[Case], int]:
+    """Cases the user may see, filtered (also by light and tier; ``none``: open without a light,
+    no tier), newest or most urgent first; with the total for paging."""
+    conditions = [visible_cases_condition(principal), *narrowing.conditions()]
     if status:
         conditions.append(Case.status == status)
     if channel:
         conditions.append(Case.channel == channel)
     if text:
         conditions.append(Case.title.contains(text, autoescape=True))
-    if light:
+    if light == "none":
+        from app.cockpit.queries import light_bucket
+        conditions += [Case.status == "open", light_bucket(Case.__table__, clock.now()) == "none"]
+    elif light:
         conditions += [Case.status == "open", light_condition(light, Case.__table__, clock.now())]
-    if tier:
+    if tier == "none":
+        conditions.append(Case.tier.is_(None))
+    elif tier:
         conditions.append(Case.tier == tier)
     total = db.scalar(select(func.count(Case.id)).where(*conditions)) or 0
     rows = db.scalars(select(Case).where(*conditions).order_by(*CASE_SORTS.get(sort, CASE_SORTS["-created"]))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import render_template
 
 from app.attachments.operations import INLINE_TYPES, case_attachments
 from app.cases.channels import displayed_fields
-from app.cases.models import CASE_STATUSES, CHANNELS, TIERS, Case
-from app.sla.deadlines import LIGHTS
+from app.cases.models import CASE_STATUSES, CHANNELS, Case
 from app.core.errors import Forbidden
 from app.core.i18n import get_locale, gettext as _
 from app.duplicates.queries import merged_cases
@@ -19,8 +18,9 @@ from app.web.helpers import (ActionState, Pager, current_principal, get_or_404,
                              login_required, page_arg, page_size)
 from app.web.labels import STAGES, file_size
 from app.web.step_photos import case_page_photos
-from app.web.queries import CASE_SORTS, case_definitions, case_list, display_names, task_titles
+from app.web.queries import case_definitions, case_list, display_names, task_titles
 from app.web.timeline import timeline
+from app.web.exports import LIST_LIGHTS, LIST_TIERS, case_filters, narrowing_filters
 
 from app.web.cases import bp
 from app.web.cases.duplicates import duplicate_panel
@@ -31,21 +31,17 @@ from app.web.cases.intake_form import extension_title, upload_limits
 @login_required
 def index() -> Any:
     principal = current_principal()
-    status = request.args.get("status") if request.args.get("status") in CASE_STATUSES else None
-    channel = request.args.get("channel") if request.args.get("channel") in CHANNELS else None
-    text = (request.args.get("q") or "").strip()[:100] or None
-    light = request.args.get("light") if request.args.get("light") in LIGHTS else None
-    tier = request.args.get("tier") if request.args.get("tier") in TIERS else None
-    sort = request.args.get("sort") if request.args.get("sort") in CASE_SORTS else "-created"
+    f = case_filters()
+    args = (f["status"], f["channel"], f["text"])
     page, per_page = page_arg(), page_size()
-    cases, total = case_list(principal, status, channel, text, page, per_page, light, tier, sort)
+    cases, total = case_list(principal, *args, page, per_page, f["light"], f["tier"], f["sort"], f["narrowing"])
     pager = Pager(page, per_page, total)
     if pager.page != page:  # past the last page: show the last one
-        cases, total = case_list(principal, status, channel, text, pager.page, per_page, light, tier, sort)
+        cases, total = case_list(principal, *args, pager.page, per_page, f["light"], f["tier"], f["sort"], f["narrowing"])
     return render_template("cases/list.html", cases=cases, pager=pager,
-                           status=status, channel=channel, q=text or "", statuses=CASE_STATUSES, channels=CHANNELS,
-                           light=light, lights=LIGHTS, tier=tier, tiers=TIERS, sort=sort)
-
+                           status=f["status"], channel=f["channel"], q=f["text"] or "", statuses=CASE_STATUSES,
+                           channels=CHANNELS, light=f["light"], lights=LIST_LIGHTS, tier=f["tier"], tiers=LIST_TIERS,
+                           sort=f["sort"], narrowing=f["narrowing"], narrowing_args=narrowing_filters(f["narrowing"]))
 
 
 # ---------------------------------------------------------------------------- the case page
