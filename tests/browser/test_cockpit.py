@@ -10,23 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_csp import WATCH
+from tests.browser.test_csp import watched_page
 from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
 CHARTS = ("channels", "lights", "tiers", "categories", "trend")
-
-
-def _page(chromium: Any, width: int = 1366, height: int = 900) -> tuple[Any, Any, list[str]]:
-    context = chromium.new_context(viewport={"width": width, "height": height})
-    context.add_init_script(WATCH)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
-    return context, page, errors
 
 
 def _list_total(page: Any) -> int:
@@ -39,7 +28,7 @@ def test_leader_cockpit_draws_refreshes_and_drills_down(chromium: Any, live_serv
                                                         make_case: Callable[..., dict[str, Any]]) -> None:
     make_case(channel="weibo", title="驾驶舱：路面塌陷")
     make_case(channel="hotline", title="驾驶舱：噪音扰民")
-    context, page, errors = _page(chromium)
+    context, page, errors = watched_page(chromium)
     log_in(page, live_server, "demo_leader", lands="/cockpit**")
     assert "驾驶舱" in page.inner_text("nav.mainnav")
     for key in CHARTS:  # each chart has drawn its canvas, with a size
@@ -58,7 +47,10 @@ def test_leader_cockpit_draws_refreshes_and_drills_down(chromium: Any, live_serv
     assert page.evaluate("() => window.__same") is True
     assert int(page.inner_text("[data-figure=received] [data-figure-value]")) == received + 1
 
-    # a bar of the channel chart: ECharts' click goes to that channel's list
+    # a bar of the channel chart: ECharts' click goes to that channel's list (measured once the
+    # hot spots beside the charts have filled in, so the layout no longer moves)
+    page.wait_for_selector("[data-hotspots-panel][data-loaded=true]", state="attached")
+    page.locator("[data-chart=channels]").scroll_into_view_if_needed()  # below the map on a laptop
     url = page.evaluate("() => window.tongguanCockpit.data.received.by_channel.find(c => c.key === 'weibo').url")
     count = page.evaluate("() => window.tongguanCockpit.data.received.by_channel.find(c => c.key === 'weibo').count")
     page.evaluate("""() => { const chart = window.tongguanCockpit.charts.channels;
@@ -85,7 +77,7 @@ def test_leader_cockpit_draws_refreshes_and_drills_down(chromium: Any, live_serv
 
 
 def test_wall_screen_and_phone(chromium: Any, live_server: str) -> None:
-    context, page, errors = _page(chromium, 1920, 1080)
+    context, page, errors = watched_page(chromium, 1920, 1080)
     log_in(page, live_server, "leader_d1", lands="/cockpit**")
     page.goto(f"{live_server}/cockpit?wall=1&period=week")
     page.wait_for_selector("[data-chart=trend] canvas")
@@ -97,7 +89,7 @@ def test_wall_screen_and_phone(chromium: Any, live_server: str) -> None:
     page.click("[data-wall-toggle]")
     page.wait_for_selector("header.topbar")
     context.close()
-    context, phone, phone_errors = _page(chromium, 390, 844)
+    context, phone, phone_errors = watched_page(chromium, 390, 844)
     log_in(phone, live_server, "leader_d1", lands="/cockpit**")
     phone.wait_for_selector("[data-chart=lights] canvas")
     width = phone.evaluate("() => document.documentElement.scrollWidth")

@@ -9,24 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_csp import WATCH
+from tests.browser.test_csp import watched_page
 from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
 SPOT = (31.2441, 121.5153)  # in the demo city's 东湖区 (schematic boundaries)
-
-
-def watched_page(chromium: Any, width: int, height: int) -> tuple[Any, Any, list[str]]:
-    """A page whose console errors, page errors and CSP violations (window.__violations) are kept."""
-    context = chromium.new_context(viewport={"width": width, "height": height})
-    context.add_init_script(WATCH)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
-    return context, page, errors
 
 
 def test_the_cockpit_map_draws_clusters_and_lists_the_cases_of_one(chromium: Any, live_server: str,

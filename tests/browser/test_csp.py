@@ -15,6 +15,19 @@ WATCH = """document.addEventListener('securitypolicyviolation', function (e) {
 });"""
 
 
+def watched_page(chromium: Any, width: int = 1366, height: int = 900) -> tuple[Any, Any, list[str]]:
+    """A new context and page whose console errors and page errors are collected in the list
+    returned; CSP violations are kept in ``window.__violations``."""
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    return context, page, errors
+
+
 def _walk(chromium: Any, live_server: str, username: str, paths: list[str],
           act: Callable[[Any], None] | None = None) -> list[str]:
     """Log in as ``username``, open each path; returns every console error and CSP violation."""

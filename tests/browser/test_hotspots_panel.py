@@ -1,4 +1,4 @@
-"""The cockpit's hot spots panel (cockpit/_hotspots.html) in a real headless Chromium: under the
+"""The cockpit's hot spots panel (cockpit/_hotspots.html) on the cockpit in a real headless Chromium: under the
 strict CSP its script reads /api/v1/hotspots with the leader's session and lists the hot spots,
 each linking to its cases, with no console error."""
 from __future__ import annotations
@@ -7,10 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask, render_template
+from flask import Flask
 
-from app.orgs.directory import directory
-from tests.browser.test_csp import WATCH
+from tests.browser.test_csp import watched_page
 from tests.conftest import log_in
 
 pytestmark = pytest.mark.browser
@@ -24,22 +23,9 @@ def test_the_panel_lists_the_units_hot_spots(chromium: Any, live_server: str, ap
     at_time("2033-02-01T09:00:00+08:00")  # a month no other test files cases in
     ids = [make_case(**PARK, reporter={"name": f"商户{i}", "phone": f"1360203300{i}"})["id"] for i in range(3)]
     at_time("2033-02-02T09:00:00+08:00")
-    with app.test_request_context():
-        panel = render_template("cockpit/_hotspots.html", cockpit_unit=directory().by_code["d2-s2"], wall=True)
-    context = chromium.new_context(viewport={"width": 1366, "height": 900})
-    context.add_init_script(WATCH)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    context, page, errors = watched_page(chromium)
     log_in(page, live_server, "leader_d2")
-    page.goto(f"{live_server}/cockpit/hotspots?unit=d2-s2&days=7")
-    # the cockpit page is another branch's: the panel is put into this page as the cockpit includes it
-    page.evaluate("""(html) => {
-        const host = document.createElement('div'); host.innerHTML = html; document.querySelector('main').prepend(host);
-        const script = document.createElement('script'); script.src = host.querySelector('script').src;
-        document.body.append(script); }""", panel)
+    page.goto(f"{live_server}/cockpit?unit=d2-s2&wall=1")
     page.wait_for_function("() => document.querySelector('[data-hotspots-panel]').dataset.loaded === 'true'")
     items = page.locator("[data-hotspots-list] .hotspot")
     assert items.count() == 1
