@@ -542,10 +542,11 @@ class Simulation:
             if not plan.reached:
                 data = {"reached": False, "satisfied": True, "callback_notes": "三次回访均未接通"}
             elif satisfied:
-                data = {"reached": True, "satisfied": True, "score": rng.choices((5, 4, 3), (70, 25, 5))[0],
+                data = {"reached": True, "solved": True, "satisfied": True, "score": rng.choices((5, 4, 3), (70, 25, 5))[0],
                         "callback_notes": rng.choice(content.SATISFIED_NOTES)}
             else:
-                data = {"reached": True, "satisfied": False, "score": rng.choice((1, 2)),
+                # most who are not satisfied say it is not solved; some that it is, but not well
+                data = {"reached": True, "solved": rng.random() < 0.25, "satisfied": False, "score": rng.choice((1, 2)),
                         "callback_notes": rng.choice(content.UNSATISFIED)}
                 story.reopened += 1
                 self.facts["reopened"] += 1

@@ -126,6 +126,10 @@ def test_every_kind_of_case_is_there(history_apps: Callable[[str], Flask]) -> No
     assert {"case_parked", "extension_approved", "return_approved", "task_urged", "case_merged",
             "task_escalated"} <= actions
     assert "case_unparked" in actions or any(c.parked_at for c in cases if c.status == "open")
+    # the call-backs answer every question of the form, so the three rates have figures behind them
+    from app.kpis.models import CaseFact
+    facts = {f for (f,) in _rows(app, select(CaseFact.fact).distinct())}
+    assert {"called_back", "reached", "solved", "satisfied", "closed_on_time", "closed_late", "reworked"} <= facts
     # the channels' mix and the places: in the city, phone numbers from the demo range only
     channels = [c.channel for c in cases]
     assert channels.count("hotline") == max(channels.count(ch) for ch in set(channels))
