@@ -30,6 +30,8 @@ def test_ranking_drill_down_and_exports(app: Flask, play: Play, login: Login) ->
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert "考核排名" in body and 'data-group="districts"' in body and 'data-group="departments"' in body
+    counts = re.findall(r"(\d+(?:\.\d+)?) / (\d+(?:\.\d+)?)", body)
+    assert counts and all("." not in n + d for n, d in counts), "counts read as people count: 1 / 1, not 1.0 / 1.0"
     # the d1-sz row's on-time cell links to the cases it counts
     row = re.search(r'<tr data-unit="d1-sz">(.*?)</tr>', body, re.S)
     assert row is not None
