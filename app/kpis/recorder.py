@@ -33,7 +33,6 @@ from app.orgs.models import OrgUnit
 from app.tasks.models import Task
 
 CHANGED = "tongguan_kpi_changed_cases"
-CREATED = "tongguan_kpi_created_cases"
 DISABLED = "tongguan_kpi_disabled"  # bulk loaders that rebuild afterwards (``flask kpis rebuild``)
 FACTS_T = CaseFact.__table__
 ROLLUPS_T = KpiRollup.__table__
