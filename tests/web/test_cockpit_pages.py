@@ -85,7 +85,9 @@ def test_page_exports_and_language(browser: Callable[[str], FlaskClient]) -> Non
     assert "Cockpit" in page and "Cases in" in page and "驾驶舱" not in page.split("<main")[1]
 
 
-def test_case_list_shows_the_narrowing(browser: Callable[[str], FlaskClient]) -> None:
+def test_case_list_shows_the_narrowing(browser: Callable[[str], FlaskClient],
+                                       make_case: Callable[..., dict[str, Any]]) -> None:
+    make_case()  # in d1-s1-c1: the unit's list has a case, so it offers its export
     page = html(browser("demo_leader").get("/cases?unit=d1&created_from=2031-03-01&created_to=2031-03-31"
                                            "&escalated=1&category=component:01002"))
     assert "data-narrowing" in page and "东湖区" in page and "2031-03-01 – 2031-03-31" in page
