@@ -16,7 +16,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from app.api.routes import _flatten, bp
 from app.core.errors import ValidationFailed
 from app.core.i18n import get_locale
-from app.designer.api_auth import token_or_page_principal
+from app.core.auth import token_or_page_principal
 from app.maps import cockpit as cm
 from app.orgs.directory import UnitInfo
 from app.web.labels import label

@@ -10,8 +10,8 @@ from typing import Any
 from flask import request
 
 from app.api.routes import bp
-from app.core.auth import api_principal, bearer_token, web_principal
-from app.core.errors import Unauthorized, ValidationFailed
+from app.core.auth import token_or_page_principal
+from app.core.errors import ValidationFailed
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -21,9 +21,7 @@ def cockpit() -> Any:
     """Figures of ``unit`` (default: the caller's highest cockpit unit) for ``period`` (today,
     week, month); ``format=csv|xlsx`` for the tables. 403 outside the caller's cockpit units."""
     from app.web.cockpit import choose, export, present
-    principal = api_principal() if bearer_token() is not None else web_principal()
-    if principal is None:
-        raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token gives one)")
+    principal = token_or_page_principal()
     fmt = request.args.get("format") or "json"
     errors = {}
     if fmt not in FORMATS:

@@ -190,3 +190,17 @@ def web_principal() -> Principal | None:
             web_session[ENDED_KEY] = True  # the login page says why the user has to log in again
     g.principal = principal
     return principal
+
+
+def token_or_page_principal() -> Principal:
+    """The caller of an API that pages use too: by bearer token (clients, scripts), else by the
+    browser session, whose changes must carry the page's CSRF token (header ``X-CSRFToken``;
+    a CSRFError is a 400; safe methods pass)."""
+    if bearer_token() is not None:
+        return api_principal()
+    principal = web_principal()
+    if principal is None:
+        raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token gives one), or log in")
+    from app import csrf  # the app's CSRFProtect (app/__init__.py)
+    csrf.protect()
+    return principal

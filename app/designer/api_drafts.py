@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from app.core.errors import ValidationFailed
 from app.core.ids import MAX_ID
-from app.designer.api_auth import token_or_page_principal
+from app.core.auth import token_or_page_principal
 from app.designer import drafts as ops
 from app.designer import migration
 from app.designer.upload import read_upload

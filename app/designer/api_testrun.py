@@ -13,7 +13,7 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.routes import _body, _locale, bp
-from app.designer.api_auth import token_or_page_principal
+from app.core.auth import token_or_page_principal
 from app.designer import testrun
 from app.designer.diff import bundle_diff
 from app.engine.definitions import MAX_FILE_BYTES

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields
 
 from app.api.routes import _locale, bp
 from app.core import audit
-from app.designer.api_auth import token_or_page_principal
+from app.core.auth import token_or_page_principal
 from app.hotspots import service
 
 OPERATION_IDS = {("get", "/api/v1/hotspots"): "listHotspots"}
@@ -24,11 +24,11 @@ def list_hotspots() -> Any:
     args = service.parse_query(request.args.to_dict())
     result = service.load(principal, args)
     if args["format"]:
-        from app.web.exports import _file
+        from app.web.exports import export_file
         title, header, rows = service.export_table(result)
         audit.record("list_exported", actor=principal.user, list="hotspots", format=args["format"], rows=len(rows),
                      filters={"unit": result.unit.code, "days": result.days})
-        return _file(args["format"], f"tongguan-hotspots-{result.unit.code}", title, header, rows)
+        return export_file(args["format"], f"tongguan-hotspots-{result.unit.code}", title, header, rows)
     return service.answer(result, _locale())
 
 

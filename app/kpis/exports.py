@@ -21,7 +21,7 @@ from app.core.i18n import gettext as _
 from app.kpis.formulas import Formula
 from app.kpis.queries import Figure, _number
 from app.orgs.models import OrgUnit
-from app.web.exports import EXPORT_MAX, Row, _file
+from app.web.exports import EXPORT_MAX, Row, export_file
 
 
 def value_text(f: Figure) -> str | float:
@@ -42,7 +42,7 @@ def figures_file(fmt: str, unit: OrgUnit, start: date, end: date, figs: list[Fig
     header = [_("指标"), _("指标键"), _("数值"), _("分子"), _("分母"), _("目标值"), _("单位"), _("起始日"), _("截止日")]
     rows: list[Row] = [[f.name, f.key, *_cells(f), unit.name, start.isoformat(), end.isoformat()] for f in figs]  # type: ignore[list-item]
     _logged(principal, "kpis", fmt, len(rows), unit=unit.code, start=start.isoformat(), end=end.isoformat())
-    return _file(fmt, f"tongguan-kpis-{unit.code}-{start}-{end}", _("考核指标"), header, rows)
+    return export_file(fmt, f"tongguan-kpis-{unit.code}-{start}-{end}", _("考核指标"), header, rows)
 
 
 def ranking_file(fmt: str, ranked: dict[str, list[Any]], start: date, end: date, principal: Any, locale: str) -> Response:
@@ -57,7 +57,7 @@ def ranking_file(fmt: str, ranked: dict[str, list[Any]], start: date, end: date,
                 cells += [value_text(now_), now_.target if now_.target is not None else "—", value_text(before)]
             rows.append(cells)
     _logged(principal, "kpi-ranking", fmt, len(rows), start=start.isoformat(), end=end.isoformat())
-    return _file(fmt, f"tongguan-kpi-ranking-{start}-{end}", _("单位排名"), header, rows)
+    return export_file(fmt, f"tongguan-kpi-ranking-{start}-{end}", _("单位排名"), header, rows)
 
 
 def cases_file(fmt: str, f: Formula, part: str, unit: OrgUnit, start: date, end: date, ids: list[int],
@@ -76,7 +76,7 @@ def cases_file(fmt: str, f: Formula, part: str, unit: OrgUnit, start: date, end:
     _logged(principal, "kpi-cases", fmt, len(rows), unit=unit.code, key=f.key, part=part, start=start.isoformat(),
             end=end.isoformat())
     title = f"{f.name(locale)} {_('分子') if part == 'numerator' else _('分母')}"
-    return _file(fmt, f"tongguan-kpi-{f.key}-{part}-{unit.code}-{start}-{end}", title, header, rows)
+    return export_file(fmt, f"tongguan-kpi-{f.key}-{part}-{unit.code}-{start}-{end}", title, header, rows)
 
 
 def _local(moment: Any) -> str:

@@ -123,11 +123,11 @@ def table_rows(data: dict[str, Any]) -> list[list[str | int]]:
 def export(data: dict[str, Any], fmt: str, principal: Principal) -> Any:
     """The cockpit's tables as a CSV or Excel file (Chinese headers), an audit event like every export."""
     from app.core import audit
-    from app.web.exports import _file
+    from app.web.exports import export_file
     audit.record("list_exported", actor=principal.user, list="cockpit", format=fmt,
                  rows=len(table_rows(data)), filters={"unit": data["unit"]["code"], "period": data["period"]})
     title = _("驾驶舱 {unit} {first} 至 {last}", unit=data["unit"]["name"], first=data["from"], last=data["to"])
-    return _file(fmt, f"tongguan-cockpit-{data['unit']['code']}-{data['period']}", title[:31],
+    return export_file(fmt, f"tongguan-cockpit-{data['unit']['code']}-{data['period']}", title[:31],
                  [_("栏目"), _("项目"), _("数量")], table_rows(data))
 
 

@@ -105,7 +105,8 @@ def csv_cell(value: str | int) -> str | int:
     return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
 
 
-def _file(fmt: str, name: str, title: str, header: Sequence[str], rows: list[Row]) -> Response:
+def export_file(fmt: str, name: str, title: str, header: Sequence[str], rows: list[Row]) -> Response:
+    """A table as a download: ``csv`` (UTF-8 with a BOM, for Excel) or ``xlsx`` (openpyxl), Chinese headers."""
     if fmt == "csv":
         out = io.StringIO()
         out.write("\ufeff")  # Excel reads UTF-8 only with a BOM
@@ -148,7 +149,7 @@ def _export(fmt: str, listing: str, filters: dict[str, Any], total: int,
     principal = current_principal()
     audit.record("list_exported", actor=principal.user, list=listing, format=fmt, rows=len(rows),
                  filters={k: v for k, v in filters.items() if v not in (None, "")})
-    return _file(fmt, f"tongguan-{listing}", title, header, rows)
+    return export_file(fmt, f"tongguan-{listing}", title, header, rows)
 
 
 @bp.get("/cases/export.<fmt>")

@@ -43,7 +43,7 @@ def index() -> Any:
 @bp.get("/cockpit/hotspots/export.<fmt>")
 @role_required(*service.ROLES)
 def export(fmt: str) -> Any:
-    from app.web.exports import _file
+    from app.web.exports import export_file
     if fmt not in service.FORMATS:
         return render_template("error.html", status=404, body={}), 404
     principal = current_principal()
@@ -51,4 +51,4 @@ def export(fmt: str) -> Any:
     title, header, rows = service.export_table(result)
     audit.record("list_exported", actor=principal.user, list="hotspots", format=fmt, rows=len(rows),
                  filters={"unit": result.unit.code, "days": result.days})
-    return _file(fmt, f"tongguan-hotspots-{result.unit.code}", title, header, rows)
+    return export_file(fmt, f"tongguan-hotspots-{result.unit.code}", title, header, rows)
