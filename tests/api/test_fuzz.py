@@ -41,20 +41,19 @@ def fuzz_spec(replays: bool = True) -> dict[str, Any]:
     new_case["lat"] = {"type": "number", "minimum": 31.15, "maximum": 31.30, "nullable": True}
     new_case["lng"] = {"type": "number", "minimum": 121.35, "maximum": 121.55, "nullable": True}
     if not replays:
-        # the scenarios follow the links from a new case; the process designer's operations
-        # (/api/v1/processes/…) lead to no case and only thin out the draws that file one (their
-        # own flows are tested in tests/designer; each of them is fuzzed on its own above)
-        for path in [p for p in doc["paths"] if p.startswith("/api/v1/processes")]:
+        # the scenarios follow the links from a new case; the process designer's operations and the
+        # leaders' read-only figures (KPIs, hot spots, cockpit and its map) link nowhere: as extra
+        # starting points they only thin out the draws that file a case (each of them is fuzzed on
+        # its own above; their flows are tested in tests/designer, tests/kpis, tests/cockpit, ...)
+        for path in [p for p in doc["paths"] if p.startswith(NO_LINKS)]:
             del doc["paths"][path]
         del new_case["external_id"]
         del doc["paths"]["/api/v1/cases"]["post"]["parameters"]
         del doc["paths"]["/api/v1/auth/revoke"]  # ending the scenario's own token ends the scenario
-        # the process designer's operations link nowhere (each is fuzzed on its own above): as extra
-        # starting points they only thin out the scenarios that start from a new case
-        for path in [p for p in doc["paths"] if p.startswith("/api/v1/processes")]:
-            del doc["paths"][path]
     return doc
 
+
+NO_LINKS = ("/api/v1/processes", "/api/v1/kpis", "/api/v1/hotspots", "/api/v1/cockpit")
 
 #: called in-process (WSGI) with each role's bearer token: every operation with valid and invalid
 #: input; the scenarios with valid input, so that cases get filed and the links lead somewhere
