@@ -42,6 +42,11 @@ CELL_DEG = 0.003  # about 330 m north-south, 290 m east-west at 30°N
 COMPARED = 5  # a report joins a group when it is similar to one of the group's first reports
 
 
+def _id_order(case_id: int | str) -> tuple[int, str]:
+    """Case ids in their own order: numbers as numbers (99 before 101), other ids (a CSV's) as text after them."""
+    return (case_id, "") if isinstance(case_id, int) else (1 << 62, case_id)
+
+
 @dataclass(frozen=True)
 class Rules:
     """The grouping's and the heat index's knobs."""
@@ -97,7 +102,7 @@ class HotSpot:
 
     @property
     def case_ids(self) -> list[int | str]:
-        return [r.id for r in sorted(self.reports, key=lambda r: (r.at, str(r.id)))]
+        return [r.id for r in sorted(self.reports, key=lambda r: (r.at, _id_order(r.id)))]
 
     @property
     def count(self) -> int:

@@ -24,7 +24,17 @@ def test_same_place_and_problem_is_one_hot_spot_other_places_are_others() -> Non
     far = [located(4, 31.2601, 121.5501), located(5, 31.2602, 121.5502)]
     spots = group(near + far, NOW, NO_DECAY)
     assert sorted(sorted(s.case_ids) for s in spots) == [[1, 2, 3], [4, 5]]
-    assert spots[0].case_ids == [3, 2, 1] or sorted(spots[0].case_ids) == [1, 2, 3]  # the bigger one first
+    assert spots[0].case_ids == [1, 2, 3]  # the bigger one first, its cases oldest first
+
+
+def test_a_spots_cases_filed_at_one_moment_are_in_id_order_not_text_order() -> None:
+    """The panel links the newest case; three filed in one second (ids 99, 100, 101) must end on 101, not on 99."""
+    spots = group([located(101, 31.23, 121.5), located(99, 31.23, 121.5), located(100, 31.23, 121.5)], NOW, NO_DECAY)
+    assert spots[0].case_ids == [99, 100, 101]
+    named = group([located(1, 31.23, 121.5)] + [Report(id=t, at=NOW - timedelta(days=1), lat=31.23, lng=121.5,
+                                                       category="component:01002", title="井盖破损") for t in ("b", "a")],
+                  NOW, NO_DECAY)
+    assert named[0].case_ids == [1, "a", "b"]
 
 
 def test_a_grid_line_does_not_cut_a_cluster() -> None:
