@@ -23,6 +23,9 @@ PENDING = "tongguan_pending_audit"
 #: session.info: ids of the cases the events written in this transaction name (the KPI facts
 #: recompute those cases before the commit, app.kpis.recorder)
 WRITTEN_CASES = "tongguan_audit_written_cases"
+#: session.info: ids of the cases whose ``case_created`` event this transaction wrote, i.e. the
+#: cases it inserted (their KPI facts have no stored rows yet)
+CREATED_CASES = "tongguan_audit_created_cases"
 
 
 class AuditEvent(Base):
@@ -92,6 +95,7 @@ def write_pending(s: Session | None = None) -> list[dict[str, Any]]:
         return []
     rows = [ev.row() for ev in pending]
     s.info.setdefault(WRITTEN_CASES, set()).update(r["case_id"] for r in rows if r["case_id"] is not None)
+    s.info.setdefault(CREATED_CASES, set()).update(r["case_id"] for r in rows if r["action"] == "case_created")
     conn = s.connection()
     if conn.dialect.name == "sqlite" and len(rows) > 1:
         # SQLAlchemy can match RETURNING rows to parameters on SQLite only one row per statement.
@@ -119,3 +123,4 @@ def _before_commit(s: Session) -> None:
 def _after_rollback(s: Session) -> None:
     s.info.pop(PENDING, None)
     s.info.pop(WRITTEN_CASES, None)
+    s.info.pop(CREATED_CASES, None)

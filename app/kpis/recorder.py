@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select, tuple_
+from sqlalchemy import bindparam, delete, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case
-from app.core.audit import WRITTEN_CASES, AuditEvent, write_pending
+from app.core.audit import CREATED_CASES, WRITTEN_CASES, AuditEvent, write_pending
 from app.core.db import SessionFactory
 from app.kpis.facts import CALLBACK_STAGE, EVENT_ACTIONS, HANDLE_STAGE, Fact, case_facts
 from app.kpis.models import CaseFact, KpiRollup
@@ -48,6 +48,20 @@ CASE_COLUMNS = tuple(CASES_T.c[name] for name in (
 EVENT_COLUMNS = (EVENTS_T.c.id, EVENTS_T.c.case_id, EVENTS_T.c.task_id, EVENTS_T.c.action, EVENTS_T.c.at,
                  EVENTS_T.c.detail)
 FACT_COLUMNS = ("day", "at", "unit_path", "area_path", "channel", "category", "tier", "value")
+NEW = "tongguan_kpi_new_cases"  # cases inserted by this transaction: they have no stored facts to read
+# built once: a statement made afresh on every commit costs more than running it
+_IDS = bindparam("ids", expanding=True)
+# a case and its tasks in one statement (a row a task; a case without tasks once, its task columns NULL)
+READ_CASES_TASKS = (select(*CASE_COLUMNS, *(c.label(f"task_{c.name}") for c in TASK_COLUMNS))
+                    .select_from(CASES_T.outerjoin(TASKS_T, TASKS_T.c.case_id == CASES_T.c.id))
+                    .where(CASES_T.c.id.in_(_IDS)))
+CaseRow = namedtuple("CaseRow", [c.name for c in CASE_COLUMNS])  # type: ignore[misc]
+TaskRow = namedtuple("TaskRow", [c.name for c in TASK_COLUMNS])  # type: ignore[misc]
+READ_EVENTS = (select(*EVENT_COLUMNS).where(EVENTS_T.c.case_id.in_(_IDS), EVENTS_T.c.action.in_(EVENT_ACTIONS))
+               .order_by(EVENTS_T.c.id))
+READ_FACTS = select(FACTS_T).where(FACTS_T.c.case_id.in_(_IDS))
+DROP_FACT = delete(FACTS_T).where(FACTS_T.c.case_id == bindparam("c"), FACTS_T.c.fact == bindparam("f"))
+INSERT_FACTS = insert(FACTS_T)
 
 
 def changed(s: Session, case_ids: Iterable[int | None]) -> None:
@@ -70,6 +84,7 @@ def _collect_after_flush(s: Session, _ctx: Any) -> None:
         elif isinstance(obj, Task):
             ids.append(obj.case_id)
     changed(s, ids)
+    s.info.setdefault(NEW, set()).update(obj.id for obj in s.new if isinstance(obj, Case))
 
 
 def _before_commit(s: Session) -> None:
@@ -79,7 +94,7 @@ def _before_commit(s: Session) -> None:
     write_pending(s)  # and so are the pending audit events (their case ids are collected on writing)
     ids = s.info.pop(CHANGED, set()) | s.info.pop(WRITTEN_CASES, set())
     if ids:
-        recompute(s, sorted(ids))
+        recompute(s, sorted(ids), fresh=s.info.pop(NEW, set()) | s.info.pop(CREATED_CASES, set()))
 
 
 # before the audit trail's own before_commit listener (which has nothing left to write then)
@@ -89,12 +104,15 @@ event.listen(SessionFactory, "before_commit", _before_commit, insert=True)
 @event.listens_for(SessionFactory, "after_rollback")
 def _after_rollback(s: Session) -> None:
     s.info.pop(CHANGED, None)
+    s.info.pop(NEW, None)
 
 
 @event.listens_for(SessionFactory, "after_commit")
 def _after_commit(s: Session) -> None:
     s.info.pop(CHANGED, None)
     s.info.pop(WRITTEN_CASES, None)
+    s.info.pop(CREATED_CASES, None)
+    s.info.pop(NEW, None)
 
 
 # ---------------------------------------------------------------------------- recompute and apply
@@ -124,33 +142,38 @@ def _calendar_minutes() -> Any:
 
 def compute(s: Session, case_ids: list[int], paths: dict[int, str] | None = None,
             minutes: Any = None) -> dict[int, list[Fact]]:
-    """The facts of these cases as they are now, read in three queries."""
+    """The facts of these cases as they are now, read in one or two queries."""
     paths = paths if paths is not None else _cached_paths()
     minutes = minutes or _calendar_minutes()
-    cases = s.execute(select(*CASE_COLUMNS).where(CASES_T.c.id.in_(case_ids))).all()
+    conn = s.connection()  # Core statements on the session's connection: no ORM execution layer to pass
+    cases: dict[int, Any] = {}
     tasks: dict[int, list[Any]] = defaultdict(list)
-    for t in s.execute(select(*TASK_COLUMNS).where(TASKS_T.c.case_id.in_(case_ids))):
-        tasks[t.case_id].append(t)
+    n = len(CASE_COLUMNS)
+    for row in conn.execute(READ_CASES_TASKS, {"ids": case_ids}):
+        if row[0] not in cases:
+            cases[row[0]] = CaseRow(*row[:n])
+        if row[n] is not None:
+            tasks[row[0]].append(TaskRow(*row[n:]))
     events: dict[int, list[Any]] = defaultdict(list)
     # the events only matter once a case has reached handling or a call-back (not at intake)
     staged = sorted({cid for cid, ts in tasks.items() if any(t.stage in (HANDLE_STAGE, CALLBACK_STAGE) for t in ts)})
     if staged:
-        for e in s.execute(select(*EVENT_COLUMNS).where(EVENTS_T.c.case_id.in_(staged),
-                                                        EVENTS_T.c.action.in_(EVENT_ACTIONS)).order_by(EVENTS_T.c.id)):
+        for e in conn.execute(READ_EVENTS, {"ids": staged}):
             events[e.case_id].append(e)
-    used = {u for c in cases for u in (c.handling_unit_id, c.grid_unit_id) if u is not None} | \
+    used = {u for c in cases.values() for u in (c.handling_unit_id, c.grid_unit_id) if u is not None} | \
         {t.org_unit_id for ts in tasks.values() for t in ts}
     if not used <= paths.keys():  # a unit newer than the directory's cache
         paths = unit_paths(s)
-    return {c.id: case_facts(c, tasks[c.id], events[c.id], paths, minutes) for c in cases}
+    return {c.id: case_facts(c, tasks[c.id], events[c.id], paths, minutes) for c in cases.values()}
 
 
-def recompute(s: Session, case_ids: list[int]) -> int:
-    """Bring the stored facts and roll-ups of these cases up to date; returns how many rows changed."""
+def recompute(s: Session, case_ids: list[int], fresh: set[int] | frozenset[int] = frozenset()) -> int:
+    """Bring the stored facts and roll-ups of these cases up to date; returns how many rows changed.
+    ``fresh``: cases this transaction inserted, whose stored facts need no reading (there are none)."""
     total = 0
     for start in range(0, len(case_ids), 500):
         batch = case_ids[start:start + 500]
-        total += apply(s, batch, compute(s, batch))
+        total += apply(s, batch, compute(s, batch), fresh)
     return total
 
 
@@ -166,11 +189,15 @@ def _row(case_id: int, f: Fact) -> dict[str, Any]:
             "value": f.value, "why": json.dumps(f.why, ensure_ascii=False, default=str)}
 
 
-def apply(s: Session, case_ids: list[int], facts: dict[int, list[Fact]]) -> int:
-    """Diff ``facts`` against the stored rows of ``case_ids`` and write the difference."""
+def apply(s: Session, case_ids: list[int], facts: dict[int, list[Fact]],
+          fresh: set[int] | frozenset[int] = frozenset()) -> int:
+    """Diff ``facts`` against the stored rows of ``case_ids`` and write the difference (the stored
+    rows of ``fresh`` cases are not read: a case inserted by this transaction has none)."""
     stored: dict[tuple[int, str], Any] = {}
-    if case_ids:
-        for r in s.execute(select(FACTS_T).where(FACTS_T.c.case_id.in_(case_ids))):
+    conn = s.connection()
+    old = [i for i in case_ids if i not in fresh]
+    if old:
+        for r in conn.execute(READ_FACTS, {"ids": old}):
             stored[(r.case_id, r.fact)] = r
     wanted = {(cid, f.fact): f for cid, fs in facts.items() for f in fs}
     deltas: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0.0])
@@ -195,9 +222,9 @@ def apply(s: Session, case_ids: list[int], facts: dict[int, list[Fact]]) -> int:
         d[0] += 1
         d[1] += f.value
     if removed:
-        s.execute(delete(FACTS_T).where(tuple_(FACTS_T.c.case_id, FACTS_T.c.fact).in_(removed)))
+        conn.execute(DROP_FACT, [{"c": c, "f": f} for c, f in removed])
     if added:
-        s.execute(insert(FACTS_T), added)
+        conn.execute(INSERT_FACTS, added)
     add_to_rollups(s, deltas)
     return len(removed) + len(added)
 
@@ -213,9 +240,10 @@ def add_to_rollups(s: Session, deltas: dict[tuple[Any, ...], list[float]]) -> No
             if v[0] != 0 or abs(v[1]) > 1e-9]
     if not rows:
         return
-    stmt = _upsert(s.get_bind().dialect.name)
-    for row in rows:  # one statement a row: a multi-row upsert may not touch one key twice (it never does here)
-        s.execute(stmt, row)
+    conn = s.connection()
+    # executemany, in the sorted order: each row is its own upsert (one multi-row VALUES upsert
+    # could not be relied on to lock in this order)
+    conn.execute(_upsert(conn.dialect.name), rows)
 
 
 @functools.cache
