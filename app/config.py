@@ -100,6 +100,9 @@ class Settings:
     #: designer or admin approved it. "on"/"off"; empty: on in production, off in development and
     #: testing (so one person can try the designer in the demo)
     DESIGNER_REVIEW_REQUIRED: str = ""
+    #: seconds a computed hot spot list is served to everyone before it is computed again (the
+    #: scheduler refreshes the lists asked for in the last day); 0: computed on every request
+    HOTSPOT_MAX_AGE: int = 300
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

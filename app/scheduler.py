@@ -27,6 +27,7 @@ CHECK_JOB_ID = "tongguan-case-check"
 CHECK_AT = {"hour": 3, "minute": 30}  # Asia/Shanghai: the quietest hour of an operations centre
 SESSION_PURGE_JOB_ID = "tongguan-session-purge"
 REPORT_JOB_ID = "tongguan-kpi-monthly-report"
+HOTSPOT_JOB_ID = "tongguan-hotspot-refresh"
 REPORT_AT = {"day": 1, "hour": 2, "minute": 0}  # Asia/Shanghai: the month's evaluation report (考核报告)
 _embedded: BackgroundScheduler | None = None
 _embedded_lock = threading.Lock()
@@ -101,6 +102,19 @@ def report_job(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - a failed report must not stop the scheduler
             log.exception("monthly KPI report failed; run it with 'flask kpis report'")
 
+def hotspot_job(app: Flask) -> None:
+    """Every minute: recompute the hot spot lists leaders asked for in the last day before they
+    age out, so the cockpit's panel is answered from a stored list (app.hotspots.snapshots)."""
+    from app.core import clock
+    from app.hotspots.snapshots import refresh
+    with app.app_context():
+        try:
+            refreshed, dropped = refresh(clock.now())
+            if refreshed or dropped:
+                log.info("hot spots: %d lists refreshed, %d dropped", refreshed, dropped)
+        except Exception:  # noqa: BLE001 - a failed refresh must not stop the scheduler
+            log.exception("hot spot refresh failed; the lists are computed on request meanwhile")
+
 
 def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
     from datetime import datetime, timezone
@@ -114,6 +128,8 @@ def _add_job(scheduler: Any, app: Flask, interval: int) -> None:
     scheduler.add_job(report_job, "cron", args=[app], id=REPORT_JOB_ID, timezone="Asia/Shanghai", max_instances=1,
                       coalesce=True, misfire_grace_time=None, **REPORT_AT)
     scheduler.add_job(session_purge_job, "interval", args=[app], hours=1, id=SESSION_PURGE_JOB_ID, max_instances=1,
+                      coalesce=True, misfire_grace_time=None)
+    scheduler.add_job(hotspot_job, "interval", args=[app], minutes=1, id=HOTSPOT_JOB_ID, max_instances=1,
                       coalesce=True, misfire_grace_time=None)
 
 

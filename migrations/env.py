@@ -21,6 +21,7 @@ import app.designer.testrun_models  # noqa: F401
 import app.designer.models  # noqa: F401
 import app.kpis.models  # noqa: F401
 import app.cockpit.models  # noqa: F401
+import app.hotspots.models  # noqa: F401
 from app.core.db import Base
 
 config = context.config

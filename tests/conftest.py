@@ -47,7 +47,8 @@ def app_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     The whole suite logs in from 127.0.0.1, wrong passwords included (fuzzing): the login
     throttle's per-address limit is checked by tests/security with an app of its own."""
     return {"ENV": "testing", "DATABASE_URL": database_url, "SECRET_KEY": "t" * 40,
-            "ATTACHMENT_DIR": tmp_path_factory.mktemp("attachments"), "LOGIN_MAX_FAILURES_IP": 100_000}
+            "ATTACHMENT_DIR": tmp_path_factory.mktemp("attachments"), "LOGIN_MAX_FAILURES_IP": 100_000,
+            "HOTSPOT_MAX_AGE": 0}  # every test sees the hot spots of its own cases (tests/hotspots/test_snapshots.py: the stored lists)
 
 
 @pytest.fixture(scope="session", autouse=True)

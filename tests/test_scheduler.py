@@ -24,7 +24,7 @@ def test_starts_once_per_process(embedded_app: Flask) -> None:
     assert scheduler.start_embedded(embedded_app) is first
     assert sorted(job.id for job in first.get_jobs()) == sorted([scheduler.JOB_ID, scheduler.PURGE_JOB_ID,
                                                                    scheduler.CHECK_JOB_ID, scheduler.SESSION_PURGE_JOB_ID,
-                                                                   scheduler.REPORT_JOB_ID])
+                                                                   scheduler.REPORT_JOB_ID, scheduler.HOTSPOT_JOB_ID])
 
 
 def test_the_kpi_report_is_stored_on_the_first_of_each_month(embedded_app: Flask) -> None:

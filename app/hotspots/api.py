@@ -86,4 +86,6 @@ class HotspotListSchema(Schema):
     from_ = fields.DateTime(data_key="from")
     to = fields.DateTime()
     cases = fields.Integer(metadata={"description": "cases of the window read"})
+    computed_at = fields.DateTime(metadata={"description": "when this list was computed: a list is served to "
+                                                           "everyone for HOTSPOT_MAX_AGE seconds (docs/hotspots.md)"})
     hotspots = fields.List(fields.Nested(HotspotSchema))

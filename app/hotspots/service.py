@@ -12,7 +12,8 @@ from app.core import clock
 from app.core.auth import Principal
 from app.core.errors import Forbidden, ValidationFailed
 from app.core.i18n import gettext as _
-from app.hotspots.queries import MAX_DAYS, Result, hotspots, spot_dict
+from app.hotspots.queries import MAX_DAYS
+from app.hotspots.snapshots import Listing, current
 from app.orgs.directory import UnitInfo, directory
 
 ROLES = ("leader", "supervisor", "admin")
@@ -67,28 +68,28 @@ def resolve_unit(principal: Principal, code: str | None) -> UnitInfo:
     return unit
 
 
-def load(principal: Principal, args: dict[str, Any]) -> Result:
+def load(principal: Principal, args: dict[str, Any]) -> Listing:
     unit = resolve_unit(principal, args["unit"])
-    return hotspots(unit, args["days"], clock.now(), limit=args["limit"])
+    return current(unit, args["days"], args["limit"], clock.now())
 
 
-def answer(result: Result, locale: str = "zh") -> dict[str, Any]:
+def answer(result: Listing, locale: str = "zh") -> dict[str, Any]:
     return {"unit": result.unit.code, "unit_name": result.unit.name_en or result.unit.name if locale == "en" else result.unit.name,
             "days": result.days, "from": result.since, "to": result.until, "cases": result.cases,
-            "hotspots": [spot_dict(s, rank) for rank, s in enumerate(result.spots, start=1)]}
+            "computed_at": result.computed_at, "hotspots": result.spots}
 
 
-def export_table(result: Result) -> tuple[str, list[str], list[list[str | int]]]:
+def export_table(result: Listing) -> tuple[str, list[str], list[list[str | int]]]:
     """Title, Chinese-first header and rows of an export: the same figures as the API."""
     from app.web.helpers import format_dt
     from app.web.labels import category_label
     header = [_("排名"), _("热度指数"), _("地点"), _("涉及人群"), _("问题类别"), _("描述"), _("关键词"), _("首次报告"),
               _("最近报告"), _("报告数"), _("案件数"), _("合并重复"), _("未解决"), _("返工"), _("案件编号")]
     rows: list[list[str | int]] = []
-    for rank, s in enumerate(result.spots, start=1):
-        d = spot_dict(s, rank)
-        rows.append([rank, f"{d['heat']:.2f}", s.place or "—", "、".join(s.people) or "—",
-                     (category_label(s.problem) or s.problem) if s.problem else "—", s.description, " ".join(s.terms),
-                     format_dt(s.first_at), format_dt(s.last_at), s.count, len(s.reports), s.repeats, s.open_count,
-                     s.reworked_count, " ".join(str(i) for i in s.case_ids)])
+    for d in result.spots:
+        category = d["category"]
+        rows.append([d["rank"], f"{d['heat']:.2f}", d["place"] or "—", "、".join(d["people"]) or "—",
+                     (category_label(category) or category) if category else "—", d["description"], " ".join(d["terms"]),
+                     format_dt(d["first_at"]), format_dt(d["last_at"]), d["reports"], d["cases"], d["repeats"], d["open"],
+                     d["reworked"], " ".join(str(i) for i in d["case_ids"])])
     return _("热点问题"), header, rows

@@ -46,8 +46,11 @@ function start(panel) {
     try {
       const answer = await fetch(panel.dataset.url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
       if (!answer.ok) throw new Error(String(answer.status));
-      draw(panel, texts, await answer.json());
-      status.textContent = `${texts.updated} ${new Date().toLocaleTimeString()}`;
+      const data = await answer.json();
+      draw(panel, texts, data);
+      // the list may be a stored one (HOTSPOT_MAX_AGE): say when it was computed, not when it was read
+      const computed = data.computed_at ? new Date(data.computed_at) : new Date();
+      status.textContent = `${texts.updated} ${computed.toLocaleTimeString()}`;
       panel.dataset.loaded = 'true';
     } catch (error) {
       status.textContent = texts.failed;
