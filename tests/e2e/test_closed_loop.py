@@ -191,6 +191,26 @@ def test_unsatisfied_callback_reopens_at_most_twice(walk: Callable[..., Walker])
     assert final["status"] == "closed" and final["reopen_count"] == 2
 
 
+def test_a_problem_not_solved_reopens_even_when_the_reporter_is_satisfied(walk: Callable[..., Walker]) -> None:
+    """DOMAIN.md 回访: asked whether it is solved and satisfied, "if not, the case is reopened"; a
+    call-back that does not say (an API client leaving ``solved`` out) does not reopen."""
+    w = walk(channel="grid")
+    w.do("file_case", "demo_dispatcher", FILE)
+    w.do("triage", "demo_dispatcher", TRIAGE)
+    w.do("handle_case", "demo_handler", HANDLE)
+    w.do("report_back", "demo_handler", REPORT)
+    w.do("inspect_case", "demo_grid_worker", PASS)
+    w.do("callback_case", "demo_operator", {"reached": True, "solved": False, "satisfied": True, "score": 4,
+                                            "callback_notes": "态度好，但井盖还是松的"})
+    assert w.current() == ["triage"] and w.case()["reopen_count"] == 1
+    w.do("triage", "demo_dispatcher", TRIAGE)
+    w.do("handle_case", "demo_handler", HANDLE)
+    w.do("report_back", "demo_handler", REPORT)
+    w.do("inspect_case", "demo_grid_worker", PASS)
+    final = w.do("callback_case", "demo_operator", {"reached": True, "satisfied": True})  # solved left out
+    assert final["status"] == "closed" and final["reopen_count"] == 1
+
+
 def test_rework_with_co_handlers_twice_runs_the_second_round(walk: Callable[..., Walker]) -> None:
     """The first round's co-handler item (``co_unit``) is left in the data by the multi-instance;
     a second dispatch with co-handlers after a failed inspection must not end in an incident
