@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ _HASHES = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(v.encode()).dige
 EDITOR_CSP = CSP.replace("style-src 'self'", f"style-src 'self'; style-src-attr 'unsafe-hashes' {_HASHES}")
 
 DESIGNER_ROLES = ("designer", "admin")
-SECTIONS = {"processes": ".bpmn", "rules": ".dmn", "forms": ".json"}
+SECTIONS = {"processes": ".bpmn", "rules": ".dmn", "forms": ".json", "kpis": ".json"}
 CHANNEL_SECTION = "forms/channels"
 PREVIEW_MAX_BYTES = 256 * 1024  # a form is a few KB; the preview refuses more than this (413)
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -122,12 +123,23 @@ def index() -> Any:
     processes = [(name, _ids(text, (f"{BPMN_NS}process",))) for name, text in bundle.get("processes", {}).items()]
     rules = [(name, _ids(text, DMN_NAMES)) for name, text in bundle.get("rules", {}).items()]
     forms = [(name, _form_title(text)) for name, text in bundle.get("forms", {}).items()]
+    kpis = [(name, _kpi_title(text)) for name, text in sorted(bundle.get("kpis", {}).items())]
     channels = [(name, _form_title(text)) for name, text in _channel_forms().items()]
     from app.web.designer_drafts import draft_rows
     targets = [f"processes/{name}" for name, _found in processes] + [f"rules/{name}" for name, _found in rules]
     return render_template("designer/index.html", definition=row, versions=versions, processes=processes,
-                           rules=rules, forms=forms, channels=channels, drafts=draft_rows(), import_targets=targets,
+                           rules=rules, forms=forms, kpis=kpis, channels=channels, drafts=draft_rows(), import_targets=targets,
                            import_max_kb=MAX_FILE_BYTES // 1024)
+
+
+def _kpi_title(text: str) -> str:
+    try:
+        name = json.loads(text).get("name") or {}
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(name, dict):
+        return ""
+    return str((name.get("en") if get_locale() == "en" else None) or name.get("zh") or "")
 
 
 def _form_title(text: str) -> str:
@@ -199,7 +211,7 @@ def _library_texts() -> dict[str, str]:
 
 def _editor(kind: str, path: str) -> Any:
     section, _sep, name = path.rpartition("/")
-    expected = {"bpmn": ("processes",), "dmn": ("rules",), "form": ("forms", CHANNEL_SECTION)}[kind]
+    expected = {"bpmn": ("processes",), "dmn": ("rules",), "form": ("forms", CHANNEL_SECTION), "kpi": ("kpis",)}[kind]
     if section not in expected:
         abort(404)
     _row, bundle = _deployed()
@@ -228,7 +240,7 @@ def _editor(kind: str, path: str) -> Any:
         "source_url": (f"/api/v1/processes/drafts/{mine.id}/files/{path}" if has_file and mine is not None
                        else f"{bp.url_prefix}/source/{path}"),
         "save_url": "/api/v1/processes/drafts",
-        "preview_url": f"{bp.url_prefix}/forms/preview",
+        "preview_url": f"{bp.url_prefix}/kpis/preview" if kind == "kpi" else f"{bp.url_prefix}/forms/preview",
         "csrf": generate_csrf(),
         "texts": json.dumps(page_texts(), ensure_ascii=False),
         "library_texts": json.dumps(_library_texts(), ensure_ascii=False),
@@ -239,7 +251,7 @@ def _editor(kind: str, path: str) -> Any:
         "stages": json.dumps([{"value": s, "label": f"{label('stage', s)} ({s})"} for s in STAGES], ensure_ascii=False),
         "problems": json.dumps(problems, ensure_ascii=False),
         "import_max_kb": MAX_FILE_BYTES // 1024,
-        "import_targets": sorted(f"{section}/{n}" for n in bundle.get(section, {})) if kind != "form" else [],
+        "import_targets": sorted(f"{section}/{n}" for n in bundle.get(section, {})) if kind in ("bpmn", "dmn") else [],
     }
     response = current_app.make_response(render_template(f"designer/{kind}.html", page=page, name=name, section=section))
     response.headers["Content-Security-Policy"] = _editor_csp()
@@ -270,6 +282,47 @@ def dmn(path: str) -> Any:
 @role_required(*DESIGNER_ROLES)
 def form(path: str) -> Any:
     return _editor("form", path)
+
+
+@bp.get("/kpi/<path:path>")
+@role_required(*DESIGNER_ROLES)
+def kpi(path: str) -> Any:
+    return _editor("kpi", path)
+
+
+@bp.post("/kpis/preview")
+@role_required(*DESIGNER_ROLES)
+def kpi_preview() -> Any:
+    """A posted KPI formula checked as a deploy checks it and computed over last month for the
+    designer's own unit, beside the formula in force of the same key; nothing is stored. 413 over
+    PREVIEW_MAX_BYTES, 422 with the field and the message for an invalid formula."""
+    from app.kpis.active import active_formulas
+    from app.kpis.formulas import FormulaError, check_formula
+    from app.kpis.queries import figures
+    from app.kpis.service import period_bounds, today
+    from app.orgs.directory import directory
+    text = request.form.get("formula", "")
+    if (request.content_length or 0) > PREVIEW_MAX_BYTES or len(text.encode("utf-8")) > PREVIEW_MAX_BYTES:
+        return jsonify({"error": "too_large", "message": _("公式太大（最多 {n} KB）", n=PREVIEW_MAX_BYTES // 1024)}), 413
+    name = request.form.get("file", "kpis/formula.json").rpartition("/")[2] or "formula.json"
+    try:
+        formula = check_formula(name, text)
+    except FormulaError as exc:
+        message = exc.en if get_locale() == "en" else exc.zh
+        return jsonify({"error": "invalid", "errors": {"formula": [message]}, "field": exc.field}), 422
+    principal = current_principal()
+    paths = sorted((lo for _role, lo, _hi in (r for role in DESIGNER_ROLES for r in principal.ranges(role))), key=len)
+    unit = next((u for u in directory().by_id.values() if paths and u.path == paths[0]), None)
+    if unit is None:
+        return jsonify({"error": "no_unit", "message": _("你的账号没有所属单位，无法试算")}), 422
+    start, end = period_bounds("month", period_bounds("month")[0] - timedelta(days=1))
+    locale = get_locale()
+    [drafted] = figures([formula], unit.path, start, end, db(), locale)
+    in_force = [f for f in active_formulas() if f.key == formula.key]
+    current = figures(in_force, unit.path, start, end, db(), locale)[0] if in_force else None
+    html = render_template("designer/_kpi_preview.html", formula=formula, figure=drafted, current=current,
+                           unit=unit, start=start, end=end)
+    return jsonify({"html": html, "fields": 0})
 
 
 @bp.post("/forms/preview")

@@ -23,7 +23,7 @@ from app.web.helpers import current_principal, role_required
 
 bp = Blueprint("designer_drafts", __name__, url_prefix="/designer")
 
-EDITORS = {"processes": "bpmn", "rules": "dmn", "forms": "form"}
+EDITORS = {"processes": "bpmn", "rules": "dmn", "forms": "form", "kpis": "kpi"}
 
 
 def editor_endpoint(name: str) -> str | None:

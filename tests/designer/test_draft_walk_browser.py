@@ -258,3 +258,23 @@ def test_the_form_editor_marks_the_field_with_a_problem(chromium: Any, live_serv
         page.fill("#designer-form-text", text)
         _save(page, "已保存")
         page.wait_for_function("() => !document.querySelector('#designer-preview .tg-problem')")
+
+
+def test_the_kpi_editor_computes_the_formula_and_saves_it_into_my_draft(chromium: Any, live_server: str,
+                                                                        restore_active: None) -> None:  # noqa: F811
+    with _editor(chromium, live_server, "/designer/kpi/kpis/on_time_close_rate.json") as page:
+        page.wait_for_selector('#designer-preview [data-preview-row="draft"]')
+        assert "目标 ≥ 90%" in page.inner_text('#designer-preview [data-preview-row="draft"]')
+        text = page.input_value("#designer-form-text")
+        page.fill("#designer-form-text", text.replace('"target": 0.9', '"target": 0.8', 1))
+        page.wait_for_function("""() => document.querySelector('#designer-preview [data-preview-row="draft"]')
+            .textContent.includes('目标 ≥ 80%')""")
+        page.fill("#designer-form-text", text.replace('"fact": "closed_on_time"', '"fact": "closed_someday"', 1))
+        page.wait_for_selector("#designer-preview-error:not([hidden])")
+        assert "closed_someday" in page.inner_text("#designer-preview-error")
+        _save(page, "个问题")  # saved all the same, with its problem listed
+        assert "closed_someday" in page.inner_text("#designer-problems")
+        page.fill("#designer-form-text", text.replace('"target": 0.9', '"target": 0.8', 1))
+        status = _save(page, "已保存")
+        assert re.search(r"草稿 #\d+", status)
+        page.wait_for_selector("#designer-preview-error[hidden]", state="attached")

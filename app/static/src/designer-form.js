@@ -1,12 +1,15 @@
-// Tongguan's form editor page (/designer/form/<file>): the JSON Schema in a text area, a live
-// preview rendered by the server with the product's own form macros (POST /designer/forms/preview),
-// saving as a draft.
+// Tongguan's JSON editor pages: a form (/designer/form/<file>: the JSON Schema in a text area, a live
+// preview rendered by the server with the product's own form macros, POST /designer/forms/preview)
+// and a KPI formula (/designer/kpi/<file>: the formula, computed over last month by the server,
+// POST /designer/kpis/preview); both save as a draft.
 import { fetchSource, page, setDirty, showProblems, showStatus, text, wireSaveButton } from './designer/page';
 import './designer/designer.css';
 
 function start() {
   var d = page();
-  if (!d || d.root.getAttribute('data-kind') !== 'form') return;
+  var kind = d && d.root.getAttribute('data-kind');
+  if (kind !== 'form' && kind !== 'kpi') return;
+  var field = kind === 'kpi' ? 'formula' : 'schema';
   var area = document.getElementById('designer-form-text');
   var preview = document.getElementById('designer-preview');
   var error = document.getElementById('designer-preview-error');
@@ -50,7 +53,8 @@ function start() {
   function render() {
     var mine = ++seq;
     var body = new URLSearchParams();
-    body.set('schema', area.value);
+    body.set(field, area.value);
+    body.set('file', d.file);
     fetch(previewUrl, {
       method: 'POST', credentials: 'same-origin', body: body,
       headers: { 'Accept': 'application/json', 'X-CSRFToken': d.csrf }
@@ -64,7 +68,7 @@ function start() {
         paint();
         d.root.setAttribute('data-preview-fields', String(answer.body.fields));
       } else {
-        var errors = (answer.body.errors && answer.body.errors.schema) || [answer.body.message || String(answer.status)];
+        var errors = (answer.body.errors && answer.body.errors[field]) || [answer.body.message || String(answer.status)];
         error.textContent = errors.join(' ');
         error.hidden = false;
       }
