@@ -253,7 +253,7 @@ def _editor(kind: str, path: str) -> Any:
         "import_max_kb": MAX_FILE_BYTES // 1024,
         "import_targets": sorted(f"{section}/{n}" for n in bundle.get(section, {})) if kind in ("bpmn", "dmn") else [],
     }
-    response = current_app.make_response(render_template(f"designer/{kind}.html", page=page, name=name, section=section))
+    response = current_app.make_response(render_template(f"designer/{'form' if kind == 'kpi' else kind}.html", page=page, name=name, section=section))
     response.headers["Content-Security-Policy"] = _editor_csp()
     return response
 
