@@ -111,3 +111,20 @@ def ranked_units(principal: Principal, start: date, end: date, locale: str, with
 def figures_dict(unit: OrgUnit, start: date, end: date, figs: list[Figure], locale: str) -> dict[str, Any]:
     return {"unit": unit.code, "unit_name": unit.display_name(locale), "from": start.isoformat(),
             "to": end.isoformat(), "kpis": [f.as_dict() for f in figs]}
+
+
+def trial(formula: Formula, principal: Principal, roles: tuple[str, ...], locale: str = "zh") -> \
+        tuple[Any, date, date, Figure, Figure | None] | None:
+    """A formula being edited, computed over last month for the widest unit of the caller's
+    ``roles``, with the formula in force of the same key (None when it is new): (unit, start, end,
+    edited, in force); None when the caller has no unit in those roles."""
+    from app.orgs.directory import directory
+    paths = sorted((lo for role in roles for _role, lo, _hi in principal.ranges(role)), key=len)
+    unit = next((u for u in directory().by_id.values() if paths and u.path == paths[0]), None)
+    if unit is None:
+        return None
+    start, end = period_bounds("month", period_bounds("month")[0] - timedelta(days=1))
+    [edited] = figures([formula], unit.path, start, end, session(), locale)
+    in_force = [f for f in active_formulas() if f.key == formula.key]
+    current = figures(in_force, unit.path, start, end, session(), locale)[0] if in_force else None
+    return unit, start, end, edited, current

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -296,11 +295,8 @@ def kpi_preview() -> Any:
     """A posted KPI formula checked as a deploy checks it and computed over last month for the
     designer's own unit, beside the formula in force of the same key; nothing is stored. 413 over
     PREVIEW_MAX_BYTES, 422 with the field and the message for an invalid formula."""
-    from app.kpis.active import active_formulas
     from app.kpis.formulas import FormulaError, check_formula
-    from app.kpis.queries import figures
-    from app.kpis.service import period_bounds, today
-    from app.orgs.directory import directory
+    from app.kpis.service import trial
     text = request.form.get("formula", "")
     if (request.content_length or 0) > PREVIEW_MAX_BYTES or len(text.encode("utf-8")) > PREVIEW_MAX_BYTES:
         return jsonify({"error": "too_large", "message": _("公式太大（最多 {n} KB）", n=PREVIEW_MAX_BYTES // 1024)}), 413
@@ -310,16 +306,10 @@ def kpi_preview() -> Any:
     except FormulaError as exc:
         message = exc.en if get_locale() == "en" else exc.zh
         return jsonify({"error": "invalid", "errors": {"formula": [message]}, "field": exc.field}), 422
-    principal = current_principal()
-    paths = sorted((lo for _role, lo, _hi in (r for role in DESIGNER_ROLES for r in principal.ranges(role))), key=len)
-    unit = next((u for u in directory().by_id.values() if paths and u.path == paths[0]), None)
-    if unit is None:
+    found = trial(formula, current_principal(), DESIGNER_ROLES, get_locale())
+    if found is None:
         return jsonify({"error": "no_unit", "message": _("你的账号没有所属单位，无法试算")}), 422
-    start, end = period_bounds("month", period_bounds("month")[0] - timedelta(days=1))
-    locale = get_locale()
-    [drafted] = figures([formula], unit.path, start, end, db(), locale)
-    in_force = [f for f in active_formulas() if f.key == formula.key]
-    current = figures(in_force, unit.path, start, end, db(), locale)[0] if in_force else None
+    unit, start, end, drafted, current = found
     html = render_template("designer/_kpi_preview.html", formula=formula, figure=drafted, current=current,
                            unit=unit, start=start, end=end)
     return jsonify({"html": html, "fields": 0})

@@ -39,6 +39,7 @@ def test_the_designer_lists_and_opens_the_kpi_formulas(designer: FlaskClient) ->
     body = page.get_data(as_text=True)
     assert 'data-kind="kpi"' in body and 'data-preview-url="/designer/kpis/preview"' in body
     assert 'data-source-url="/designer/source/kpis/on_time_close_rate.json"' in body
+    assert "导入 BPMN / DMN" not in body and 'id="designer-form-text"' in body  # a formula is no diagram to import
     source = designer.get("/designer/source/kpis/on_time_close_rate.json")
     assert source.status_code == 200 and json.loads(source.get_data(as_text=True))["key"] == "on_time_close_rate"
     assert designer.get("/designer/kpi/kpis/nope.json").status_code == 404
